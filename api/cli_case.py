@@ -1,0 +1,198 @@
+"""``renshi case`` and ``renshi audit``: cases and their trail from the command line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from typing import Any
+
+import click
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from states.clock import BUREAU_TZ, Clock, FrozenClock, SystemClock
+from states.engine import CaseEngine, FireResult
+from states.errors import RenshiError
+from states.machines import PROCESSES
+from states.org import PUBLIC_ACTOR, SYSTEM_ACTOR, Actor
+from states.store.audit_store import verify_trail
+from states.store.db import make_engine, reader
+from states.store.models import AuditEvent, Case, Task
+from states.store.people import load_actor
+
+
+def parse_at(value: str | None) -> Clock:
+    """``--at``: run as if it were this moment (rehearsals, demos); bureau time if no zone."""
+    if not value:
+        return SystemClock()
+    try:
+        at = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("应为 ISO 时间，如 2026-10-14T09:00", param_hint="--at") from None
+    return FrozenClock(at if at.tzinfo else at.replace(tzinfo=BUREAU_TZ))
+
+
+def _engine(ctx: click.Context) -> tuple[Engine, CaseEngine]:
+    db = make_engine()
+    return db, CaseEngine(db, ctx.obj["clock"] if ctx.obj else SystemClock())
+
+
+def _actor(db: Engine, who: str) -> Actor:
+    """``--as``: a username, ``#<person id>``, ``system`` or ``public``."""
+    if who == "system":
+        return SYSTEM_ACTOR
+    if who == "public":
+        return PUBLIC_ACTOR
+    with reader(db).connect() as conn:
+        if who.startswith("#") and who[1:].isdigit():
+            return load_actor(conn, person_id=int(who[1:]))
+        return load_actor(conn, username=who)
+
+
+def _json(value: str | None, hint: str) -> dict[str, Any]:
+    if not value:
+        return {}
+    try:
+        obj = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"不是有效的 JSON：{exc.msg}", param_hint=hint) from None
+    if not isinstance(obj, dict):
+        raise click.BadParameter("应为 JSON 对象", param_hint=hint)
+    return obj
+
+
+BUILTIN = {"create": "创建", "transfer": "转交"}
+
+
+def _fail(exc: RenshiError) -> None:
+    field = f"[{exc.field}] " if exc.field else ""
+    click.echo(f"错误：{field}{exc.message}", err=True)
+    sys.exit(1)
+
+
+def _describe(result: FireResult) -> str:
+    case = f"案件{result.case_id}"
+    spec = PROCESSES[result.process]
+    to = spec.state_label(result.to_state)
+    if result.from_state is None:
+        return f"{case}：已创建，状态「{to}」（版本{result.version}）"
+    source = spec.state_label(result.from_state)
+    extra = f"；原因：{result.reason}" if result.reason else ""
+    again = "（重复请求，返回首次结果）" if result.replayed else ""
+    label = spec.events[result.event].label if result.event in spec.events else result.event
+    return f"{case}：{label}，「{source}」→「{to}」（版本{result.version}）{extra}{again}"
+
+
+@click.group("case")
+def case() -> None:
+    """业务案件：发起、办理、查看。"""
+
+
+@case.command("start")
+@click.argument("process", type=click.Choice(sorted(PROCESSES)))
+@click.option("--as", "who", required=True, help="发起人用户名（或 #人员编号）")
+@click.option("--form", "form", required=True, help="申报表 JSON")
+@click.option("--submit", is_flag=True, help="创建后立即提交")
+@click.pass_context
+def case_start(ctx: click.Context, process: str, who: str, form: str, submit: bool) -> None:
+    """发起一个案件（如职称申报）。"""
+    db, eng = _engine(ctx)
+    try:
+        actor = _actor(db, who)
+        result = eng.start(process, actor, _json(form, "--form"))
+        click.echo(_describe(result))
+        if submit:
+            click.echo(_describe(eng.fire(result.case_id, "submit", actor, expected_version=1)))
+    except RenshiError as exc:
+        _fail(exc)
+
+
+@case.command("fire")
+@click.argument("case_id", type=int)
+@click.argument("event")
+@click.option("--as", "who", required=True, help="办理人用户名、#人员编号、system 或 public")
+@click.option("--payload", default=None, help='事件数据 JSON，如 {"reason": "..."}')
+@click.option("--version", "version", type=int, default=None, help="预期版本（默认取当前版本）")
+@click.option("--key", default=None, help="幂等键：重复提交同一键只生效一次")
+@click.pass_context
+def case_fire(
+    ctx: click.Context,
+    case_id: int,
+    event: str,
+    who: str,
+    payload: str | None,
+    version: int | None,
+    key: str | None,
+) -> None:
+    """对案件执行一个事件（审核、退回、投票……）。"""
+    db, eng = _engine(ctx)
+    try:
+        actor = _actor(db, who)
+        if version is None:
+            with reader(db).connect() as conn:
+                version = conn.execute(select(Case.version).where(Case.id == case_id)).scalar()
+        result = eng.fire(
+            case_id,
+            event,
+            actor,
+            _json(payload, "--payload"),
+            expected_version=version or 0,
+            idempotency_key=key,
+        )
+        click.echo(_describe(result))
+    except RenshiError as exc:
+        _fail(exc)
+
+
+@case.command("show")
+@click.argument("case_id", type=int)
+def case_show(case_id: int) -> None:
+    """显示案件状态、待办与审计记录。"""
+    db = make_engine()
+    with Session(reader(db)) as conn:
+        row = conn.execute(select(Case).where(Case.id == case_id)).scalar_one_or_none()
+        if row is None:
+            click.echo(f"错误：案件{case_id}不存在", err=True)
+            sys.exit(1)
+        spec = PROCESSES[row.process]
+        click.echo(f"案件{row.id}  {spec.label}  {row.year}年度  版本{row.version}")
+        click.echo(f"状态：{spec.state_label(row.state)}")
+        click.echo(f"表单：{json.dumps(row.data, ensure_ascii=False)}")
+        tasks = conn.execute(
+            select(Task).where(Task.case_id == case_id, Task.status == "open")
+        ).scalars()
+        for t in tasks:
+            who = f"#{t.assignee_id}" if t.assignee_id else f"{t.role}@{t.org_unit_id}"
+            due = t.due_on.isoformat() if t.due_on else (t.due_flag or "无期限")
+            click.echo(f"待办：{spec.state_label(t.state)}  {who}  截止{due}")
+        for e in conn.execute(
+            select(AuditEvent).where(AuditEvent.case_id == case_id).order_by(AuditEvent.seq)
+        ).scalars():
+            at = e.at.astimezone(BUREAU_TZ).strftime("%Y-%m-%d %H:%M")
+            to = spec.state_label(e.to_state)
+            label = spec.events[e.event].label if e.event in spec.events else BUILTIN[e.event]
+            click.echo(f"  {e.seq:>3} {at} {e.actor_label} {label} → {to}")
+
+
+@click.group("audit")
+def audit() -> None:
+    """审计记录。"""
+
+
+@audit.command("verify")
+@click.option("--case", "case_id", type=int, default=None, help="只校验一个案件")
+def audit_verify(case_id: int | None) -> None:
+    """校验审计链：完整返回 0，有记录被修改或删除返回 1 并指明案件与记录。"""
+    db = make_engine()
+    with reader(db).connect() as conn:
+        breaks = list(verify_trail(conn, case_id))
+        count = select(func.count()).select_from(AuditEvent)
+        if case_id is not None:
+            count = count.where(AuditEvent.case_id == case_id)
+        events = conn.execute(count).scalar_one()
+    if breaks:
+        for b in breaks:
+            click.echo(f"审计链损坏：{b}", err=True)
+        sys.exit(1)
+    click.echo(f"审计链完整：已校验{events}条记录")

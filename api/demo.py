@@ -1,0 +1,200 @@
+"""``make run``: a demo province and one title-review round, walked through the CLI.
+
+Each step is a real ``renshi`` command (run in-process), with ``--at`` moving the clock so
+that publicity windows can run out; the output is what an operator would see.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shlex
+from pathlib import Path
+
+import click
+from sqlalchemy import Engine, select
+
+from api.cli import main as cli
+from states.clock import BUREAU_TZ
+from states.machines import PROCESSES
+from states.store.db import make_engine, reader
+from states.store.models import Case, EthicsRecord, PanelSeat, Person, Task, Teacher
+
+DB = Path("var/demo.db")
+FORM = '{{"target_title": "{title}", "subject": "{subject}", "statement": "任教以来认真履职。"}}'
+
+
+def renshi(*args: str, at: dt.datetime | None = None) -> None:
+    argv = (["--at", at.isoformat()] if at else []) + list(args)
+    click.secho("$ renshi " + " ".join(shlex.quote(a) for a in argv), fg="cyan")
+    try:
+        cli.main(args=argv, prog_name="renshi", standalone_mode=False)
+    except SystemExit as exc:  # a refused step is part of the demo, not the end of it
+        if exc.code:
+            click.secho(f"  （命令以状态 {exc.code} 结束）", fg="yellow")
+
+
+def _at(day: dt.date, hour: int = 9) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, hour, tzinfo=BUREAU_TZ)
+
+
+def run() -> None:
+    DB.parent.mkdir(exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{DB}{suffix}").unlink(missing_ok=True)
+    os.environ["RENSHI_DATABASE_URL"] = f"sqlite:///{DB}"
+    db = make_engine()
+    renshi("db", "upgrade")
+    renshi("seed", "--teachers", "2000")
+
+    with reader(db).connect() as conn:
+        me = conn.execute(
+            select(Person.id, Teacher.subject, Teacher.school_id, Teacher.title)
+            .join(Teacher, Teacher.person_id == Person.id)
+            .where(Person.username == "teacher")
+        ).one()
+        vetoed = conn.execute(
+            select(Person.id, Teacher.subject, Teacher.title)
+            .join(Teacher, Teacher.person_id == Person.id)
+            .join(EthicsRecord, EthicsRecord.person_id == Person.id)
+            .where(Teacher.title.in_(("grade2", "grade1")))
+            .limit(1)
+        ).first()
+        too_new = conn.execute(
+            select(Person.id, Teacher.subject)
+            .join(Teacher, Teacher.person_id == Person.id)
+            .where(Teacher.title == "grade1", Teacher.title_date > dt.date(2023, 1, 1))
+            .limit(1)
+        ).first()
+
+    day = dt.date(2026, 9, 1)
+    click.secho("\n== 职称评审：申报 ==", bold=True)
+    renshi(
+        "case",
+        "start",
+        "title_review",
+        "--as",
+        "teacher",
+        "--submit",
+        "--form",
+        FORM.format(title="senior", subject=me.subject),
+        at=_at(day),
+    )
+    if vetoed is not None:
+        nxt = "senior" if vetoed.title == "grade1" else "grade1"
+        renshi(
+            "case",
+            "start",
+            "title_review",
+            "--as",
+            f"#{vetoed.id}",
+            "--submit",
+            "--form",
+            FORM.format(title=nxt, subject=vetoed.subject),
+            at=_at(day),
+        )
+    if too_new is not None:
+        renshi(
+            "case",
+            "start",
+            "title_review",
+            "--as",
+            f"#{too_new.id}",
+            "--submit",
+            "--form",
+            FORM.format(title="senior", subject=too_new.subject),
+            at=_at(day),
+        )
+
+    case_id = 1
+    click.secho("\n== 学校审核、校内公示、学校推荐 ==", bold=True)
+    renshi(
+        "case",
+        "fire",
+        str(case_id),
+        "school_approve",
+        "--as",
+        "school_officer",
+        "--payload",
+        '{"comment": "材料齐全，同意公示"}',
+        at=_at(day, 10),
+    )
+    due = _window_due(db, case_id)
+    renshi(
+        "case",
+        "fire",
+        str(case_id),
+        "close_publicity",
+        "--as",
+        "system",
+        at=_at(due + dt.timedelta(days=1), 0),
+    )
+    day = due + dt.timedelta(days=1)
+    renshi("case", "fire", str(case_id), "recommend", "--as", "school_officer", at=_at(day, 10))
+    click.secho("\n== 县级资格审查、评审委员会 ==", bold=True)
+    renshi("case", "fire", str(case_id), "qualify", "--as", "county_officer", at=_at(day, 15))
+    with reader(db).connect() as conn:
+        experts = (
+            conn.execute(select(PanelSeat.expert_id).where(PanelSeat.case_id == case_id))
+            .scalars()
+            .all()
+        )
+    day += dt.timedelta(days=1)
+    for i, expert in enumerate(experts):
+        choice = "no" if i == 0 else "yes"
+        renshi(
+            "case",
+            "fire",
+            str(case_id),
+            "vote",
+            "--as",
+            f"#{expert}",
+            "--payload",
+            f'{{"choice": "{choice}"}}',
+            at=_at(day, 10),
+        )
+    renshi("case", "fire", str(case_id), "close_sitting", "--as", "city_officer", at=_at(day, 16))
+    click.secho("\n== 结果公示、发文认定 ==", bold=True)
+    due = _window_due(db, case_id)
+    renshi(
+        "case",
+        "fire",
+        str(case_id),
+        "close_publicity",
+        "--as",
+        "system",
+        at=_at(due + dt.timedelta(days=1), 0),
+    )
+    renshi(
+        "case",
+        "fire",
+        str(case_id),
+        "appoint",
+        "--as",
+        "city_officer",
+        at=_at(due + dt.timedelta(days=1), 10),
+    )
+
+    click.secho("\n== 本轮结果 ==", bold=True)
+    with reader(db).connect() as conn:
+        spec = PROCESSES["title_review"]
+        for c in conn.execute(select(Case.id, Case.state).order_by(Case.id)):
+            click.echo(f"案件{c.id}：{spec.state_label(c.state)}")
+    renshi("case", "show", str(case_id))
+    renshi("audit", "verify")
+    click.echo(f"\n演示数据库：{DB}（RENSHI_DATABASE_URL=sqlite:///{DB}）")
+
+
+def _window_due(db: Engine, case_id: int) -> dt.date:
+    with reader(db).connect() as conn:
+        due = conn.execute(
+            select(Task.due_on).where(
+                Task.case_id == case_id, Task.status == "open", Task.kind == "window"
+            )
+        ).scalar_one()
+    assert due is not None
+    return due
+
+
+if __name__ == "__main__":
+    run()

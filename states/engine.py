@@ -1,0 +1,1057 @@
+"""The engine: the only way a case changes.
+
+``fire()`` runs the whole contract of ARCHITECTURE.md in one transaction: version check and
+idempotency key, role and data-scope authorization, the process's rules in declared order,
+the python-statemachine transition, tasks closed and opened with working-day due dates,
+one hash-chained audit event, and outbox rows. A refused request writes nothing.
+
+Statements go through SQLAlchemy Core: the engine is on the hot path of every approval and of
+every sweep, and the ORM's unit of work would cost more than the statements themselves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import secrets
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from statemachine.exceptions import TransitionNotAllowed
+
+from states.audit import GENESIS, canonical, event_hash
+from states.calendar import UnknownCalendarYear, WorkingCalendar
+from states.clock import Clock, SystemClock, local_date
+from states.errors import (
+    Conflict,
+    EventNotAllowed,
+    FormError,
+    NotFound,
+    PermissionDenied,
+    RenshiError,
+    RuleRefused,
+)
+from states.machines import PROCESSES
+from states.machines.spec import (
+    STATE_ACTOR,
+    By,
+    Command,
+    DrawPanel,
+    EffectContext,
+    EventSpec,
+    HoldQuota,
+    ProcessSpec,
+    RecordVote,
+    ResumeWindow,
+    SetData,
+    StateSpec,
+    SuspendWindow,
+    UpdateTeacher,
+    policy_for,
+)
+from states.org import (
+    OFFICER_OF_TIER,
+    REVIEW_EXPERT,
+    SYSTEM,
+    TEACHER,
+    TIERS,
+    Actor,
+    path_ids,
+)
+from states.rules.base import Facts, PanelFacts, QuotaFacts, TeacherFacts
+from states.store.calendar_store import calendar_from_db
+from states.store.models import (
+    AuditEvent,
+    Case,
+    EthicsRecord,
+    OrgUnit,
+    OutboxMessage,
+    PanelSeat,
+    Person,
+    Quota,
+    RoleBinding,
+    Task,
+    Teacher,
+    table_of,
+)
+
+cases_t = table_of(Case)
+tasks_t = table_of(Task)
+audit_t = table_of(AuditEvent)
+outbox_t = table_of(OutboxMessage)
+units_t = table_of(OrgUnit)
+teachers_t = table_of(Teacher)
+people_t = table_of(Person)
+ethics_t = table_of(EthicsRecord)
+quotas_t = table_of(Quota)
+seats_t = table_of(PanelSeat)
+bindings_t = table_of(RoleBinding)
+
+NEGATIVE_END = ("rejected", "withdrawn")
+
+
+@dataclass(frozen=True)
+class FireResult:
+    case_id: int
+    process: str
+    event: str
+    from_state: str | None
+    to_state: str
+    version: int
+    replayed: bool = False
+    reason: str | None = None  # why a veto turned the event into a rejection
+
+
+@dataclass
+class _Unit:
+    id: int
+    tier: str
+    path: str
+    is_rural: bool
+    is_weak: bool
+    self_review_pilot: bool
+    settings: Mapping[str, Any] | None
+
+
+@dataclass
+class _Ctx:
+    """One request's view of its case, built once and passed through the steps."""
+
+    case: Any  # the cases row
+    spec: ProcessSpec
+    actor: Actor
+    now: dt.datetime
+    today: dt.date
+    units: dict[str, _Unit]  # tier -> ancestor unit (school ... province)
+    policy: dict[str, Any]
+    open_tasks: list[Any]
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def school(self) -> _Unit:
+        return self.units["school"]
+
+    def unit_for(self, alias: str) -> _Unit:
+        """The unit acting for a tier alias; a city-direct school's county work goes up to
+        the city, so the nearest unit at or above the tier is taken."""
+        school_flags = {"self_review_pilot": self.school.self_review_pilot}
+        tier = self.spec.resolve_tier(alias, self.data, school_flags, self.policy)
+        for t in UPWARD[UPWARD.index(tier) :]:
+            if t in self.units:
+                return self.units[t]
+        raise AssertionError(f"no unit at or above {tier}")
+
+
+UPWARD = tuple(reversed(TIERS))  # school, county, city, province
+
+
+class _Slot:
+    """The model object a reused machine reads its state from."""
+
+    state: str | None = None
+
+
+_machines = threading.local()
+
+
+def _transition(spec: ProcessSpec, source: str, event: str, kwargs: Mapping[str, Any]) -> str:
+    """Move the process's StateMachine from ``source`` by ``event``.
+
+    A machine instance costs ~170 µs to build and ~70 µs to send through, so each thread
+    keeps one per process bound to a ``_Slot`` and only rebuilds it after a final state
+    (which stops the machine) or an error (which may leave its queue dirty).
+    """
+    cache: dict[str, tuple[Any, _Slot]] = _machines.__dict__.setdefault("cache", {})
+    entry = cache.get(spec.name)
+    if entry is None:
+        slot = _Slot()
+        slot.state = source
+        entry = cache[spec.name] = (spec.machine(model=slot), slot)
+    sm, slot = entry
+    slot.state = source
+    try:
+        sm.send(event, **kwargs)
+    except TransitionNotAllowed:
+        cache.pop(spec.name, None)
+        raise
+    except Exception:
+        cache.pop(spec.name, None)
+        raise
+    target = slot.state
+    assert target is not None
+    if getattr(spec.machine, target).final:
+        cache.pop(spec.name, None)
+    return target
+
+
+class CaseEngine:
+    """Moves cases. One instance per process (it holds the calendar and the clock)."""
+
+    def __init__(
+        self,
+        db: Engine,
+        clock: Clock | None = None,
+        calendar: WorkingCalendar | None = None,
+        processes: Mapping[str, ProcessSpec] = PROCESSES,
+    ) -> None:
+        self.db = db
+        self.clock: Clock = clock or SystemClock()
+        self.processes = processes
+        self._calendar = calendar
+
+    # --- calendar ---------------------------------------------------------------------------
+    def calendar(self, conn: Connection | None = None) -> WorkingCalendar:
+        if self._calendar is None:
+            if conn is None:
+                with self.db.connect() as c:
+                    self._calendar = calendar_from_db(c)
+            else:
+                self._calendar = calendar_from_db(conn)
+        return self._calendar
+
+    def _due(
+        self, conn: Connection, start: dt.date, days: int
+    ) -> tuple[dt.date | None, str | None]:
+        """The due date, or None with a flag when the calendar of that year is not loaded.
+
+        An unknown year is re-read from the database once: another process may have loaded it.
+        """
+        try:
+            return self.calendar(conn).add_working_days(start, days), None
+        except UnknownCalendarYear:
+            self._calendar = calendar_from_db(conn)
+            try:
+                return self._calendar.add_working_days(start, days), None
+            except UnknownCalendarYear as exc:
+                return None, f"calendar_unknown:{exc.year}"
+
+    # --- public operations ------------------------------------------------------------------
+    def start(
+        self,
+        process: str,
+        actor: Actor,
+        form: Mapping[str, Any],
+        *,
+        year: int | None = None,
+    ) -> FireResult:
+        """Open a case for the actor (the applicant) in the process's initial state."""
+        spec = self.processes.get(process)
+        if spec is None:
+            raise FormError("process", f"未知的业务流程：{process}")
+        if actor.person_id is None:
+            raise PermissionDenied("请先登录")
+        data = spec.start_form.validate(form)
+        data.pop("comment", None)
+        now = self.clock.now()
+        year = year or local_date(now).year
+        with self.db.begin() as conn:
+            teacher = conn.execute(
+                select(teachers_t.c.school_id, units_t.c.path)
+                .join(units_t, units_t.c.id == teachers_t.c.school_id)
+                .where(teachers_t.c.person_id == actor.person_id)
+            ).one_or_none()
+            if teacher is None:
+                raise PermissionDenied("只有在职教师可以申报")
+            open_case = conn.execute(
+                select(cases_t.c.id).where(
+                    cases_t.c.process == process,
+                    cases_t.c.subject_id == actor.person_id,
+                    cases_t.c.year == year,
+                    cases_t.c.closed_at.is_(None),
+                )
+            ).first()
+            if open_case is not None:
+                raise Conflict(f"您本年度已有进行中的{spec.label}申报（编号{open_case.id}）")
+            initial: str = spec.machine.initial_state.id
+            payload = canonical({"form": data})
+            case_id = conn.execute(
+                insert(cases_t)
+                .values(
+                    process=process,
+                    year=year,
+                    state=initial,
+                    org_unit_id=teacher.school_id,
+                    org_path=teacher.path,
+                    applicant_id=actor.person_id,
+                    subject_id=actor.person_id,
+                    data=data,
+                    version=1,
+                    audit_head=GENESIS,
+                    opened_at=now,
+                    updated_at=now,
+                )
+                .returning(cases_t.c.id)
+            ).scalar_one()
+            head = event_hash(
+                GENESIS,
+                case_id=case_id,
+                seq=1,
+                at=now,
+                actor_id=actor.person_id,
+                actor_label=actor.label,
+                event="create",
+                from_state=None,
+                to_state=initial,
+                payload=payload,
+            )
+            conn.execute(
+                insert(audit_t).values(
+                    case_id=case_id,
+                    seq=1,
+                    at=now,
+                    actor_id=actor.person_id,
+                    actor_label=actor.label,
+                    event="create",
+                    from_state=None,
+                    to_state=initial,
+                    payload=payload,
+                    prev_hash=GENESIS,
+                    hash=head,
+                )
+            )
+            conn.execute(update(cases_t).where(cases_t.c.id == case_id).values(audit_head=head))
+            case = conn.execute(select(cases_t).where(cases_t.c.id == case_id)).one()
+            ctx = self._context(conn, case, spec, actor, now)
+            self._open_tasks(conn, ctx, spec.states[initial], case_id, [])
+        return FireResult(case_id, process, "create", None, initial, 1)
+
+    def fire(
+        self,
+        case_id: int,
+        event: str,
+        actor: Actor,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        expected_version: int,
+        idempotency_key: str | None = None,
+    ) -> FireResult:
+        """Fire ``event`` on a case, or raise a RenshiError and write nothing."""
+        try:
+            with self.db.begin() as conn:
+                return self._fire(
+                    conn,
+                    case_id,
+                    event,
+                    actor,
+                    dict(payload or {}),
+                    expected_version,
+                    idempotency_key,
+                )
+        except (Conflict, IntegrityError) as exc:
+            # A concurrent request with the same key may have won: return its result.
+            if idempotency_key:
+                with self.db.connect() as conn:
+                    replay = self._replay(conn, case_id, event, idempotency_key)
+                if replay is not None:
+                    return replay
+            if isinstance(exc, IntegrityError):
+                raise Conflict("案件已被他人同时更新，请刷新后重试") from None
+            raise
+
+    def transfer(
+        self,
+        task_id: int,
+        to_person_id: int,
+        actor: Actor,
+        *,
+        expected_version: int,
+        comment: str | None = None,
+    ) -> FireResult:
+        """转交: hand an open task to another person holding the same role at the same unit."""
+        with self.db.begin() as conn:
+            task = conn.execute(select(tasks_t).where(tasks_t.c.id == task_id)).one_or_none()
+            if task is None or task.status != "open":
+                raise NotFound("待办不存在或已办结")
+            case = self._load_case(conn, task.case_id, actor, expected_version, public=False)
+            if task.kind != "act" or task.role in (REVIEW_EXPERT, TEACHER, SYSTEM):
+                raise PermissionDenied("此待办不能转交")
+            if not self._may_take(actor, task):
+                raise PermissionDenied("只有待办的承办人可以转交")
+            holds = conn.execute(
+                select(bindings_t.c.id).where(
+                    bindings_t.c.person_id == to_person_id,
+                    bindings_t.c.role == task.role,
+                    bindings_t.c.org_unit_id == task.org_unit_id,
+                )
+            ).first()
+            if holds is None or to_person_id == actor.person_id:
+                raise FormError("to_person_id", "接收人须为同一单位同一角色的其他人员")
+            now = self.clock.now()
+            conn.execute(
+                update(tasks_t).where(tasks_t.c.id == task_id).values(assignee_id=to_person_id)
+            )
+            body: dict[str, Any] = {"task": task_id, "to": to_person_id}
+            if comment:
+                body["comment"] = comment
+            version = self._commit(
+                conn, case, actor, now, "transfer", case.state, case.data, body, None
+            )
+            self._notify(
+                conn,
+                case.id,
+                now,
+                "task_assigned",
+                to_person_id,
+                None,
+                None,
+                {
+                    "case_id": case.id,
+                    "process": case.process,
+                    "state": case.state,
+                    "due_on": task.due_on.isoformat() if task.due_on else None,
+                },
+            )
+        return FireResult(case.id, case.process, "transfer", case.state, case.state, version)
+
+    # --- the transition ---------------------------------------------------------------------
+    def _fire(
+        self,
+        conn: Connection,
+        case_id: int,
+        event: str,
+        actor: Actor,
+        payload: dict[str, Any],
+        expected_version: int,
+        key: str | None,
+    ) -> FireResult:
+        if key:
+            replay = self._replay(conn, case_id, event, key)
+            if replay is not None:
+                return replay
+        pre = conn.execute(select(cases_t.c.process).where(cases_t.c.id == case_id)).first()
+        if pre is None:
+            raise NotFound("案件不存在")
+        spec = self.processes[pre.process]
+        ev = spec.events.get(event)
+        case = self._load_case(
+            conn, case_id, actor, expected_version, public=ev is not None and ev.by.public
+        )
+        allowed = spec.allowed_events(case.state)
+        if ev is None or ev.internal or event not in allowed:
+            labels = "、".join(spec.events[e].label for e in allowed) or "无"
+            what = ev.label if ev is not None else event
+            raise EventNotAllowed(
+                f"当前状态「{spec.state_label(case.state)}」不能执行「{what}」；可执行：{labels}",
+                allowed,
+            )
+        now = self.clock.now()
+        ctx = self._context(conn, case, spec, actor, now)
+        by = spec.states[case.state].actor if ev.by == STATE_ACTOR else ev.by
+        self._authorize(ctx, ev, by)
+        clean = ev.form.validate(payload)
+        facts = self._facts(conn, ctx, spec.needs(event))
+
+        fired, reason = event, None
+        for use in ev.rules:
+            verdict = use.rule.check(facts)
+            if verdict.ok:
+                continue
+            if use.on_fail == "refuse":
+                raise RuleRefused(use.rule.code, verdict.reason)
+            fired, reason = "veto", verdict.reason
+            clean = {**clean, "rule": use.rule.code, "reason": verdict.reason, "requested": event}
+            break
+
+        source = case.state
+        try:
+            target = _transition(spec, source, fired, spec.guard_kwargs(fired, facts))
+        except TransitionNotAllowed:
+            raise EventNotAllowed(
+                f"当前状态「{spec.state_label(source)}」不能执行「{ev.label}」", allowed
+            ) from None
+        commands = spec.effects(
+            EffectContext(
+                event=fired,
+                source=source,
+                target=target,
+                payload=clean,
+                facts=facts,
+                case_id=case.id,
+                applicant_id=case.applicant_id,
+                unit_ids=self._unit_ids(ctx),
+            )
+        )
+        if spec.events[fired].decision and fired != "veto" and actor.person_id is not None:
+            ctx.data["decisions"] = int(ctx.data.get("decisions", 0)) + 1
+        seated = self._apply(conn, ctx, commands, clean, target)
+        on_record = {k: v for k, v in clean.items() if k not in spec.events[fired].sealed}
+        version = self._commit(
+            conn,
+            case,
+            actor,
+            now,
+            fired,
+            target,
+            ctx.data,
+            on_record,
+            key,
+            source_state=source,
+            quota=_quota_command(commands),
+        )
+        if target != source:
+            self._close_tasks(conn, case.id, actor, now)
+            resume = any(isinstance(c, ResumeWindow) for c in commands)
+            self._open_tasks(conn, ctx, spec.states[target], case.id, seated, resume=resume)
+        self._notify_transition(conn, ctx, spec, fired, source, target, clean, now)
+        return FireResult(case.id, spec.name, fired, source, target, version, reason=reason)
+
+    def _load_case(
+        self,
+        conn: Connection,
+        case_id: int,
+        actor: Actor,
+        expected_version: int,
+        *,
+        public: bool,
+    ) -> Any:
+        case = conn.execute(select(cases_t).where(cases_t.c.id == case_id)).one_or_none()
+        # Out of scope looks exactly like absent: no hint that the case exists.
+        if case is None or not (public or self._visible(conn, case, actor)):
+            raise NotFound("案件不存在")
+        if case.version != expected_version:
+            raise Conflict(
+                f"案件已被他人更新（当前版本{case.version}，您提交的版本{expected_version}），"
+                "请刷新后重试"
+            )
+        return case
+
+    @staticmethod
+    def _visible(conn: Connection, case: Any, actor: Actor) -> bool:
+        """Officers see their subtree, applicants their own case, experts and others named
+        on a task the cases they were handed (including those already done)."""
+        if actor.sees(case.org_path):
+            return True
+        if actor.person_id is None:
+            return False
+        if actor.person_id == case.applicant_id:
+            return True
+        return (
+            conn.execute(
+                select(tasks_t.c.id).where(
+                    tasks_t.c.case_id == case.id,
+                    tasks_t.c.assignee_id == actor.person_id,
+                )
+            ).first()
+            is not None
+        )
+
+    def _context(
+        self, conn: Connection, case: Any, spec: ProcessSpec, actor: Actor, now: dt.datetime
+    ) -> _Ctx:
+        rows = conn.execute(
+            select(
+                units_t.c.id,
+                units_t.c.tier,
+                units_t.c.path,
+                units_t.c.is_rural,
+                units_t.c.is_weak,
+                units_t.c.self_review_pilot,
+                units_t.c.settings,
+            ).where(units_t.c.id.in_(path_ids(case.org_path)))
+        ).all()
+        units = {r.tier: _Unit(*r) for r in rows}
+        tasks = conn.execute(
+            select(tasks_t).where(tasks_t.c.case_id == case.id, tasks_t.c.status == "open")
+        ).all()
+        return _Ctx(
+            case=case,
+            spec=spec,
+            actor=actor,
+            now=now,
+            today=local_date(now),
+            units=units,
+            policy=policy_for(spec, units["province"].settings),
+            open_tasks=list(tasks),
+            data=dict(case.data),
+        )
+
+    def _unit_ids(self, ctx: _Ctx) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for alias in {s.actor.officer for s in ctx.spec.states.values() if s.actor} - {None}:
+            assert alias is not None
+            try:
+                out[alias] = ctx.unit_for(alias).id
+            except KeyError:  # an alias that needs data the case does not have yet
+                continue
+        return out
+
+    @staticmethod
+    def _may_take(actor: Actor, task: Any) -> bool:
+        if task.assignee_id is not None:
+            return bool(actor.person_id == task.assignee_id)
+        return actor.holds(task.role, task.org_unit_id)
+
+    def _authorize(self, ctx: _Ctx, ev: EventSpec, by: By | None) -> None:
+        actor, case = ctx.actor, ctx.case
+        if by is None:
+            raise PermissionDenied(f"「{ev.label}」不能在此状态执行")
+        if by.public:
+            return
+        if actor.holds(SYSTEM) and (by.system or ev.by == STATE_ACTOR):
+            return
+        if by.applicant:
+            if actor.person_id is None or actor.person_id != case.applicant_id:
+                raise PermissionDenied(f"只有申报人本人可以{ev.label}")
+            return
+        if by.panel:
+            if not any(
+                t.assignee_id == actor.person_id and t.role == REVIEW_EXPERT for t in ctx.open_tasks
+            ):
+                raise PermissionDenied("您不是本案评审委员会的评委，或已投票")
+            return
+        if by.officer:
+            unit = ctx.unit_for(by.officer)
+            role = OFFICER_OF_TIER[unit.tier]
+            if not actor.holds(role, unit.id):
+                raise PermissionDenied(
+                    f"「{ev.label}」须由本案所属{_unit_word(unit)}的人事干部办理"
+                )
+            named = [
+                t.assignee_id
+                for t in ctx.open_tasks
+                if t.kind == "act" and t.role == role and t.assignee_id is not None
+            ]
+            if named and actor.person_id not in named:
+                raise PermissionDenied("此待办已转交他人办理")
+            return
+        raise PermissionDenied(f"您无权{ev.label}")
+
+    # --- facts ------------------------------------------------------------------------------
+    def _facts(self, conn: Connection, ctx: _Ctx, needs: frozenset[str]) -> Facts:
+        case = ctx.case
+        teacher = quota = panel = None
+        window_due = None
+        if "teacher" in needs or "quota" in needs:
+            teacher = self._teacher_facts(conn, case.subject_id)
+        if "quota" in needs:
+            quota = self._quota_facts(conn, ctx, str(ctx.data["target_title"]))
+        if "panel" in needs:
+            seats = conn.execute(
+                select(seats_t.c.expert_id, seats_t.c.choice).where(seats_t.c.case_id == case.id)
+            ).all()
+            counts = {c: sum(1 for s in seats if s.choice == c) for c in ("yes", "no", "abstain")}
+            mine = [s for s in seats if s.expert_id == ctx.actor.person_id]
+            panel = PanelFacts(
+                drawn=len(seats),
+                yes=counts["yes"],
+                no=counts["no"],
+                abstain=counts["abstain"],
+                my_choice=mine[0].choice if mine else None,
+                seated=bool(mine),
+            )
+        if "window" in needs:
+            window_due = next((t.due_on for t in ctx.open_tasks if t.kind == "window"), None)
+        return Facts(
+            today=ctx.today,
+            data=ctx.data,
+            policy=ctx.policy,
+            state=case.state,
+            teacher=teacher,
+            quota=quota,
+            panel=panel,
+            window_due=window_due,
+        )
+
+    def _teacher_facts(self, conn: Connection, person_id: int) -> TeacherFacts:
+        row = conn.execute(
+            select(
+                teachers_t.c.person_id,
+                people_t.c.name,
+                teachers_t.c.school_id,
+                units_t.c.is_rural,
+                units_t.c.is_weak,
+                teachers_t.c.subject,
+                teachers_t.c.title,
+                teachers_t.c.title_date,
+                teachers_t.c.education,
+                teachers_t.c.rural_years,
+                teachers_t.c.birth_date,
+            )
+            .join(people_t, people_t.c.id == teachers_t.c.person_id)
+            .join(units_t, units_t.c.id == teachers_t.c.school_id)
+            .where(teachers_t.c.person_id == person_id)
+        ).one_or_none()
+        if row is None:
+            raise NotFound("教师档案不存在")
+        ethics = conn.execute(
+            select(ethics_t.c.occurred_on).where(ethics_t.c.person_id == person_id)
+        ).scalars()
+        return TeacherFacts(*row, ethics_dates=tuple(ethics))
+
+    def _quota_facts(self, conn: Connection, ctx: _Ctx, title: str) -> QuotaFacts:
+        """Free posts and those already held, with the quota row locked (PostgreSQL) so two
+        officers recommending at once cannot both take the last post."""
+        case = ctx.case
+        posts = conn.execute(
+            select(quotas_t.c.posts)
+            .where(
+                quotas_t.c.org_unit_id == case.org_unit_id,
+                quotas_t.c.year == case.year,
+                quotas_t.c.title == title,
+            )
+            .with_for_update()
+        ).scalar()
+        used = conn.execute(
+            select(func.count())
+            .select_from(cases_t)
+            .where(
+                cases_t.c.org_unit_id == case.org_unit_id,
+                cases_t.c.year == case.year,
+                cases_t.c.quota_key == f"title:{title}",
+                cases_t.c.state.not_in(NEGATIVE_END),
+                cases_t.c.id != case.id,
+            )
+        ).scalar_one()
+        return QuotaFacts(title=title, posts=int(posts or 0), used=int(used))
+
+    # --- effects ----------------------------------------------------------------------------
+    def _apply(
+        self,
+        conn: Connection,
+        ctx: _Ctx,
+        commands: Sequence[Command],
+        payload: dict[str, Any],
+        target: str,
+    ) -> list[int]:
+        """Carry out a process's effect commands; returns the experts seated, if any."""
+        seated: list[int] = []
+        for cmd in commands:
+            if isinstance(cmd, SetData):
+                ctx.data.update(cmd.patch)
+            elif isinstance(cmd, UpdateTeacher):
+                conn.execute(
+                    update(teachers_t)
+                    .where(teachers_t.c.person_id == ctx.case.subject_id)
+                    .values(**cmd.fields)
+                )
+            elif isinstance(cmd, DrawPanel):
+                seated = self._draw_panel(conn, ctx, cmd, payload)
+            elif isinstance(cmd, RecordVote):
+                conn.execute(
+                    update(seats_t)
+                    .where(
+                        seats_t.c.case_id == ctx.case.id,
+                        seats_t.c.expert_id == ctx.actor.person_id,
+                    )
+                    .values(choice=cmd.choice, cast_at=ctx.now)
+                )
+                conn.execute(
+                    update(tasks_t)
+                    .where(
+                        tasks_t.c.case_id == ctx.case.id,
+                        tasks_t.c.assignee_id == ctx.actor.person_id,
+                        tasks_t.c.role == REVIEW_EXPERT,
+                        tasks_t.c.status == "open",
+                    )
+                    .values(status="done", closed_at=ctx.now, closed_by=ctx.actor.person_id)
+                )
+            elif isinstance(cmd, SuspendWindow):
+                due = next((t.due_on for t in ctx.open_tasks if t.kind == "window"), None)
+                left = (
+                    self.calendar(conn).working_days_between(ctx.today, due)
+                    if due is not None
+                    else 0
+                )
+                ctx.data["window_days_left"] = left
+                payload["window_days_left"] = left
+            elif isinstance(cmd, (ResumeWindow, HoldQuota)):
+                continue  # applied when the new state's tasks open / the case row is written
+        if target == "committee" and ctx.case.state != "committee" and not seated:
+            raise AssertionError("committee entered without a panel")
+        if ctx.case.state == "committee" and target != "committee":
+            tally = conn.execute(
+                select(seats_t.c.expert_id, seats_t.c.choice)
+                .where(seats_t.c.case_id == ctx.case.id)
+                .order_by(seats_t.c.expert_id)
+            ).all()
+            # The sitting is over: its votes become part of the record.
+            payload["votes"] = {str(s.expert_id): s.choice for s in tally}
+        return seated
+
+    def _draw_panel(
+        self, conn: Connection, ctx: _Ctx, cmd: DrawPanel, payload: dict[str, Any]
+    ) -> list[int]:
+        """Seat experts at random from the subject pool, recusing the applicant's school.
+
+        The pool and the seed go into the audit event, so an inspector can redraw the panel
+        and get the same experts.
+        """
+        rows = conn.execute(
+            select(bindings_t.c.person_id, teachers_t.c.school_id)
+            .outerjoin(teachers_t, teachers_t.c.person_id == bindings_t.c.person_id)
+            .where(
+                bindings_t.c.role == REVIEW_EXPERT,
+                bindings_t.c.org_unit_id == cmd.unit_id,
+                bindings_t.c.subject == cmd.subject,
+            )
+        ).all()
+        pool = sorted(
+            {
+                r.person_id
+                for r in rows
+                if r.person_id != cmd.recuse_person_id
+                and (cmd.recuse_school_id is None or r.school_id != cmd.recuse_school_id)
+            }
+        )
+        recused = len({r.person_id for r in rows}) - len(pool)
+        if len(pool) < cmd.size:
+            raise RuleRefused(
+                "panel_pool",
+                f"{cmd.subject}学科评委库人数不足：需抽取{cmd.size}人，回避{recused}人后仅有"
+                f"{len(pool)}人可抽取",
+            )
+        seed = secrets.randbits(63)
+        chosen = sorted(random.Random(seed).sample(pool, cmd.size))
+        conn.execute(insert(seats_t), [{"case_id": ctx.case.id, "expert_id": p} for p in chosen])
+        payload["panel"] = {"pool": pool, "seed": seed, "seated": chosen, "recused": recused}
+        return chosen
+
+    # --- writing ----------------------------------------------------------------------------
+    def _commit(
+        self,
+        conn: Connection,
+        case: Any,
+        actor: Actor,
+        now: dt.datetime,
+        event: str,
+        target: str,
+        data: Mapping[str, Any],
+        payload: Mapping[str, Any],
+        key: str | None,
+        *,
+        source_state: str | None = None,
+        quota: HoldQuota | None = None,
+    ) -> int:
+        """Write the case row (version-checked) and its audit event; returns the new version."""
+        version = int(case.version) + 1
+        body = canonical(payload)
+        head = event_hash(
+            case.audit_head,
+            case_id=case.id,
+            seq=version,
+            at=now,
+            actor_id=actor.person_id,
+            actor_label=actor.label,
+            event=event,
+            from_state=source_state or case.state,
+            to_state=target,
+            payload=body,
+        )
+        values: dict[str, Any] = {
+            "state": target,
+            "data": dict(data),
+            "version": version,
+            "audit_head": head,
+            "updated_at": now,
+        }
+        if self._is_final(case.process, target):
+            values["closed_at"] = now
+        if quota is not None:
+            values["quota_key"] = quota.key
+        moved = conn.execute(
+            update(cases_t)
+            .where(cases_t.c.id == case.id, cases_t.c.version == case.version)
+            .values(**values)
+        ).rowcount
+        if moved != 1:
+            raise Conflict("案件已被他人同时更新，请刷新后重试")
+        conn.execute(
+            insert(audit_t).values(
+                case_id=case.id,
+                seq=version,
+                at=now,
+                actor_id=actor.person_id,
+                actor_label=actor.label,
+                event=event,
+                from_state=source_state or case.state,
+                to_state=target,
+                payload=body,
+                idempotency_key=key,
+                prev_hash=case.audit_head,
+                hash=head,
+            )
+        )
+        return version
+
+    def _is_final(self, process: str, state: str) -> bool:
+        return bool(getattr(self.processes[process].machine, state).final)
+
+    def _close_tasks(self, conn: Connection, case_id: int, actor: Actor, now: dt.datetime) -> None:
+        conn.execute(
+            update(tasks_t)
+            .where(tasks_t.c.case_id == case_id, tasks_t.c.status == "open")
+            .values(status="done", closed_at=now, closed_by=actor.person_id)
+        )
+
+    def _open_tasks(
+        self,
+        conn: Connection,
+        ctx: _Ctx,
+        state: StateSpec,
+        case_id: int,
+        seated: Sequence[int],
+        *,
+        resume: bool = False,
+    ) -> None:
+        by = state.actor
+        if by is None:
+            return
+        days = state.deadline_days
+        if resume:
+            days = int(ctx.data.get("window_days_left", 0))
+        due, flag = (None, None)
+        if days is not None:
+            due, flag = self._due(conn, ctx.today, days) if days > 0 else (ctx.today, None)
+        base = {
+            "case_id": case_id,
+            "state": state.name,
+            "kind": "window" if state.window else "act",
+            "opened_on": ctx.today,
+            "due_on": due,
+            "due_flag": flag,
+            "status": "open",
+            "opened_at": ctx.now,
+            "remind_level": 0,
+        }
+        rows: list[dict[str, Any]] = []
+        if by.officer:
+            unit = ctx.unit_for(by.officer)
+            rows.append(
+                {
+                    **base,
+                    "role": OFFICER_OF_TIER[unit.tier],
+                    "org_unit_id": unit.id,
+                    "assignee_id": None,
+                }
+            )
+        elif by.applicant:
+            rows.append(
+                {
+                    **base,
+                    "role": TEACHER,
+                    "org_unit_id": ctx.school.id,
+                    "assignee_id": ctx.case.applicant_id,
+                }
+            )
+        elif by.system:
+            rows.append({**base, "role": SYSTEM, "org_unit_id": None, "assignee_id": None})
+        if seated:
+            unit_id = self._unit_ids(ctx).get("organizer")
+            rows.extend(
+                {**base, "role": REVIEW_EXPERT, "org_unit_id": unit_id, "assignee_id": p}
+                for p in seated
+            )
+        if rows:
+            conn.execute(insert(tasks_t), rows)
+            for r in rows:
+                if r["kind"] == "act":
+                    self._notify(
+                        conn,
+                        case_id,
+                        ctx.now,
+                        "task_assigned",
+                        r["assignee_id"],
+                        r["role"],
+                        None if r["assignee_id"] else r["org_unit_id"],
+                        {
+                            "case_id": case_id,
+                            "process": ctx.spec.name,
+                            "state": state.name,
+                            "due_on": due.isoformat() if due else None,
+                        },
+                    )
+
+    def _notify_transition(
+        self,
+        conn: Connection,
+        ctx: _Ctx,
+        spec: ProcessSpec,
+        event: str,
+        source: str,
+        target: str,
+        payload: Mapping[str, Any],
+        now: dt.datetime,
+    ) -> None:
+        applicant = ctx.case.applicant_id
+        if applicant is None or applicant == ctx.actor.person_id or source == target:
+            return
+        body: dict[str, Any] = {
+            "case_id": ctx.case.id,
+            "process": spec.name,
+            "event": event,
+            "from": source,
+            "to": target,
+        }
+        if payload.get("reason"):
+            body["reason"] = payload["reason"]
+        self._notify(conn, ctx.case.id, now, "case_update", applicant, None, None, body)
+
+    @staticmethod
+    def _notify(
+        conn: Connection,
+        case_id: int,
+        now: dt.datetime,
+        kind: str,
+        person_id: int | None,
+        role: str | None,
+        unit_id: int | None,
+        payload: Mapping[str, Any],
+    ) -> None:
+        conn.execute(
+            insert(outbox_t).values(
+                case_id=case_id,
+                kind=kind,
+                recipient_id=person_id,
+                recipient_role=None if person_id else role,
+                recipient_unit_id=unit_id,
+                payload=dict(payload),
+                created_at=now,
+                status="pending",
+            )
+        )
+
+    # --- idempotency ------------------------------------------------------------------------
+    def _replay(self, conn: Connection, case_id: int, event: str, key: str) -> FireResult | None:
+        row = conn.execute(
+            select(audit_t).where(
+                and_(audit_t.c.case_id == case_id, audit_t.c.idempotency_key == key)
+            )
+        ).one_or_none()
+        if row is None:
+            return None
+        requested = row.event
+        if row.event == "veto":
+            requested = _json_field(row.payload, "requested") or row.event
+        if requested != event:
+            raise FormError("Idempotency-Key", "该幂等键已用于本案的另一操作，请使用新的幂等键")
+        process = conn.execute(
+            select(cases_t.c.process).where(cases_t.c.id == case_id)
+        ).scalar_one()
+        return FireResult(case_id, process, row.event, row.from_state, row.to_state, row.seq, True)
+
+
+def _json_field(text: str, name: str) -> str | None:
+    value = json.loads(text).get(name)
+    return None if value is None else str(value)
+
+
+def _quota_command(commands: Sequence[Command]) -> HoldQuota | None:
+    found = [c for c in commands if isinstance(c, HoldQuota)]
+    return found[-1] if found else None
+
+
+def _unit_word(unit: _Unit) -> str:
+    return {
+        "school": "学校",
+        "county": "县（区）教育局",
+        "city": "市教育局",
+        "province": "省教育厅",
+    }[unit.tier]
+
+
+__all__ = ["CaseEngine", "FireResult", "RenshiError"]

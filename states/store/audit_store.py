@@ -1,0 +1,93 @@
+"""Verifying the audit trail: recompute every chain and compare it with what is stored."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, select
+
+from states.audit import GENESIS, event_hash
+from states.store.models import AuditEvent, Case, table_of
+
+audit_t = table_of(AuditEvent)
+cases_t = table_of(Case)
+
+
+@dataclass(frozen=True)
+class Break:
+    """One place where the stored trail is not what was written."""
+
+    case_id: int
+    seq: int | None
+    event: str | None
+    problem: str
+
+    def __str__(self) -> str:
+        where = f"案件{self.case_id}" + (f" 第{self.seq}条（{self.event}）" if self.seq else "")
+        return f"{where}：{self.problem}"
+
+
+def verify_trail(conn: Connection, case_id: int | None = None) -> Iterator[Break]:
+    """Yield every break: an edited row (its hash no longer matches), a deleted or inserted
+    row (the sequence or the links no longer line up), a chain that stops short of the case's
+    recorded head. Streams, so a province-sized trail is checked in constant memory."""
+    case_query = select(cases_t.c.id, cases_t.c.version, cases_t.c.audit_head)
+    if case_id is not None:
+        case_query = case_query.where(cases_t.c.id == case_id)
+    heads = {r.id: (r.version, r.audit_head) for r in conn.execute(case_query)}
+    query = select(audit_t).order_by(audit_t.c.case_id, audit_t.c.seq)
+    if case_id is not None:
+        query = query.where(audit_t.c.case_id == case_id)
+    current: int | None = None
+    prev, expected_seq = GENESIS, 1
+    for row in conn.execution_options(yield_per=5000).execute(query):
+        if row.case_id != current:
+            if current is not None:
+                yield from _check_head(current, expected_seq - 1, prev, heads.pop(current, None))
+            current, prev, expected_seq = row.case_id, GENESIS, 1
+        if row.seq != expected_seq:
+            yield Break(
+                row.case_id,
+                row.seq,
+                row.event,
+                f"序号不连续：应为第{expected_seq}条（有记录被删除或插入）",
+            )
+        if row.prev_hash != prev:
+            yield Break(
+                row.case_id, row.seq, row.event, "与前一条记录的链接不一致（前一条被修改或删除）"
+            )
+        recomputed = event_hash(
+            row.prev_hash,
+            case_id=row.case_id,
+            seq=row.seq,
+            at=row.at,
+            actor_id=row.actor_id,
+            actor_label=row.actor_label,
+            event=row.event,
+            from_state=row.from_state,
+            to_state=row.to_state,
+            payload=row.payload,
+        )
+        if recomputed != row.hash:
+            yield Break(row.case_id, row.seq, row.event, "记录内容与其哈希不符（记录被修改）")
+        prev, expected_seq = row.hash, row.seq + 1
+    if current is not None:
+        yield from _check_head(current, expected_seq - 1, prev, heads.pop(current, None))
+    for missing, (version, _) in heads.items():
+        yield Break(missing, None, None, f"案件有{version}条记录，审计表中一条也没有")
+
+
+def _check_head(
+    case_id: int, last_seq: int, last_hash: str, head: tuple[int, str] | None
+) -> Iterator[Break]:
+    if head is None:
+        return
+    version, audit_head = head
+    if last_seq != version or last_hash != audit_head:
+        yield Break(
+            case_id,
+            last_seq,
+            None,
+            f"审计链止于第{last_seq}条，与案件当前版本{version}不符（末尾记录被删除或修改）",
+        )

@@ -1,0 +1,271 @@
+"""SQLAlchemy 2 models: the one schema both SQLite and PostgreSQL run.
+
+The engine writes through these tables with SQLAlchemy Core (``Model.__table__``) because the
+ORM unit of work costs more per transition than every statement it would issue; the API and
+CLI read through the ORM where that reads better.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets 64-bit keys.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Stores UTC and always returns aware datetimes, on SQLite too (which keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: every timestamp in Renshi carries its zone")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):  # raw SQLite text
+            value = dt.datetime.fromisoformat(value)
+        stamp: dt.datetime = value
+        if stamp.tzinfo is None:
+            return stamp.replace(tzinfo=dt.UTC)
+        return stamp.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, dt.datetime: UTCDateTime}
+
+
+class OrgUnit(Base):
+    """A node of the org tree. ``path`` ('/1/4/17/') makes a subtree one indexed prefix scan."""
+
+    __tablename__ = "org_units"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"), index=True)
+    tier: Mapped[str] = mapped_column(String(16))  # province | city | county | school
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    path: Mapped[str] = mapped_column(String(255), index=True)
+    is_rural: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_weak: Mapped[bool] = mapped_column(Boolean, default=False)
+    self_review_pilot: Mapped[bool] = mapped_column(Boolean, default=False)
+    settings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Person(Base):
+    """Everyone who acts or is acted on: staff, teachers, experts, the system actor."""
+
+    __tablename__ = "people"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    id_number: Mapped[str | None] = mapped_column(String(18), unique=True)
+    username: Mapped[str | None] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(255))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class RoleBinding(Base):
+    """A role held at one org unit. The teacher role is not bound here: it follows the
+    teacher record's school, so a rotation moves a teacher's scope with no second write."""
+
+    __tablename__ = "role_bindings"
+    __table_args__ = (UniqueConstraint("person_id", "role", "org_unit_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)
+    subject: Mapped[str | None] = mapped_column(String(32))  # a review expert's subject group
+
+
+class Teacher(Base):
+    __tablename__ = "teachers"
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)
+    gender: Mapped[str] = mapped_column(String(1))  # M | F (states.org.GENDERS)
+    birth_date: Mapped[dt.date] = mapped_column(Date)
+    subject: Mapped[str] = mapped_column(String(32))
+    school_level: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(16))
+    title_date: Mapped[dt.date | None] = mapped_column(Date)
+    education: Mapped[str] = mapped_column(String(16))
+    started_teaching_on: Mapped[dt.date] = mapped_column(Date)
+    joined_school_on: Mapped[dt.date] = mapped_column(Date)
+    rural_years: Mapped[float] = mapped_column(Float, default=0.0)
+    backbone_level: Mapped[str | None] = mapped_column(String(16))
+    cert_level: Mapped[str | None] = mapped_column(String(16))
+    cert_no: Mapped[str | None] = mapped_column(String(32))
+    cert_registered_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class EthicsRecord(Base):
+    __tablename__ = "ethics_records"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    occurred_on: Mapped[dt.date] = mapped_column(Date)
+    description: Mapped[str] = mapped_column(Text)
+
+
+class Case(Base):
+    """One run of one process. ``org_path`` copies the governing unit's path so that data
+    scope filters cases without a join; ``audit_head``/``version`` pin the end of the chain."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_process_state", "process", "state"),
+        Index("ix_cases_quota", "org_unit_id", "year", "quota_key"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    process: Mapped[str] = mapped_column(String(32))
+    year: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(32))
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)
+    org_path: Mapped[str] = mapped_column(String(255), index=True)
+    applicant_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # A post this case holds against its unit's quota ('title:senior'), None when it holds none.
+    quota_key: Mapped[str | None] = mapped_column(String(48))
+    version: Mapped[int] = mapped_column(Integer)
+    audit_head: Mapped[str] = mapped_column(String(64))
+    opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Task(Base):
+    """A piece of human work (or a timed window) a state opens. Who may act is a role at a
+    unit or, once named or transferred, one person."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        Index("ix_tasks_open_due", "status", "due_on"),
+        Index("ix_tasks_case_status", "case_id", "status"),
+        Index("ix_tasks_unit_role", "org_unit_id", "role", "status"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    state: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))  # act | window
+    role: Mapped[str | None] = mapped_column(String(32))
+    org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    opened_on: Mapped[dt.date] = mapped_column(Date)
+    due_on: Mapped[dt.date | None] = mapped_column(Date)
+    due_flag: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # open | done | cancelled
+    opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    remind_level: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AuditEvent(Base):
+    """Append-only, hash-chained per case. ``(case_id, seq)`` is unique, so two writers can
+    never fork a chain; a repeated idempotency key finds its first result here."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        UniqueConstraint("case_id", "seq"),
+        UniqueConstraint("case_id", "idempotency_key"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    actor_label: Mapped[str] = mapped_column(String(128))
+    event: Mapped[str] = mapped_column(String(32))
+    from_state: Mapped[str | None] = mapped_column(String(32))
+    to_state: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[str] = mapped_column(Text)  # canonical JSON, exactly as hashed
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class OutboxMessage(Base):
+    """A notice written in the same transaction as the change that caused it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status", "status", "id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(48))
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    recipient_role: Mapped[str | None] = mapped_column(String(32))
+    recipient_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+
+
+class Quota(Base):
+    """Free posts per title level at a school for one year (岗位结构比例)."""
+
+    __tablename__ = "quotas"
+    __table_args__ = (UniqueConstraint("org_unit_id", "year", "title"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(16))
+    posts: Mapped[int] = mapped_column(Integer)
+
+
+class PanelSeat(Base):
+    """An expert drawn for a case's committee sitting, and their vote once cast."""
+
+    __tablename__ = "panel_seats"
+    __table_args__ = (UniqueConstraint("case_id", "expert_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    expert_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    choice: Mapped[str | None] = mapped_column(String(8))  # yes | no | abstain
+    cast_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class CalendarYear(Base):
+    """An official schedule an administrator loaded for a year chinesecalendar lacks."""
+
+    __tablename__ = "calendar_years"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    holidays: Mapped[dict[str, Any]] = mapped_column(JSON)  # {"2027-01-01": "元旦", ...}
+    workdays: Mapped[dict[str, Any]] = mapped_column(JSON)  # make-up working days
+    source: Mapped[str] = mapped_column(String(255))
+    loaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core table behind a model, typed for insert()/update() (``__table__`` is not)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table

@@ -1,0 +1,96 @@
+"""Test fixtures: every store test runs on a real SQLite file and on the machine's PostgreSQL.
+
+Prefect's settings come first, before anything can import prefect.
+"""
+
+import os
+import tempfile
+
+os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="renshi-prefect-")
+os.environ.pop("PREFECT_API_URL", None)
+os.environ["DO_NOT_TRACK"] = "1"
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from states.store.db import make_engine
+from states.store.migrate import upgrade
+from states.store.models import Base
+
+PG_BASE_URL = os.environ.get(
+    "RENSHI_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file; each test gets a copy (a fresh database in a millisecond)."""
+    path = tmp_path_factory.mktemp("template") / "renshi.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()  # the last connection to close checkpoints the WAL into the file
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A private schema in the machine's PostgreSQL, migrated once, dropped at the end.
+
+    PostgreSQL missing is an error here, never a skip: the suite must run on both databases.
+    """
+    schema = f"renshi_t_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(PG_BASE_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{PG_BASE_URL}?options=-csearch_path%3D{schema}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_engine(pg_url: str) -> Iterator[Engine]:
+    engine = make_engine(pg_url, pool_size=20, max_overflow=10)
+    yield engine
+    engine.dispose()
+
+
+def _truncate_pg(engine: Engine) -> None:
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A URL of an empty, migrated database on each backend (for CLI subprocess tests)."""
+    if request.param == "sqlite":
+        target = tmp_path / "renshi.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), target)
+        return f"sqlite:///{target}"
+    engine = request.getfixturevalue("pg_engine")
+    _truncate_pg(engine)
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
+@pytest.fixture
+def engine(db_url: str, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """An engine on an empty, migrated database, once per backend."""
+    if db_url.startswith("sqlite"):
+        eng = make_engine(db_url)
+        yield eng
+        eng.dispose()
+    else:
+        yield request.getfixturevalue("pg_engine")

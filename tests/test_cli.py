@@ -1,0 +1,115 @@
+"""The ``renshi`` command line as an operator runs it: a real process on a real database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import text
+
+from states.store.db import make_engine
+
+RENSHI = str(Path(sys.executable).parent / "renshi")
+FORM = '{"target_title": "senior", "subject": "%s", "statement": "述职报告"}'
+
+
+def run(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "RENSHI_DATABASE_URL": db_url}
+    return subprocess.run([RENSHI, *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_case_commands_and_audit_verify(db_url: str) -> None:
+    """Declare and approve through the CLI; then a changed audit row fails verification."""
+    assert run(db_url, "seed", "--teachers", "200").returncode == 0
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        subject = conn.execute(
+            text(
+                "select t.subject from teachers t join people p on p.id = t.person_id "
+                "where p.username = 'teacher'"
+            )
+        ).scalar_one()
+    at = ("--at", "2026-09-01T09:00")
+    started = run(
+        db_url,
+        *at,
+        "case",
+        "start",
+        "title_review",
+        "--as",
+        "teacher",
+        "--submit",
+        "--form",
+        FORM % subject,
+    )
+    assert started.returncode == 0, started.stderr
+    assert "「草稿」→「学校审核」" in started.stdout
+
+    wrong = run(db_url, *at, "case", "fire", "1", "appoint", "--as", "school_officer")
+    assert wrong.returncode == 1 and "可执行" in wrong.stderr
+    stale = run(
+        db_url,
+        *at,
+        "case",
+        "fire",
+        "1",
+        "school_approve",
+        "--as",
+        "school_officer",
+        "--version",
+        "1",
+    )
+    assert stale.returncode == 1 and "版本" in stale.stderr
+    bad = run(db_url, *at, "case", "fire", "1", "send_back", "--as", "school_officer")
+    assert bad.returncode == 1 and "[reason]" in bad.stderr
+    ok = run(db_url, *at, "case", "fire", "1", "school_approve", "--as", "school_officer")
+    assert ok.returncode == 0 and "校内公示" in ok.stdout
+
+    shown = run(db_url, "case", "show", "1")
+    assert "校内公示" in shown.stdout and "学校审核通过" in shown.stdout
+    verified = run(db_url, "audit", "verify")
+    assert verified.returncode == 0 and "审计链完整" in verified.stdout
+
+    with engine.begin() as conn:  # someone edits the record of the school's decision
+        conn.execute(
+            text("update audit_events set actor_label = '校长' where case_id = 1 and seq = 3")
+        )
+    broken = run(db_url, "audit", "verify")
+    assert broken.returncode == 1
+    assert "案件1 第3条（school_approve）" in broken.stderr
+    engine.dispose()
+
+
+def test_deleted_last_audit_row_is_detected(db_url: str) -> None:
+    assert run(db_url, "seed", "--teachers", "200").returncode == 0
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        subject = conn.execute(
+            text(
+                "select t.subject from teachers t join people p on p.id = t.person_id "
+                "where p.username = 'teacher'"
+            )
+        ).scalar_one()
+    assert (
+        run(
+            db_url,
+            "--at",
+            "2026-09-01T09:00",
+            "case",
+            "start",
+            "title_review",
+            "--as",
+            "teacher",
+            "--submit",
+            "--form",
+            FORM % subject,
+        ).returncode
+        == 0
+    )
+    with engine.begin() as conn:
+        conn.execute(text("delete from audit_events where case_id = 1 and seq = 2"))
+    broken = run(db_url, "audit", "verify")
+    assert broken.returncode == 1 and "案件1" in broken.stderr
+    engine.dispose()

@@ -1,0 +1,329 @@
+"""The synthetic province: shape, validity and the demo accounts, on both databases."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, aliased
+
+from states.identity import validate_id_number
+from states.org import (
+    CITY_OFFICER,
+    COUNTY_OFFICER,
+    INSPECTOR,
+    LEADER,
+    PRINCIPAL,
+    PROVINCE_OFFICER,
+    REVIEW_EXPERT,
+    SCHOOL_OFFICER,
+    SUBJECTS,
+    TITLES,
+    education_at_least,
+)
+from states.seed import SeedError, SeedSummary, seed
+from states.store.db import make_engine
+from states.store.migrate import upgrade
+from states.store.models import EthicsRecord, OrgUnit, Person, Quota, RoleBinding, Teacher
+
+TEACHERS = 300
+YEAR = 2026
+AS_OF = date(YEAR, 8, 31)
+
+
+@pytest.fixture
+def seeded(engine: Engine) -> SeedSummary:
+    return seed(engine, TEACHERS, year=YEAR)
+
+
+def _years_before(day: date, years: int) -> date:
+    return day.replace(year=day.year - years, day=28 if day.month == 2 else day.day)
+
+
+def test_counts_match_the_database(engine: Engine, seeded: SeedSummary) -> None:
+    with Session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Teacher)) == TEACHERS
+        assert s.scalar(select(func.count()).select_from(OrgUnit)) == seeded.units
+        assert s.scalar(select(func.count()).select_from(EthicsRecord)) == seeded.ethics
+        assert s.scalar(select(func.count()).select_from(Quota)) == seeded.quotas
+        experts = select(func.count()).where(RoleBinding.role == REVIEW_EXPERT)
+        assert s.scalar(experts) == seeded.experts
+    assert seeded.teachers == TEACHERS
+    assert seeded.units == 1 + seeded.cities + seeded.counties + seeded.schools
+    assert seeded.cities >= 2 and seeded.counties >= 2 * seeded.cities
+
+
+def test_every_id_number_is_valid_and_unique(engine: Engine, seeded: SeedSummary) -> None:
+    with Session(engine) as s:
+        numbers = s.scalars(select(Person.id_number)).all()
+        rows = s.execute(select(Person.id_number, Teacher.birth_date, Teacher.gender).join(Teacher))
+        for number, birth, gender in rows:
+            assert number is not None
+            assert number[6:14] == f"{birth:%Y%m%d}"
+            assert (int(number[16]) % 2 == 1) == (gender == "M")
+    assert all(validate_id_number(n) == n for n in numbers if n is not None)
+    assert len(set(numbers)) == len(numbers)
+
+
+def test_teacher_records_are_plausible(engine: Engine, seeded: SeedSummary) -> None:
+    with Session(engine) as s:
+        teachers = s.scalars(select(Teacher)).all()
+        levels = {u: tier for u, tier in s.execute(select(OrgUnit.id, OrgUnit.tier))}
+        school_of = {t.person_id: t.school_id for t in teachers}
+    assert len({t.title for t in teachers}) >= 4
+    assert {t.gender for t in teachers} == {"M", "F"}
+    for t in teachers:
+        assert levels[school_of[t.person_id]] == "school"
+        assert t.title in TITLES and t.subject in SUBJECTS
+        if t.subject == "学前教育":
+            assert t.school_level == "kindergarten"
+        assert _years_before(AS_OF, 61) < t.birth_date <= _years_before(AS_OF, 22)
+        assert t.birth_date < t.started_teaching_on <= t.joined_school_on <= AS_OF
+        assert t.title_date is not None and t.started_teaching_on <= t.title_date <= AS_OF
+        assert 0 <= t.rural_years <= (AS_OF - t.started_teaching_on).days / 365 + 0.1
+
+
+def test_schools_hang_under_counties_and_cities(engine: Engine, seeded: SeedSummary) -> None:
+    parent = aliased(OrgUnit)
+    with Session(engine) as s:
+        rows = s.execute(
+            select(OrgUnit, parent.tier, parent.path).join(parent, OrgUnit.parent_id == parent.id)
+        ).all()
+        cities = s.scalars(select(OrgUnit.id).where(OrgUnit.tier == "city")).all()
+    schools = [(u, tier) for u, tier, _ in rows if u.tier == "school"]
+    assert len(schools) == seeded.schools
+    assert {tier for _, tier in schools} == {"county", "city"}
+    direct = {u.parent_id for u, tier in schools if tier == "city"}
+    assert direct == set(cities)  # at least one 市直属学校 in every city
+    assert any(u.is_rural for u, _ in schools)
+    assert all(u.path == f"{path}{u.id}/" for u, _, path in rows)
+    pilots = [u for u, _ in schools if u.self_review_pilot]
+    assert pilots
+    with Session(engine) as s:
+        for unit in pilots:
+            level = s.scalar(select(Teacher.school_level).where(Teacher.school_id == unit.id))
+            assert level in ("senior", "junior")
+
+
+def test_every_school_has_quotas_for_the_year(engine: Engine, seeded: SeedSummary) -> None:
+    with Session(engine) as s:
+        schools = set(s.scalars(select(OrgUnit.id).where(OrgUnit.tier == "school")))
+        quotas = s.execute(select(Quota.org_unit_id, Quota.title, Quota.posts, Quota.year)).all()
+    assert {(q.org_unit_id, q.title) for q in quotas} == {
+        (school, title) for school in schools for title in TITLES[1:]
+    }
+    assert all(q.year == YEAR and q.posts >= 0 for q in quotas)
+    assert sum(q.posts for q in quotas) > 0
+
+
+def test_expert_pools_are_deep_enough_at_city_and_province(
+    engine: Engine, seeded: SeedSummary
+) -> None:
+    with Session(engine) as s:
+        province = s.scalars(select(OrgUnit).where(OrgUnit.tier == "province")).one()
+        city = s.scalars(select(OrgUnit).where(OrgUnit.tier == "city").order_by(OrgUnit.id)).first()
+        assert city is not None
+        used = set(
+            s.scalars(
+                select(Teacher.subject)
+                .join(OrgUnit, OrgUnit.id == Teacher.school_id)
+                .where(OrgUnit.path.startswith(city.path))
+            )
+        )
+        pool_rows = s.execute(
+            select(RoleBinding.org_unit_id, RoleBinding.subject, func.count())
+            .where(RoleBinding.role == REVIEW_EXPERT)
+            .group_by(RoleBinding.org_unit_id, RoleBinding.subject)
+        )
+        pools = {(unit, subject): n for unit, subject, n in pool_rows}
+        expert_teachers = s.scalars(
+            select(Teacher.title).join(RoleBinding, RoleBinding.person_id == Teacher.person_id)
+        ).all()
+        usernames = s.scalars(
+            select(Person.username)
+            .join(RoleBinding, RoleBinding.person_id == Person.id)
+            .where(RoleBinding.role == REVIEW_EXPERT)
+        ).all()
+    assert used
+    for subject in used:
+        assert pools.get((city.id, subject), 0) >= 10, subject
+        assert pools.get((province.id, subject), 0) >= 10, subject
+    # Experts drawn from teachers are senior: recusal by school has records to act on.
+    assert expert_teachers and set(expert_teachers) <= {"senior", "full_senior"}
+    assert [u for u in usernames if u] == ["expert"]
+
+
+def _bindings(s: Session, username: str) -> set[tuple[str, int]]:
+    rows = s.execute(
+        select(RoleBinding.role, RoleBinding.org_unit_id)
+        .join(Person, Person.id == RoleBinding.person_id)
+        .where(Person.username == username)
+    )
+    return {(role, unit) for role, unit in rows}
+
+
+def test_demo_accounts_cover_every_role(engine: Engine, seeded: SeedSummary) -> None:
+    expected = {
+        "province_officer",
+        "city_officer",
+        "county_officer",
+        "school_officer",
+        "principal",
+        "teacher",
+        "expert",
+        "inspector",
+        "leader",
+    }
+    assert set(seeded.accounts) == expected
+    assert seeded.accounts["teacher"] == "教师" and seeded.accounts["expert"] == "评委"
+    assert set(seeded.account_units) == expected
+    with Session(engine) as s:
+        people = {p.username: p for p in s.scalars(select(Person).where(Person.username != None))}  # noqa: E711
+        assert set(people) == expected
+        hashes = {p.password_hash for p in people.values()}
+        assert len(hashes) == 1  # hashed once, reused
+        assert PasswordHasher().verify(hashes.pop() or "", seeded.demo_password)
+
+        province = s.scalars(select(OrgUnit.id).where(OrgUnit.tier == "province")).one()
+        teacher = s.get(Teacher, people["teacher"].id)
+        assert teacher is not None
+        school = s.get(OrgUnit, teacher.school_id)
+        assert school is not None and school.parent_id is not None
+        county = s.get(OrgUnit, school.parent_id)
+        assert county is not None and county.tier == "county" and county.parent_id is not None
+        city = county.parent_id
+        assert city == s.scalars(select(OrgUnit.id).where(OrgUnit.tier == "city")).first()
+
+        assert _bindings(s, "province_officer") == {(PROVINCE_OFFICER, province)}
+        assert _bindings(s, "city_officer") == {(CITY_OFFICER, city)}
+        assert _bindings(s, "county_officer") == {(COUNTY_OFFICER, county.id)}
+        assert _bindings(s, "school_officer") == {(SCHOOL_OFFICER, school.id)}
+        assert _bindings(s, "principal") == {(PRINCIPAL, school.id)}
+        assert _bindings(s, "inspector") == {(INSPECTOR, province)}
+        assert _bindings(s, "leader") == {(LEADER, province)}
+        assert _bindings(s, "teacher") == set()  # the teacher role follows the record
+        assert (REVIEW_EXPERT, city) in _bindings(s, "expert")
+        expert_subject = s.scalar(
+            select(RoleBinding.subject).where(
+                RoleBinding.person_id == people["expert"].id, RoleBinding.org_unit_id == city
+            )
+        )
+        assert expert_subject == teacher.subject
+        expert_record = s.get(Teacher, people["expert"].id)
+        assert expert_record is None or expert_record.school_id != school.id
+
+
+def test_demo_teacher_is_eligible_for_senior(engine: Engine, seeded: SeedSummary) -> None:
+    with Session(engine) as s:
+        person = s.scalars(select(Person).where(Person.username == "teacher")).one()
+        teacher = s.get(Teacher, person.id)
+        assert teacher is not None
+        school = s.get(OrgUnit, teacher.school_id)
+        ethics = s.scalar(select(func.count()).where(EthicsRecord.person_id == person.id))
+        senior_posts = s.scalar(
+            select(Quota.posts).where(
+                Quota.org_unit_id == teacher.school_id, Quota.title == "senior"
+            )
+        )
+    assert school is not None and not school.self_review_pilot
+    assert teacher.title == "grade1"
+    assert teacher.title_date is not None
+    assert teacher.title_date <= _years_before(AS_OF, 6)
+    assert teacher.title_date <= _years_before(date.today(), 6)
+    assert education_at_least(teacher.education, "bachelor")
+    assert teacher.education == "bachelor"
+    assert ethics == 0
+    assert teacher.rural_years >= 1
+    assert senior_posts is not None and senior_posts >= 1
+
+
+def test_seeding_a_non_empty_database_fails_and_changes_nothing(
+    engine: Engine, seeded: SeedSummary
+) -> None:
+    with pytest.raises(SeedError, match="数据库不是空的"):
+        seed(engine, TEACHERS)
+    with Session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Teacher)) == TEACHERS
+
+
+def test_too_few_teachers_is_refused(engine: Engine) -> None:
+    with pytest.raises(SeedError, match="教师人数"):
+        seed(engine, 10)
+    with Session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(OrgUnit)) == 0
+
+
+def test_later_inserts_get_fresh_ids(engine: Engine, seeded: SeedSummary) -> None:
+    """Seeded rows carry explicit ids: PostgreSQL's sequences must have moved past them."""
+    with Session(engine) as s:
+        top = s.scalar(select(func.max(Person.id)))
+        person = Person(name="新同事")
+        s.add(person)
+        s.flush()
+        assert top is not None and person.id > top
+        binding = RoleBinding(person_id=person.id, role=LEADER, org_unit_id=1)
+        quota = Quota(org_unit_id=1, year=YEAR + 1, title="senior", posts=1)
+        record = EthicsRecord(person_id=person.id, occurred_on=AS_OF, description="测试")
+        unit = OrgUnit(tier="school", code="NEW", name="新学校", path="/x/", parent_id=1)
+        s.add_all([binding, quota, record, unit])
+        s.flush()
+        s.rollback()
+
+
+def test_same_seed_same_province_on_either_database(
+    engine: Engine, seeded: SeedSummary, tmp_path: Path
+) -> None:
+    """Determinism across runs and backends: a bug report can name a seed and a person id."""
+    other = make_engine(f"sqlite:///{tmp_path / 'again.db'}")
+    upgrade(other)
+    seed(other, TEACHERS, year=YEAR)
+
+    def snapshot(eng: Engine) -> list[tuple[object, ...]]:
+        with Session(eng) as s:
+            rows = s.execute(
+                select(Person.id, Person.name, Person.id_number, Person.username, Teacher)
+                .outerjoin(Teacher)
+                .order_by(Person.id)
+            )
+            return [(*r[:4], None if r[4] is None else _row(r[4])) for r in rows]
+
+    try:
+        assert snapshot(engine) == snapshot(other)
+    finally:
+        other.dispose()
+
+
+def _row(teacher: Teacher) -> tuple[object, ...]:
+    return tuple(getattr(teacher, column.key) for column in Teacher.__table__.columns)
+
+
+def test_cli_seed(db_url: str) -> None:
+    renshi = Path(sys.executable).parent / "renshi"
+    env = {**os.environ, "RENSHI_DATABASE_URL": db_url}
+    first = subprocess.run(
+        [str(renshi), "seed", "--teachers", "200"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert first.returncode == 0, first.stderr
+    assert "200 名教师" in first.stdout
+    assert "renshi2026" in first.stdout
+    for username in ("province_officer", "teacher", "expert", "leader"):
+        assert username in first.stdout
+    again = subprocess.run(
+        [str(renshi), "seed", "--teachers", "200"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert again.returncode == 1
+    assert "数据库不是空的" in again.stderr

@@ -1,0 +1,199 @@
+"""A small, hand-made province for engine tests: every fact a rule reads is set on purpose.
+
+Province 示范省 → 示范市 → 东县 (urban school 东县实验中学, rural school 东县乡村小学,
+pilot school 东县自主评审试点中学) and 西县 (西县一中), plus a city-direct school.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select
+
+from states.identity import make_id_number
+from states.org import (
+    CITY_OFFICER,
+    COUNTY_OFFICER,
+    PROVINCE_OFFICER,
+    REVIEW_EXPERT,
+    SCHOOL_OFFICER,
+    Actor,
+    Binding,
+    unit_path,
+)
+from states.store.models import (
+    EthicsRecord,
+    OrgUnit,
+    Person,
+    Quota,
+    RoleBinding,
+    Teacher,
+    table_of,
+)
+
+YEAR = 2026
+_ids = itertools.count(1)
+
+
+@dataclass
+class World:
+    engine: Engine
+    units: dict[str, tuple[int, str]] = field(default_factory=dict)  # key -> (id, path)
+    actors: dict[str, Actor] = field(default_factory=dict)
+    seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def unit(self, key: str) -> int:
+        return self.units[key][0]
+
+    def add_unit(
+        self, conn: Connection, key: str, tier: str, name: str, parent: str | None, **flags: Any
+    ) -> int:
+        parent_id, parent_path = self.units[parent] if parent else (None, None)
+        uid = conn.execute(
+            insert(table_of(OrgUnit)).values(
+                parent_id=parent_id,
+                tier=tier,
+                code=f"U{key}",
+                name=name,
+                path="-",
+                is_rural=flags.get("is_rural", False),
+                is_weak=flags.get("is_weak", False),
+                self_review_pilot=flags.get("pilot", False),
+                settings=flags.get("settings"),
+            )
+        ).inserted_primary_key[0]
+        path = unit_path(parent_path, uid)
+        conn.execute(
+            table_of(OrgUnit).update().where(table_of(OrgUnit).c.id == uid).values(path=path)
+        )
+        self.units[key] = (uid, path)
+        return int(uid)
+
+    def person(self, conn: Connection, name: str) -> int:
+        return int(conn.execute(insert(table_of(Person)).values(name=name)).inserted_primary_key[0])
+
+    def officer(self, key: str, role: str, unit: str) -> Actor:
+        with self.engine.begin() as conn:
+            pid = self.person(conn, key)
+            conn.execute(
+                insert(table_of(RoleBinding)).values(
+                    person_id=pid, role=role, org_unit_id=self.unit(unit)
+                )
+            )
+        actor = Actor(pid, key, (Binding(role, self.unit(unit), self.units[unit][1]),))
+        self.actors[key] = actor
+        return actor
+
+    def teacher(
+        self,
+        key: str,
+        school: str = "urban",
+        *,
+        title: str = "grade1",
+        title_years: int = 6,
+        education: str = "bachelor",
+        rural_years: float = 2.0,
+        subject: str = "数学",
+        ethics: list[dt.date] | None = None,
+        expert_at: str | None = None,
+    ) -> Actor:
+        n = next(self.seq)
+        birth = dt.date(1985, 1, 1) + dt.timedelta(days=n)
+        with self.engine.begin() as conn:
+            pid = conn.execute(
+                insert(table_of(Person)).values(
+                    name=key, id_number=make_id_number("110101", birth, n, "F")
+                )
+            ).inserted_primary_key[0]
+            conn.execute(
+                insert(table_of(Teacher)).values(
+                    person_id=pid,
+                    school_id=self.unit(school),
+                    gender="F",
+                    birth_date=birth,
+                    subject=subject,
+                    school_level="junior",
+                    title=title,
+                    title_date=dt.date(YEAR - title_years, 3, 1),
+                    education=education,
+                    started_teaching_on=dt.date(2008, 9, 1),
+                    joined_school_on=dt.date(2012, 9, 1),
+                    rural_years=rural_years,
+                )
+            )
+            for d in ethics or []:
+                conn.execute(
+                    insert(table_of(EthicsRecord)).values(
+                        person_id=pid, occurred_on=d, description="违规有偿补课"
+                    )
+                )
+            bindings = []
+            if expert_at:
+                conn.execute(
+                    insert(table_of(RoleBinding)).values(
+                        person_id=pid,
+                        role=REVIEW_EXPERT,
+                        org_unit_id=self.unit(expert_at),
+                        subject=subject,
+                    )
+                )
+                bindings.append(
+                    Binding(REVIEW_EXPERT, self.unit(expert_at), self.units[expert_at][1], subject)
+                )
+        actor = Actor(int(pid), key, tuple(bindings))
+        self.actors[key] = actor
+        return actor
+
+    def quota(self, school: str, title: str, posts: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(table_of(Quota)).values(
+                    org_unit_id=self.unit(school), year=YEAR, title=title, posts=posts
+                )
+            )
+
+    def title_of(self, actor: Actor) -> tuple[str, dt.date | None]:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(Teacher.title, Teacher.title_date).where(
+                    Teacher.person_id == actor.person_id
+                )
+            ).one()
+        return row.title, row.title_date
+
+
+def build_world(engine: Engine, *, experts: int = 10) -> World:
+    w = World(engine)
+    with engine.begin() as conn:
+        w.add_unit(conn, "province", "province", "示范省", None)
+        w.add_unit(conn, "city", "city", "示范市", "province")
+        w.add_unit(conn, "east", "county", "东县", "city")
+        w.add_unit(conn, "west", "county", "西县", "city")
+        w.add_unit(conn, "urban", "school", "东县实验中学", "east")
+        w.add_unit(conn, "rural", "school", "东县乡村小学", "east", is_rural=True)
+        w.add_unit(conn, "pilot", "school", "东县自主评审试点中学", "east", pilot=True)
+        w.add_unit(conn, "west1", "school", "西县一中", "west")
+        w.add_unit(conn, "direct", "school", "示范市直属中学", "city")
+    w.officer("school_officer", SCHOOL_OFFICER, "urban")
+    w.officer("school_officer2", SCHOOL_OFFICER, "urban")
+    w.officer("rural_officer", SCHOOL_OFFICER, "rural")
+    w.officer("pilot_officer", SCHOOL_OFFICER, "pilot")
+    w.officer("west_school_officer", SCHOOL_OFFICER, "west1")
+    w.officer("direct_officer", SCHOOL_OFFICER, "direct")
+    w.officer("county_officer", COUNTY_OFFICER, "east")
+    w.officer("west_officer", COUNTY_OFFICER, "west")
+    w.officer("city_officer", CITY_OFFICER, "city")
+    w.officer("province_officer", PROVINCE_OFFICER, "province")
+    # City experts in 数学: two teach at the urban school (recused for its applicants).
+    for i in range(experts):
+        school = "urban" if i < 2 else "west1"
+        w.teacher(f"expert{i}", school, title="senior", expert_at="city")
+    for i in range(7):
+        w.teacher(f"pilot_expert{i}", "pilot", title="senior", expert_at="pilot")
+    for school in ("urban", "rural", "pilot", "west1", "direct"):
+        for title, posts in (("grade2", 3), ("grade1", 3), ("senior", 2), ("full_senior", 1)):
+            w.quota(school, title, posts)
+    return w
