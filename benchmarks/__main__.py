@@ -1,0 +1,62 @@
+"""``make bench``: run every benchmark, print a table, write benchmarks/results.json.
+
+Benchmarks report; they never fail the test suite. ``--quick`` shrinks every size so the
+whole run takes well under two minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks import fire
+from states.seed import seed
+from states.store.db import make_engine
+from states.store.migrate import upgrade
+
+RESULTS = Path(__file__).parent / "results.json"
+
+
+def bench_seed(path: Path, teachers: int) -> float:
+    db = make_engine(f"sqlite:///{path}")
+    upgrade(db)
+    t0 = time.perf_counter()
+    seed(db, teachers)
+    elapsed = time.perf_counter() - t0
+    db.dispose()
+    return round(elapsed, 2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks")
+    parser.add_argument("--quick", action="store_true", help="small sizes, under two minutes")
+    args = parser.parse_args()
+    quick = args.quick
+    results: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="renshi-bench-") as tmp:
+        work = Path(tmp)
+        results.update(
+            fire.run(
+                work / "fire.db",
+                teachers=20_000 if quick else 60_000,
+                cases=600 if quick else 3_000,
+            )
+        )
+        seed_n = 60_000 if quick else 600_000
+        key = "seed_60k_s" if quick else "seed_600k_s"
+        results[key] = bench_seed(work / "seed.db", seed_n)
+    results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    width = max(len(k) for k in results)
+    print(f"{'figure':<{width}}  value")
+    for name, value in results.items():
+        print(f"{name:<{width}}  {value}")
+    print(f"\nwritten to {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()

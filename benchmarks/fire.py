@@ -1,0 +1,240 @@
+"""``fire()`` against the same statements issued raw through SQLAlchemy Core, in one run.
+
+Both sides move title-review cases from 学校审核 to 校内公示 on the same SQLite file, one
+transaction per case, in interleaved rounds so that the machine's noise falls on both alike.
+The raw side issues exactly the statements the engine issues for that event (reads of the
+case, its units, tasks and teacher record; the version-checked update; audit, task and
+outbox writes) with precomputed values: what is left between the two is the engine's own
+work (authorization, rules, the state machine, hashing, due dates).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlalchemy import Engine, func, insert, select, update
+
+from states.clock import FrozenClock, bureau_time
+from states.engine import CaseEngine
+from states.org import SCHOOL_OFFICER, Actor, Binding, path_ids
+from states.seed import seed
+from states.store.db import make_engine
+from states.store.migrate import upgrade
+from states.store.models import (
+    AuditEvent,
+    Case,
+    EthicsRecord,
+    OrgUnit,
+    OutboxMessage,
+    Person,
+    Task,
+    Teacher,
+    table_of,
+)
+from states.store.people import load_actor
+
+cases_t, tasks_t, audit_t = table_of(Case), table_of(Task), table_of(AuditEvent)
+outbox_t, units_t, teachers_t = table_of(OutboxMessage), table_of(OrgUnit), table_of(Teacher)
+people_t, ethics_t = table_of(Person), table_of(EthicsRecord)
+
+DECLARE = {"statement": "任教以来认真履职。", "target_title": "senior"}
+
+
+def prepare(path: Path, teachers: int, cases: int) -> tuple[Engine, CaseEngine, list[int]]:
+    """A seeded province with ``cases`` title-review cases waiting for their school."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    db = make_engine(f"sqlite:///{path}")
+    upgrade(db)
+    seed(db, teachers)
+    clock = FrozenClock(bureau_time(2026, 9, 1))
+    eng = CaseEngine(db, clock)
+    with db.connect() as conn:
+        eligible = conn.execute(
+            select(teachers_t.c.person_id, teachers_t.c.subject)
+            .outerjoin(ethics_t, ethics_t.c.person_id == teachers_t.c.person_id)
+            .join(units_t, units_t.c.id == teachers_t.c.school_id)
+            .where(
+                teachers_t.c.title == "grade1",
+                teachers_t.c.title_date <= dt.date(2021, 1, 1),
+                teachers_t.c.education.in_(("bachelor", "master", "doctor")),
+                (teachers_t.c.rural_years >= 1) | units_t.c.is_rural | units_t.c.is_weak,
+                ethics_t.c.id.is_(None),
+            )
+            .limit(cases)
+        ).all()
+    if len(eligible) < cases:
+        raise SystemExit(f"only {len(eligible)} eligible teachers for {cases} cases")
+    ids = []
+    for person_id, subject in eligible:
+        with db.connect() as conn:
+            actor = load_actor(conn, person_id=person_id)
+        case_id = eng.start("title_review", actor, {**DECLARE, "subject": subject}).case_id
+        eng.fire(case_id, "submit", actor, expected_version=1)
+        ids.append(case_id)
+    return db, eng, ids
+
+
+def _officers(db: Engine, case_ids: Sequence[int]) -> dict[int, Actor]:
+    """A school officer for each case's school: the seed names officers only for its demo
+    school, so every other school's officer is the demo officer's person bound there."""
+    with db.connect() as conn:
+        officer = conn.execute(
+            select(people_t.c.id).where(people_t.c.username == "school_officer")
+        ).scalar_one()
+        rows = conn.execute(
+            select(cases_t.c.id, cases_t.c.org_unit_id, cases_t.c.org_path).where(
+                cases_t.c.id.in_(case_ids)
+            )
+        ).all()
+    return {
+        r.id: Actor(officer, "人事干部", (Binding(SCHOOL_OFFICER, r.org_unit_id, r.org_path),))
+        for r in rows
+    }
+
+
+def _raw_transition(db: Engine, case_id: int, now: dt.datetime, due: dt.date) -> None:
+    """The statements ``fire(case, 'school_approve')`` issues, with the engine's work done."""
+    with db.begin() as conn:
+        conn.execute(select(cases_t.c.process).where(cases_t.c.id == case_id)).first()
+        case = conn.execute(select(cases_t).where(cases_t.c.id == case_id)).one()
+        conn.execute(
+            select(
+                units_t.c.id,
+                units_t.c.tier,
+                units_t.c.path,
+                units_t.c.is_rural,
+                units_t.c.is_weak,
+                units_t.c.self_review_pilot,
+                units_t.c.settings,
+            ).where(units_t.c.id.in_(path_ids(case.org_path)))
+        ).all()
+        conn.execute(
+            select(tasks_t).where(tasks_t.c.case_id == case_id, tasks_t.c.status == "open")
+        ).all()
+        conn.execute(
+            select(
+                teachers_t.c.person_id,
+                people_t.c.name,
+                teachers_t.c.school_id,
+                units_t.c.is_rural,
+                units_t.c.is_weak,
+                teachers_t.c.subject,
+                teachers_t.c.title,
+                teachers_t.c.title_date,
+                teachers_t.c.education,
+                teachers_t.c.rural_years,
+                teachers_t.c.birth_date,
+            )
+            .join(people_t, people_t.c.id == teachers_t.c.person_id)
+            .join(units_t, units_t.c.id == teachers_t.c.school_id)
+            .where(teachers_t.c.person_id == case.subject_id)
+        ).one()
+        conn.execute(
+            select(ethics_t.c.occurred_on).where(ethics_t.c.person_id == case.subject_id)
+        ).all()
+        version = case.version + 1
+        data = {**case.data, "decisions": 1}
+        conn.execute(
+            update(cases_t)
+            .where(cases_t.c.id == case_id, cases_t.c.version == case.version)
+            .values(
+                state="school_publicity",
+                data=data,
+                version=version,
+                audit_head="f" * 64,
+                updated_at=now,
+            )
+        )
+        conn.execute(
+            insert(audit_t).values(
+                case_id=case_id,
+                seq=version,
+                at=now,
+                actor_id=1,
+                actor_label="人事干部",
+                event="school_approve",
+                from_state=case.state,
+                to_state="school_publicity",
+                payload="{}",
+                idempotency_key=None,
+                prev_hash=case.audit_head,
+                hash="f" * 64,
+            )
+        )
+        conn.execute(
+            update(tasks_t)
+            .where(tasks_t.c.case_id == case_id, tasks_t.c.status == "open")
+            .values(status="done", closed_at=now, closed_by=1)
+        )
+        conn.execute(
+            insert(tasks_t),
+            [
+                {
+                    "case_id": case_id,
+                    "state": "school_publicity",
+                    "kind": "window",
+                    "opened_on": now.date(),
+                    "due_on": due,
+                    "due_flag": None,
+                    "status": "open",
+                    "opened_at": now,
+                    "remind_level": 0,
+                    "role": "system",
+                    "org_unit_id": None,
+                    "assignee_id": None,
+                }
+            ],
+        )
+        conn.execute(
+            insert(outbox_t).values(
+                case_id=case_id,
+                kind="case_update",
+                recipient_id=case.applicant_id,
+                recipient_role=None,
+                recipient_unit_id=None,
+                payload={"case_id": case_id, "event": "school_approve"},
+                created_at=now,
+                status="pending",
+            )
+        )
+
+
+def run(path: Path, *, teachers: int, cases: int, rounds: int = 4) -> dict[str, float]:
+    db, eng, ids = prepare(path, teachers, cases)
+    officers = _officers(db, ids)
+    now = eng.clock.now()
+    due = dt.date(2026, 9, 8)
+    half = len(ids) // 2
+    engine_ids, raw_ids = ids[:half], ids[half:]
+    per_round = max(1, half // rounds)
+    t_fire = t_raw = 0.0
+    n_fire = n_raw = 0
+    for r in range(rounds):
+        batch = engine_ids[r * per_round : (r + 1) * per_round]
+        t0 = time.perf_counter()
+        for case_id in batch:
+            eng.fire(case_id, "school_approve", officers[case_id], expected_version=2)
+        t_fire += time.perf_counter() - t0
+        n_fire += len(batch)
+        batch = raw_ids[r * per_round : (r + 1) * per_round]
+        t0 = time.perf_counter()
+        for case_id in batch:
+            _raw_transition(db, case_id, now, due)
+        t_raw += time.perf_counter() - t0
+        n_raw += len(batch)
+    with db.connect() as conn:
+        moved = conn.execute(
+            select(func.count()).select_from(cases_t).where(cases_t.c.state == "school_publicity")
+        ).scalar_one()
+    assert moved == n_fire + n_raw, (moved, n_fire, n_raw)
+    db.dispose()
+    fire_per_s, raw_per_s = n_fire / t_fire, n_raw / t_raw
+    return {
+        "fire_per_s": round(fire_per_s, 1),
+        "raw_per_s": round(raw_per_s, 1),
+        "fire_vs_raw": round(fire_per_s / raw_per_s, 3),
+    }
