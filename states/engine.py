@@ -441,7 +441,7 @@ class CaseEngine:
             )
         now = self.clock.now()
         ctx = self._context(conn, case, spec, actor, now)
-        by = spec.states[case.state].actor if ev.by == STATE_ACTOR else ev.by
+        by = spec.states[case.state].actor if ev.by is STATE_ACTOR else ev.by
         self._authorize(ctx, ev, by)
         clean = ev.form.validate(payload)
         facts = self._facts(conn, ctx, spec.needs(event))
@@ -592,7 +592,7 @@ class CaseEngine:
             raise PermissionDenied(f"「{ev.label}」不能在此状态执行")
         if by.public:
             return
-        if actor.holds(SYSTEM) and (by.system or ev.by == STATE_ACTOR):
+        if actor.holds(SYSTEM) and (by.system or ev.by is STATE_ACTOR):
             return
         if by.applicant:
             if actor.person_id is None or actor.person_id != case.applicant_id:
