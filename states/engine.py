@@ -38,12 +38,14 @@ from states.errors import (
 )
 from states.machines import PROCESSES
 from states.machines.spec import (
+    COMMENT,
     STATE_ACTOR,
     By,
     Command,
     DrawPanel,
     EffectContext,
     EventSpec,
+    Form,
     HoldQuota,
     ProcessSpec,
     RecordVote,
@@ -66,8 +68,10 @@ from states.org import (
 from states.rules.base import Facts, PanelFacts, QuotaFacts, TeacherFacts
 from states.store.calendar_store import calendar_from_db
 from states.store.models import (
+    Attachment,
     AuditEvent,
     Case,
+    CaseCopy,
     EthicsRecord,
     OrgUnit,
     OutboxMessage,
@@ -79,6 +83,7 @@ from states.store.models import (
     Teacher,
     table_of,
 )
+from states.store.people import load_actor
 
 cases_t = table_of(Case)
 tasks_t = table_of(Task)
@@ -91,8 +96,26 @@ ethics_t = table_of(EthicsRecord)
 quotas_t = table_of(Quota)
 seats_t = table_of(PanelSeat)
 bindings_t = table_of(RoleBinding)
+copies_t = table_of(CaseCopy)
+attachments_t = table_of(Attachment)
 
 NEGATIVE_END = ("rejected", "withdrawn")
+COMMENT_FORM = Form((COMMENT,))
+ADD_SIGNER = EventSpec("add_signer", "加签")
+# Decisions that end or return a case are never held for an added signer.
+ESCAPES = frozenset({"send_back", "reject"})
+SIGN_POSITIONS = {"before": "前加签", "beside": "并加签", "after": "后加签"}
+OPINIONS = {"agree": "同意", "disagree": "不同意"}
+ANNOTATION_LABELS = {
+    "create": "创建",
+    "transfer": "转交",
+    "comment": "发表意见",
+    "copy": "抄送",
+    "attach": "上传附件",
+    "add_signer": "加签",
+    "countersign": "加签意见",
+    "hold": "决定待加签",
+}
 
 
 @dataclass(frozen=True)
@@ -281,6 +304,7 @@ class CaseEngine:
                     subject_id=actor.person_id,
                     data=data,
                     version=1,
+                    seq=1,
                     audit_head=GENESIS,
                     opened_at=now,
                     updated_at=now,
@@ -303,6 +327,7 @@ class CaseEngine:
                 insert(audit_t).values(
                     case_id=case_id,
                     seq=1,
+                    version=1,
                     at=now,
                     actor_id=actor.person_id,
                     actor_label=actor.label,
@@ -408,6 +433,321 @@ class CaseEngine:
             )
         return FireResult(case.id, case.process, "transfer", case.state, case.state, version)
 
+    def comment(self, case_id: int, actor: Actor, text: str) -> FireResult:
+        """A comment on the record. Anyone who sees the case may comment; no version moves."""
+        body = COMMENT_FORM.validate({"comment": text})
+        if not body.get("comment"):
+            raise FormError("comment", "意见不能为空")
+        return self._annotate(case_id, actor, "comment", body)
+
+    def copy_to(
+        self, case_id: int, actor: Actor, person_ids: Sequence[int], note: str | None = None
+    ) -> FireResult:
+        """抄送: let others see the case for information. Only someone who acts on or
+        supervises the case may copy it."""
+        wanted = sorted(set(person_ids))
+        if not wanted:
+            raise FormError("person_ids", "请选择抄送对象")
+
+        def write(conn: Connection, case: Any, now: dt.datetime) -> dict[str, Any]:
+            if not actor.sees(case.org_path):
+                raise PermissionDenied("只有办理或监督本案的人员可以抄送")
+            found = set(
+                conn.execute(select(people_t.c.id).where(people_t.c.id.in_(wanted))).scalars()
+            )
+            missing = [p for p in wanted if p not in found]
+            if missing:
+                raise FormError("person_ids", f"人员不存在：{missing}")
+            already = set(
+                conn.execute(
+                    select(copies_t.c.person_id).where(copies_t.c.case_id == case.id)
+                ).scalars()
+            )
+            new = [p for p in wanted if p not in already]
+            if new:
+                conn.execute(
+                    insert(copies_t),
+                    [
+                        {
+                            "case_id": case.id,
+                            "person_id": p,
+                            "copied_by": actor.person_id,
+                            "copied_at": now,
+                        }
+                        for p in new
+                    ],
+                )
+            for p in new:
+                self._notify(
+                    conn,
+                    case.id,
+                    now,
+                    "case_copied",
+                    p,
+                    None,
+                    None,
+                    {
+                        "case_id": case.id,
+                        "process": case.process,
+                        "by": actor.name,
+                    },
+                )
+            body: dict[str, Any] = {"to": new}
+            if note:
+                body["comment"] = COMMENT_FORM.validate({"comment": note})["comment"]
+            return body
+
+        return self._annotate(case_id, actor, "copy", write)
+
+    def record_attachment(
+        self,
+        case_id: int,
+        actor: Actor,
+        *,
+        filename: str,
+        content_type: str,
+        size: int,
+        sha256: str,
+    ) -> int:
+        """Put an already stored file on the record; returns the attachment's id."""
+        created: list[int] = []
+
+        def write(conn: Connection, case: Any, now: dt.datetime) -> dict[str, Any]:
+            if not (actor.sees(case.org_path) or actor.person_id == case.applicant_id):
+                raise PermissionDenied("只有申报人或办理人员可以上传附件")
+            created.append(
+                conn.execute(
+                    insert(attachments_t)
+                    .values(
+                        case_id=case.id,
+                        filename=filename,
+                        content_type=content_type,
+                        size=size,
+                        sha256=sha256,
+                        uploaded_by=actor.person_id,
+                        uploaded_at=now,
+                    )
+                    .returning(attachments_t.c.id)
+                ).scalar_one()
+            )
+            return {"attachment": created[0], "filename": filename, "size": size, "sha256": sha256}
+
+        self._annotate(case_id, actor, "attach", write)
+        return created[0]
+
+    def add_signer(
+        self,
+        case_id: int,
+        actor: Actor,
+        person_id: int,
+        position: str,
+        *,
+        expected_version: int,
+        comment: str | None = None,
+    ) -> FireResult:
+        """加签: bring another person into the current decision — before the approver (they
+        sign first), beside (both must agree) or after (they confirm the approver's decision).
+        """
+        if position not in SIGN_POSITIONS:
+            raise FormError(
+                "position", "加签方式应为以下之一：" + "、".join(SIGN_POSITIONS.values())
+            )
+        with self.db.begin() as conn:
+            case = self._load_case(conn, case_id, actor, expected_version, public=False)
+            spec = self.processes[case.process]
+            now = self.clock.now()
+            ctx = self._context(conn, case, spec, actor, now)
+            state = spec.states[case.state]
+            if state.actor is None or not state.actor.officer:
+                raise EventNotAllowed(f"「{spec.state_label(case.state)}」环节不能加签", [])
+            self._authorize(ctx, ADD_SIGNER, state.actor)
+            signer = load_actor(conn, person_id=person_id)
+            if person_id == actor.person_id or not signer.sees(case.org_path):
+                raise FormError("person_id", "加签人须为本案管辖范围内的其他工作人员")
+            if any(t.kind == "sign" and t.assignee_id == person_id for t in ctx.open_tasks):
+                raise FormError("person_id", "此人已在本环节加签")
+            due = next((t.due_on for t in ctx.open_tasks if t.kind == "act"), None)
+            conn.execute(
+                insert(tasks_t).values(
+                    case_id=case.id,
+                    state=case.state,
+                    kind="sign",
+                    position=position,
+                    role="signer",
+                    org_unit_id=None,
+                    assignee_id=person_id,
+                    opened_on=ctx.today,
+                    due_on=due,
+                    due_flag=None,
+                    status="waiting" if position == "after" else "open",
+                    opened_at=now,
+                    remind_level=0,
+                )
+            )
+            if position != "after":
+                self._notify(
+                    conn,
+                    case.id,
+                    now,
+                    "task_assigned",
+                    person_id,
+                    None,
+                    None,
+                    {
+                        "case_id": case.id,
+                        "process": case.process,
+                        "state": case.state,
+                        "due_on": due.isoformat() if due else None,
+                        "sign": position,
+                    },
+                )
+            body: dict[str, Any] = {"signer": person_id, "position": position}
+            if comment:
+                body["comment"] = comment
+            version = self._commit(
+                conn, case, actor, now, "add_signer", case.state, case.data, body, None
+            )
+        return FireResult(case.id, case.process, "add_signer", case.state, case.state, version)
+
+    def countersign(
+        self,
+        case_id: int,
+        actor: Actor,
+        opinion: str,
+        *,
+        expected_version: int,
+        comment: str | None = None,
+    ) -> FireResult:
+        """An added signer's opinion. The last signature releases a held decision: all agree,
+        and the approver's decision takes effect; one disagrees, and it goes back to them."""
+        if opinion not in OPINIONS:
+            raise FormError("opinion", "签署意见应为“同意”或“不同意”")
+        with self.db.begin() as conn:
+            case = self._load_case(conn, case_id, actor, expected_version, public=False)
+            now = self.clock.now()
+            mine = conn.execute(
+                select(tasks_t.c.id).where(
+                    tasks_t.c.case_id == case.id,
+                    tasks_t.c.kind == "sign",
+                    tasks_t.c.status == "open",
+                    tasks_t.c.assignee_id == actor.person_id,
+                )
+            ).scalar()
+            if mine is None:
+                raise PermissionDenied("您在本案没有待签署的加签")
+            conn.execute(
+                update(tasks_t)
+                .where(tasks_t.c.id == mine)
+                .values(status="done", closed_at=now, closed_by=actor.person_id)
+            )
+            data = dict(case.data)
+            signatures = [*data.get("signatures", []), {"by": actor.person_id, "opinion": opinion}]
+            data["signatures"] = signatures
+            left = conn.execute(
+                select(func.count())
+                .select_from(tasks_t)
+                .where(
+                    tasks_t.c.case_id == case.id,
+                    tasks_t.c.kind == "sign",
+                    tasks_t.c.status.in_(("open", "waiting")),
+                )
+            ).scalar_one()
+            pending = data.get("pending_decision") if left == 0 else None
+            if (pending and opinion == "disagree") or (
+                pending and any(s["opinion"] == "disagree" for s in signatures)
+            ):
+                data.pop("pending_decision")
+                self._notify(
+                    conn,
+                    case.id,
+                    now,
+                    "countersign_disagreed",
+                    pending["actor_id"],
+                    None,
+                    None,
+                    {"case_id": case.id, "process": case.process, "event": pending["event"]},
+                )
+                pending = None
+            body: dict[str, Any] = {"opinion": opinion}
+            if comment:
+                body["comment"] = COMMENT_FORM.validate({"comment": comment})["comment"]
+            version = self._commit(
+                conn, case, actor, now, "countersign", case.state, data, body, None
+            )
+            if pending:
+                approver = load_actor(conn, person_id=int(pending["actor_id"]))
+                return self._fire(
+                    conn,
+                    case.id,
+                    str(pending["event"]),
+                    approver,
+                    dict(pending["payload"]),
+                    version,
+                    None,
+                    gate=False,
+                )
+        return FireResult(case.id, case.process, "countersign", case.state, case.state, version)
+
+    def _signer_gate(
+        self, conn: Connection, ctx: _Ctx, event: str, payload: dict[str, Any], key: str | None
+    ) -> FireResult | None:
+        """Hold or refuse a decision while added signers have not signed."""
+        signers = [t for t in ctx.open_tasks if t.kind == "sign"]
+        waiting = (
+            conn.execute(
+                select(tasks_t.c.id).where(
+                    tasks_t.c.case_id == ctx.case.id, tasks_t.c.status == "waiting"
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if any(t.position == "before" for t in signers):
+            raise RuleRefused("countersign", "须待前加签人签署意见后才能办理")
+        if not signers and not waiting:
+            return None
+        if waiting:
+            conn.execute(update(tasks_t).where(tasks_t.c.id.in_(waiting)).values(status="open"))
+        ctx.data["pending_decision"] = {
+            "event": event,
+            "actor_id": ctx.actor.person_id,
+            "payload": payload,
+        }
+        case = ctx.case
+        version = self._commit(
+            conn,
+            case,
+            ctx.actor,
+            ctx.now,
+            "hold",
+            case.state,
+            ctx.data,
+            {"event": event, **payload},
+            key,
+        )
+        return FireResult(case.id, case.process, "hold", case.state, case.state, version)
+
+    def _annotate(
+        self,
+        case_id: int,
+        actor: Actor,
+        event: str,
+        body: Mapping[str, Any] | Any,
+    ) -> FireResult:
+        """Extend a case's trail without touching its state or version."""
+        with self.db.begin() as conn:
+            case = conn.execute(
+                select(cases_t).where(cases_t.c.id == case_id).with_for_update()
+            ).one_or_none()
+            if case is None or not self._visible(conn, case, actor):
+                raise NotFound("案件不存在")
+            now = self.clock.now()
+            payload = body(conn, case, now) if callable(body) else dict(body)
+            version = self._commit(
+                conn, case, actor, now, event, case.state, case.data, payload, None, bump=False
+            )
+        return FireResult(case.id, case.process, event, case.state, case.state, version)
+
     # --- the transition ---------------------------------------------------------------------
     def _fire(
         self,
@@ -418,6 +758,8 @@ class CaseEngine:
         payload: dict[str, Any],
         expected_version: int,
         key: str | None,
+        *,
+        gate: bool = True,
     ) -> FireResult:
         if key:
             replay = self._replay(conn, case_id, event, key)
@@ -444,6 +786,10 @@ class CaseEngine:
         by = spec.states[case.state].actor if ev.by is STATE_ACTOR else ev.by
         self._authorize(ctx, ev, by)
         clean = ev.form.validate(payload)
+        if gate and ev.decision and event not in ESCAPES and by is not None and by.officer:
+            held = self._signer_gate(conn, ctx, event, clean, key)
+            if held is not None:
+                return held
         facts = self._facts(conn, ctx, spec.needs(event))
 
         fired, reason = event, None
@@ -494,6 +840,8 @@ class CaseEngine:
             quota=_quota_command(commands),
         )
         if target != source:
+            ctx.data.pop("pending_decision", None)
+            ctx.data.pop("signatures", None)
             self._close_tasks(conn, case.id, actor, now)
             resume = any(isinstance(c, ResumeWindow) for c in commands)
             self._open_tasks(conn, ctx, spec.states[target], case.id, seated, resume=resume)
@@ -509,7 +857,11 @@ class CaseEngine:
         *,
         public: bool,
     ) -> Any:
-        case = conn.execute(select(cases_t).where(cases_t.c.id == case_id)).one_or_none()
+        # The row lock (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers) makes
+        # every read below fresh: a concurrent writer waits here, then sees the new version.
+        case = conn.execute(
+            select(cases_t).where(cases_t.c.id == case_id).with_for_update()
+        ).one_or_none()
         # Out of scope looks exactly like absent: no hint that the case exists.
         if case is None or not (public or self._visible(conn, case, actor)):
             raise NotFound("案件不存在")
@@ -522,23 +874,21 @@ class CaseEngine:
 
     @staticmethod
     def _visible(conn: Connection, case: Any, actor: Actor) -> bool:
-        """Officers see their subtree, applicants their own case, experts and others named
-        on a task the cases they were handed (including those already done)."""
+        """Officers see their subtree, applicants their own case, experts, signers and copy
+        recipients the cases they were handed (including those already done)."""
         if actor.sees(case.org_path):
             return True
         if actor.person_id is None:
             return False
         if actor.person_id == case.applicant_id:
             return True
-        return (
-            conn.execute(
-                select(tasks_t.c.id).where(
-                    tasks_t.c.case_id == case.id,
-                    tasks_t.c.assignee_id == actor.person_id,
-                )
-            ).first()
-            is not None
+        named = select(tasks_t.c.id).where(
+            tasks_t.c.case_id == case.id, tasks_t.c.assignee_id == actor.person_id
         )
+        copied = select(copies_t.c.id).where(
+            copies_t.c.case_id == case.id, copies_t.c.person_id == actor.person_id
+        )
+        return conn.execute(named.union_all(copied).limit(1)).first() is not None
 
     def _context(
         self, conn: Connection, case: Any, spec: ProcessSpec, actor: Actor, now: dt.datetime
@@ -826,14 +1176,20 @@ class CaseEngine:
         *,
         source_state: str | None = None,
         quota: HoldQuota | None = None,
+        bump: bool = True,
     ) -> int:
-        """Write the case row (version-checked) and its audit event; returns the new version."""
-        version = int(case.version) + 1
+        """Write the case row (version-checked) and its audit event; returns the version.
+
+        ``bump=False`` is for annotations (comments, copies, attachments): they extend the
+        trail without moving the version, so nobody's open approval goes stale because of them.
+        """
+        version = int(case.version) + (1 if bump else 0)
+        seq = int(case.seq) + 1
         body = canonical(payload)
         head = event_hash(
             case.audit_head,
             case_id=case.id,
-            seq=version,
+            seq=seq,
             at=now,
             actor_id=actor.person_id,
             actor_label=actor.label,
@@ -846,6 +1202,7 @@ class CaseEngine:
             "state": target,
             "data": dict(data),
             "version": version,
+            "seq": seq,
             "audit_head": head,
             "updated_at": now,
         }
@@ -855,7 +1212,7 @@ class CaseEngine:
             values["quota_key"] = quota.key
         moved = conn.execute(
             update(cases_t)
-            .where(cases_t.c.id == case.id, cases_t.c.version == case.version)
+            .where(cases_t.c.id == case.id, cases_t.c.seq == case.seq)
             .values(**values)
         ).rowcount
         if moved != 1:
@@ -863,7 +1220,8 @@ class CaseEngine:
         conn.execute(
             insert(audit_t).values(
                 case_id=case.id,
-                seq=version,
+                seq=seq,
+                version=version,
                 at=now,
                 actor_id=actor.person_id,
                 actor_label=actor.label,
@@ -882,10 +1240,17 @@ class CaseEngine:
         return bool(getattr(self.processes[process].machine, state).final)
 
     def _close_tasks(self, conn: Connection, case_id: int, actor: Actor, now: dt.datetime) -> None:
+        """Leaving a state ends its work: open tasks are done, signers still waiting are
+        no longer needed."""
         conn.execute(
             update(tasks_t)
             .where(tasks_t.c.case_id == case_id, tasks_t.c.status == "open")
             .values(status="done", closed_at=now, closed_by=actor.person_id)
+        )
+        conn.execute(
+            update(tasks_t)
+            .where(tasks_t.c.case_id == case_id, tasks_t.c.status == "waiting")
+            .values(status="cancelled", closed_at=now)
         )
 
     def _open_tasks(

@@ -19,9 +19,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
+from states.clock import FrozenClock, bureau_time
+from states.engine import CaseEngine
 from states.store.db import make_engine
 from states.store.migrate import upgrade
 from states.store.models import Base
+from tests.world import Driver, World, build_world
 
 PG_BASE_URL = os.environ.get(
     "RENSHI_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -94,3 +97,24 @@ def engine(db_url: str, request: pytest.FixtureRequest) -> Iterator[Engine]:
         eng.dispose()
     else:
         yield request.getfixturevalue("pg_engine")
+
+
+# --- the hand-made province and a driver for engine tests -------------------------------
+@pytest.fixture
+def world(engine: Engine) -> World:
+    return build_world(engine)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(bureau_time(2026, 9, 1))
+
+
+@pytest.fixture
+def eng(engine: Engine, clock: FrozenClock) -> CaseEngine:
+    return CaseEngine(engine, clock)
+
+
+@pytest.fixture
+def d(eng: CaseEngine, world: World, clock: FrozenClock) -> Driver:
+    return Driver(eng, world, clock)

@@ -7,8 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import Engine, func, select
 
-from states.clock import FrozenClock, bureau_time
-from states.engine import CaseEngine, FireResult
+from states.engine import CaseEngine
 from states.errors import (
     Conflict,
     EventNotAllowed,
@@ -17,91 +16,9 @@ from states.errors import (
     PermissionDenied,
     RuleRefused,
 )
-from states.org import SYSTEM_ACTOR, Actor
+from states.org import SYSTEM_ACTOR
 from states.store.models import AuditEvent, Case, OutboxMessage, PanelSeat, Task
-from tests.world import World, build_world
-
-DECLARE = {"target_title": "senior", "subject": "数学", "statement": "任教十八年，教学成绩突出。"}
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    return build_world(engine)
-
-
-@pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock(bureau_time(2026, 9, 1))
-
-
-@pytest.fixture
-def eng(engine: Engine, clock: FrozenClock) -> CaseEngine:
-    return CaseEngine(engine, clock)
-
-
-class Driver:
-    """Fires events with the case's current version, the way a client that just read it does."""
-
-    def __init__(self, eng: CaseEngine, world: World, clock: FrozenClock) -> None:
-        self.eng, self.world, self.clock = eng, world, clock
-
-    def case(self, case_id: int) -> Case:
-        with self.eng.db.connect() as conn:
-            return conn.execute(select(Case.__table__).where(Case.id == case_id)).one()  # type: ignore[return-value]
-
-    def fire(
-        self, case_id: int, event: str, actor: Actor | str, payload: dict | None = None
-    ) -> FireResult:
-        who = self.world.actors[actor] if isinstance(actor, str) else actor
-        version = self.case(case_id).version
-        return self.eng.fire(case_id, event, who, payload, expected_version=version)
-
-    def declare(self, teacher: Actor, form: dict | None = None) -> int:
-        case_id = self.eng.start("title_review", teacher, form or DECLARE).case_id
-        self.fire(case_id, "submit", teacher)
-        return case_id
-
-    def through_school(self, case_id: int, officer: str = "school_officer") -> None:
-        self.fire(case_id, "school_approve", officer, {"comment": "材料齐全，同意"})
-        self.close_window(case_id)
-        self.fire(case_id, "recommend", officer)
-
-    def close_window(self, case_id: int) -> None:
-        due = self.open_tasks(case_id)[0].due_on
-        self.clock.set(bureau_time(due.year, due.month, due.day) + dt.timedelta(days=1))
-        self.fire(case_id, "close_publicity", SYSTEM_ACTOR)
-
-    def open_tasks(self, case_id: int) -> list:
-        with self.eng.db.connect() as conn:
-            return list(
-                conn.execute(
-                    select(Task.__table__)
-                    .where(Task.case_id == case_id, Task.status == "open")
-                    .order_by(Task.id)
-                )
-            )
-
-    def panel(self, case_id: int) -> list[int]:
-        with self.eng.db.connect() as conn:
-            return list(
-                conn.execute(
-                    select(PanelSeat.expert_id).where(PanelSeat.case_id == case_id)
-                ).scalars()
-            )
-
-    def experts(self, case_id: int) -> list[Actor]:
-        seated = set(self.panel(case_id))
-        return [a for a in self.world.actors.values() if a.person_id in seated]
-
-    def vote_all(self, case_id: int, yes: int, no: int = 0) -> None:
-        experts = self.experts(case_id)
-        for i, expert in enumerate(experts[: yes + no]):
-            self.fire(case_id, "vote", expert, {"choice": "yes" if i < yes else "no"})
-
-
-@pytest.fixture
-def d(eng: CaseEngine, world: World, clock: FrozenClock) -> Driver:
-    return Driver(eng, world, clock)
+from tests.world import DECLARE, Driver, World
 
 
 def test_declaration_to_appointment(d: Driver, world: World) -> None:

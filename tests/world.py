@@ -13,6 +13,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select
 
+from states.clock import FrozenClock, bureau_time
+from states.engine import CaseEngine, FireResult
 from states.identity import make_id_number
 from states.org import (
     CITY_OFFICER,
@@ -20,16 +22,20 @@ from states.org import (
     PROVINCE_OFFICER,
     REVIEW_EXPERT,
     SCHOOL_OFFICER,
+    SYSTEM_ACTOR,
     Actor,
     Binding,
     unit_path,
 )
 from states.store.models import (
+    Case,
     EthicsRecord,
     OrgUnit,
+    PanelSeat,
     Person,
     Quota,
     RoleBinding,
+    Task,
     Teacher,
     table_of,
 )
@@ -197,3 +203,66 @@ def build_world(engine: Engine, *, experts: int = 10) -> World:
         for title, posts in (("grade2", 3), ("grade1", 3), ("senior", 2), ("full_senior", 1)):
             w.quota(school, title, posts)
     return w
+
+
+DECLARE = {"target_title": "senior", "subject": "数学", "statement": "任教十八年，教学成绩突出。"}
+
+
+class Driver:
+    """Fires events with the case's current version, the way a client that just read it does."""
+
+    def __init__(self, eng: CaseEngine, world: World, clock: FrozenClock) -> None:
+        self.eng, self.world, self.clock = eng, world, clock
+
+    def case(self, case_id: int) -> Any:
+        with self.eng.db.connect() as conn:
+            return conn.execute(select(table_of(Case)).where(Case.id == case_id)).one()
+
+    def fire(
+        self, case_id: int, event: str, actor: Actor | str, payload: dict | None = None
+    ) -> FireResult:
+        who = self.world.actors[actor] if isinstance(actor, str) else actor
+        version = self.case(case_id).version
+        return self.eng.fire(case_id, event, who, payload, expected_version=version)
+
+    def declare(self, teacher: Actor, form: dict | None = None) -> int:
+        case_id = self.eng.start("title_review", teacher, form or DECLARE).case_id
+        self.fire(case_id, "submit", teacher)
+        return case_id
+
+    def through_school(self, case_id: int, officer: str = "school_officer") -> None:
+        self.fire(case_id, "school_approve", officer, {"comment": "材料齐全，同意"})
+        self.close_window(case_id)
+        self.fire(case_id, "recommend", officer)
+
+    def close_window(self, case_id: int) -> None:
+        due = self.open_tasks(case_id)[0].due_on
+        self.clock.set(bureau_time(due.year, due.month, due.day) + dt.timedelta(days=1))
+        self.fire(case_id, "close_publicity", SYSTEM_ACTOR)
+
+    def open_tasks(self, case_id: int) -> list:
+        with self.eng.db.connect() as conn:
+            return list(
+                conn.execute(
+                    select(table_of(Task))
+                    .where(Task.case_id == case_id, Task.status == "open")
+                    .order_by(Task.id)
+                )
+            )
+
+    def panel(self, case_id: int) -> list[int]:
+        with self.eng.db.connect() as conn:
+            return list(
+                conn.execute(
+                    select(PanelSeat.expert_id).where(PanelSeat.case_id == case_id)
+                ).scalars()
+            )
+
+    def experts(self, case_id: int) -> list[Actor]:
+        seated = set(self.panel(case_id))
+        return [a for a in self.world.actors.values() if a.person_id in seated]
+
+    def vote_all(self, case_id: int, yes: int, no: int = 0) -> None:
+        experts = self.experts(case_id)
+        for i, expert in enumerate(experts[: yes + no]):
+            self.fire(case_id, "vote", expert, {"choice": "yes" if i < yes else "no"})

@@ -32,10 +32,10 @@ def verify_trail(conn: Connection, case_id: int | None = None) -> Iterator[Break
     """Yield every break: an edited row (its hash no longer matches), a deleted or inserted
     row (the sequence or the links no longer line up), a chain that stops short of the case's
     recorded head. Streams, so a province-sized trail is checked in constant memory."""
-    case_query = select(cases_t.c.id, cases_t.c.version, cases_t.c.audit_head)
+    case_query = select(cases_t.c.id, cases_t.c.seq, cases_t.c.audit_head)
     if case_id is not None:
         case_query = case_query.where(cases_t.c.id == case_id)
-    heads = {r.id: (r.version, r.audit_head) for r in conn.execute(case_query)}
+    heads = {r.id: (r.seq, r.audit_head) for r in conn.execute(case_query)}
     query = select(audit_t).order_by(audit_t.c.case_id, audit_t.c.seq)
     if case_id is not None:
         query = query.where(audit_t.c.case_id == case_id)
@@ -74,8 +74,8 @@ def verify_trail(conn: Connection, case_id: int | None = None) -> Iterator[Break
         prev, expected_seq = row.hash, row.seq + 1
     if current is not None:
         yield from _check_head(current, expected_seq - 1, prev, heads.pop(current, None))
-    for missing, (version, _) in heads.items():
-        yield Break(missing, None, None, f"案件有{version}条记录，审计表中一条也没有")
+    for missing, (seq, _) in heads.items():
+        yield Break(missing, None, None, f"案件应有{seq}条审计记录，审计表中一条也没有")
 
 
 def _check_head(

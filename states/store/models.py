@@ -155,7 +155,10 @@ class Case(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     # A post this case holds against its unit's quota ('title:senior'), None when it holds none.
     quota_key: Mapped[str | None] = mapped_column(String(48))
+    # ``version`` moves with every change of state or of who acts (the client's optimistic
+    # lock); ``seq`` counts audit events, comments and copies included, which need no lock.
     version: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     audit_head: Mapped[str] = mapped_column(String(64))
     opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -175,14 +178,16 @@ class Task(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     state: Mapped[str] = mapped_column(String(32))
-    kind: Mapped[str] = mapped_column(String(16))  # act | window
+    kind: Mapped[str] = mapped_column(String(16))  # act | window | sign
+    # 加签: a signer added before, beside or after the state's approver
+    position: Mapped[str | None] = mapped_column(String(8))
     role: Mapped[str | None] = mapped_column(String(32))
     org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
     opened_on: Mapped[dt.date] = mapped_column(Date)
     due_on: Mapped[dt.date | None] = mapped_column(Date)
     due_flag: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16))  # open | done | cancelled
+    status: Mapped[str] = mapped_column(String(16))  # open | waiting | done | cancelled
     opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     closed_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
@@ -201,6 +206,7 @@ class AuditEvent(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     seq: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int | None] = mapped_column(Integer)  # the case's version after it
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     actor_label: Mapped[str] = mapped_column(String(128))
@@ -251,6 +257,33 @@ class PanelSeat(Base):
     expert_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     choice: Mapped[str | None] = mapped_column(String(8))  # yes | no | abstain
     cast_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class CaseCopy(Base):
+    """抄送: a case copied to someone for information; they see it, they do not act on it."""
+
+    __tablename__ = "case_copies"
+    __table_args__ = (UniqueConstraint("case_id", "person_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    copied_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    copied_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Attachment(Base):
+    """A file attached to a case. The bytes live outside the database, named by checksum."""
+
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 class CalendarYear(Base):

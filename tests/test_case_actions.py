@@ -1,0 +1,141 @@
+"""Moves every approval user expects beside the process itself: comments, 抄送, attachments,
+加签 before, beside and after the approver."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine, select
+
+from states.engine import CaseEngine
+from states.errors import FormError, NotFound, PermissionDenied, RuleRefused
+from states.store.models import Attachment, AuditEvent
+from tests.world import Driver, World
+
+
+def _trail(engine: Engine, case_id: int) -> list[str]:
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                select(AuditEvent.event)
+                .where(AuditEvent.case_id == case_id)
+                .order_by(AuditEvent.seq)
+            ).scalars()
+        )
+
+
+def test_comment_extends_trail_without_moving_version(d: Driver, world: World) -> None:
+    teacher = world.teacher("钱老师")
+    case_id = d.declare(teacher)
+    version = d.case(case_id).version
+    d.eng.comment(case_id, world.actors["county_officer"], "请学校重点核实论文原件。")
+    d.eng.comment(case_id, teacher, "原件已交学校人事处。")
+    assert d.case(case_id).version == version, "a comment does not make anyone's view stale"
+    assert _trail(d.eng.db, case_id)[-2:] == ["comment", "comment"]
+    d.fire(case_id, "school_approve", "school_officer")  # still at the version read before
+    with pytest.raises(NotFound):
+        d.eng.comment(case_id, world.actors["west_officer"], "越权评论")
+    with pytest.raises(FormError):
+        d.eng.comment(case_id, teacher, "  ")
+
+
+def test_copy_lets_a_leader_see_and_comment(d: Driver, world: World) -> None:
+    case_id = d.declare(world.teacher("孙老师"))
+    outsider = world.actors["west_officer"]
+    with pytest.raises(NotFound):
+        d.eng.comment(case_id, outsider, "看不到")
+    d.eng.copy_to(case_id, world.actors["school_officer"], [outsider.person_id], "请知悉")
+    d.eng.comment(case_id, outsider, "已阅")
+    with pytest.raises(PermissionDenied):  # seeing is not acting
+        d.fire(case_id, "school_approve", outsider)
+    with pytest.raises(PermissionDenied):  # the applicant cannot copy their own case around
+        d.eng.copy_to(case_id, world.actors["孙老师"], [outsider.person_id])
+
+
+def test_attachment_is_recorded(d: Driver, world: World) -> None:
+    teacher = world.teacher("李老师")
+    case_id = d.declare(teacher)
+    att = d.eng.record_attachment(
+        case_id,
+        teacher,
+        filename="论文.pdf",
+        content_type="application/pdf",
+        size=1234,
+        sha256="a" * 64,
+    )
+    with d.eng.db.connect() as conn:
+        row = conn.execute(
+            select(Attachment.filename, Attachment.size).where(Attachment.id == att)
+        ).one()
+    assert tuple(row) == ("论文.pdf", 1234)
+    assert _trail(d.eng.db, case_id)[-1] == "attach"
+
+
+def test_signer_before_must_sign_first(d: Driver, world: World) -> None:
+    case_id = d.declare(world.teacher("周老师"))
+    officer, colleague = world.actors["school_officer"], world.actors["school_officer2"]
+    d.eng.add_signer(
+        case_id, officer, colleague.person_id, "before", expected_version=d.case(case_id).version
+    )
+    with pytest.raises(RuleRefused, match="前加签"):
+        d.fire(case_id, "school_approve", officer)
+    d.eng.countersign(
+        case_id, colleague, "agree", expected_version=d.case(case_id).version, comment="同意"
+    )
+    d.fire(case_id, "school_approve", officer)
+    assert d.case(case_id).state == "school_publicity"
+
+
+def test_signer_after_confirms_the_decision(d: Driver, world: World) -> None:
+    case_id = d.declare(world.teacher("吴老师"))
+    officer, colleague = world.actors["school_officer"], world.actors["school_officer2"]
+    d.eng.add_signer(
+        case_id, officer, colleague.person_id, "after", expected_version=d.case(case_id).version
+    )
+    held = d.fire(case_id, "school_approve", officer, {"comment": "同意"})
+    assert held.event == "hold" and d.case(case_id).state == "school_review"
+    result = d.eng.countersign(
+        case_id, colleague, "agree", expected_version=d.case(case_id).version
+    )
+    assert result.to_state == "school_publicity"
+    assert _trail(d.eng.db, case_id)[-3:] == ["hold", "countersign", "school_approve"]
+
+
+def test_signer_beside_who_disagrees_sends_decision_back(d: Driver, world: World) -> None:
+    case_id = d.declare(world.teacher("郑老师"))
+    officer, colleague = world.actors["school_officer"], world.actors["school_officer2"]
+    d.eng.add_signer(
+        case_id, officer, colleague.person_id, "beside", expected_version=d.case(case_id).version
+    )
+    assert d.fire(case_id, "school_approve", officer).event == "hold"
+    d.eng.countersign(
+        case_id,
+        colleague,
+        "disagree",
+        comment="业绩材料不足",
+        expected_version=d.case(case_id).version,
+    )
+    assert d.case(case_id).state == "school_review"
+    assert "pending_decision" not in d.case(case_id).data
+    d.fire(case_id, "send_back", officer, {"reason": "请补充业绩材料"})
+    assert d.case(case_id).state == "returned"
+
+
+def test_signer_must_be_in_scope(d: Driver, world: World, eng: CaseEngine) -> None:
+    case_id = d.declare(world.teacher("王老师"))
+    with pytest.raises(FormError) as bad:
+        eng.add_signer(
+            case_id,
+            world.actors["school_officer"],
+            world.actors["west_officer"].person_id,
+            "before",
+            expected_version=d.case(case_id).version,
+        )
+    assert bad.value.field == "person_id"
+    with pytest.raises(PermissionDenied):
+        eng.add_signer(
+            case_id,
+            world.actors["county_officer"],
+            world.actors["school_officer2"].person_id,
+            "before",
+            expected_version=d.case(case_id).version,
+        )
