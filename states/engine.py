@@ -67,6 +67,7 @@ from states.org import (
 )
 from states.rules.base import Facts, PanelFacts, QuotaFacts, TeacherFacts
 from states.store.calendar_store import calendar_from_db
+from states.store.db import reader
 from states.store.models import (
     Attachment,
     AuditEvent,
@@ -747,6 +748,39 @@ class CaseEngine:
                 conn, case, actor, now, event, case.state, case.data, payload, None, bump=False
             )
         return FireResult(case.id, case.process, event, case.state, case.state, version)
+
+    def available(self, case_id: int, actor: Actor) -> dict[str, Any]:
+        """What this person may do on the case now: the events they may fire and whether
+        they may add a signer or must sign. Read-only; the same checks as ``fire``."""
+        with reader(self.db).connect() as conn:
+            case = conn.execute(select(cases_t).where(cases_t.c.id == case_id)).one_or_none()
+            if case is None or not self._visible(conn, case, actor):
+                raise NotFound("案件不存在")
+            spec = self.processes[case.process]
+            ctx = self._context(conn, case, spec, actor, self.clock.now())
+            events: list[str] = []
+            for name in spec.allowed_events(case.state):
+                ev = spec.events[name]
+                if ev.by.public:
+                    continue
+                by = spec.states[case.state].actor if ev.by is STATE_ACTOR else ev.by
+                try:
+                    self._authorize(ctx, ev, by)
+                except PermissionDenied:
+                    continue
+                events.append(name)
+            state = spec.states[case.state]
+            may_sign = False
+            if state.actor is not None and state.actor.officer:
+                try:
+                    self._authorize(ctx, ADD_SIGNER, state.actor)
+                    may_sign = True
+                except PermissionDenied:
+                    pass
+            signing = any(
+                t.kind == "sign" and t.assignee_id == actor.person_id for t in ctx.open_tasks
+            )
+        return {"events": events, "add_signer": may_sign, "countersign": signing}
 
     # --- the transition ---------------------------------------------------------------------
     def _fire(

@@ -24,6 +24,7 @@ from states.engine import CaseEngine
 from states.store.db import make_engine
 from states.store.migrate import upgrade
 from states.store.models import Base
+from tests.live import Live, serve
 from tests.world import Driver, World, build_world
 
 PG_BASE_URL = os.environ.get(
@@ -118,3 +119,16 @@ def eng(engine: Engine, clock: FrozenClock) -> CaseEngine:
 @pytest.fixture
 def d(eng: CaseEngine, world: World, clock: FrozenClock) -> Driver:
     return Driver(eng, world, clock)
+
+
+# --- a live server on a seeded province ----------------------------------------------------
+@pytest.fixture
+def live(db_url: str, tmp_path: Path) -> Iterator[Live]:
+    from states.seed import seed
+
+    engine = make_engine(db_url)
+    seed(engine, 300)
+    engine.dispose()
+    clock = FrozenClock(bureau_time(2026, 9, 1))
+    with serve(db_url, clock, tmp_path / "files") as server:
+        yield server

@@ -238,6 +238,7 @@ class ProcessSpec:
     # keyword arguments for the machine's guards, from the loaded facts
     guard_kwargs: Callable[[str, Facts], Mapping[str, Any]] = lambda event, facts: {}
     extra_needs: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    main_path: tuple[str, ...] = ()  # the usual road through the process, for its diagram
 
     def state_label(self, state: str) -> str:
         return str(getattr(self.machine, state).name)

@@ -315,6 +315,17 @@ SPEC = ProcessSpec(
     resolve_tier=resolve_tier,
     effects=effects,
     guard_kwargs=guard_kwargs,
+    main_path=(
+        "draft",
+        "school_review",
+        "school_publicity",
+        "school_recommend",
+        "county_check",
+        "committee",
+        "result_publicity",
+        "appointment",
+        "appointed",
+    ),
     extra_needs={
         "close_sitting": frozenset({"panel"}),
         "recommend": frozenset({"teacher"}),

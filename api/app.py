@@ -1,0 +1,57 @@
+"""The web application: the JSON API under /api/v1 and the pages bureau staff work in."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from api import errors
+from api.auth import AuthConfig, load_secret
+from api.deps import Services
+from api.files import FileStore
+from api.routes import public, router
+from states.clock import Clock, SystemClock
+from states.engine import CaseEngine
+from states.store.db import make_engine
+
+VAR = Path(os.environ.get("RENSHI_VAR", "var"))
+
+
+def create_app(services: Services | None = None) -> FastAPI:
+    app = FastAPI(
+        title="Renshi 人事 API",
+        version="1.0",
+        description="教育系统人事业务流程：职称评审、招聘、交流轮岗、支教、任务清单、督查。",
+        openapi_tags=[
+            {"name": "登录"},
+            {"name": "流程目录"},
+            {"name": "案件"},
+            {"name": "待办"},
+            {"name": "附件"},
+            {"name": "教师档案"},
+            {"name": "公示（无需登录）"},
+        ],
+    )
+    app.state.services = services or default_services()
+    errors.install(app)
+    app.include_router(router)
+    app.include_router(public)
+    from api.pages import pages
+
+    app.include_router(pages)
+    return app
+
+
+def default_services(clock: Clock | None = None) -> Services:
+    db = make_engine()
+    clock = clock or SystemClock()
+    return Services(
+        db=db,
+        engine=CaseEngine(db, clock),
+        clock=clock,
+        auth=AuthConfig(secret=load_secret(VAR / "secret.key")),
+        files=FileStore(Path(os.environ.get("RENSHI_FILES", VAR / "files"))),
+        secure_cookies=os.environ.get("RENSHI_SECURE_COOKIES", "") == "1",
+    )

@@ -1,0 +1,94 @@
+"""Errors as a bureau user reads them: 4xx with the field and the reason, in Chinese."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from states.errors import RenshiError
+
+REASONS = {
+    "missing": "为必填项",
+    "extra_forbidden": "不是此接口的字段",
+    "json_invalid": "不是有效的 JSON",
+    "json_type": "应为 JSON 对象",
+    "model_type": "应为 JSON 对象",
+    "dict_type": "应为 JSON 对象",
+    "list_type": "应为列表",
+    "int_type": "应为整数",
+    "int_parsing": "应为整数",
+    "int_from_float": "应为整数",
+    "float_type": "应为数字",
+    "float_parsing": "应为数字",
+    "bool_type": "应为是或否",
+    "bool_parsing": "应为是或否",
+    "string_type": "应为文本",
+    "string_too_short": "太短",
+    "string_too_long": "太长",
+    "string_pattern_mismatch": "格式不正确",
+    "greater_than_equal": "数值太小",
+    "greater_than": "数值太小",
+    "less_than_equal": "数值太大",
+    "less_than": "数值太大",
+    "literal_error": "取值不在允许范围内",
+    "enum": "取值不在允许范围内",
+    "too_short": "项数太少",
+    "too_long": "项数太多",
+    "value_error": "取值无效",
+    "date_from_datetime_parsing": "应为有效日期",
+    "date_parsing": "应为有效日期",
+}
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def _reason(err: dict[str, Any]) -> str:
+    kind = str(err.get("type", ""))
+    if kind == "value_error":
+        message = str(err.get("msg", ""))
+        return message.removeprefix("Value error, ") or REASONS[kind]
+    return REASONS.get(kind, "取值无效")
+
+
+def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
+    return [{"field": _field(tuple(e["loc"])), "reason": _reason(e)} for e in exc.errors()]
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(RenshiError)
+    async def _renshi(request: Request, exc: RenshiError) -> JSONResponse:
+        return JSONResponse(exc.as_dict(), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = validation_errors(exc)
+        first = errors[0] if errors else {"field": "body", "reason": "取值无效"}
+        return JSONResponse(
+            {
+                "code": "invalid",
+                "message": f"{first['field']}：{first['reason']}",
+                "field": first["field"],
+                "errors": errors,
+            },
+            status_code=422,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else "请求无效"
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = "资源不存在"
+        elif exc.status_code == 405:
+            detail = "不支持此请求方法"
+        return JSONResponse(
+            {"code": "error", "message": detail},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )

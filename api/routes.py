@@ -1,0 +1,524 @@
+"""/api/v1: the JSON API, a thin adapter over the engine and the scoped queries."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Header, HTTPException, Path, Query, UploadFile
+from fastapi.responses import FileResponse
+
+from api import schemas as s
+from api.auth import AuthError, issue_token, sign_in, token_expires_in
+from api.deps import ApiActor, Svc
+from api.files import UploadRejected
+from api.present import (
+    audit_row,
+    case_summary,
+    event_label,
+    field_out,
+    masked_publicity,
+    task_out,
+    teacher_out,
+)
+from states.engine import FireResult
+from states.errors import FormError, NotFound, RenshiError
+from states.machines import PROCESSES
+from states.machines.diagram import diagram_svg
+from states.org import PUBLIC_ACTOR, ROLE_LABELS, Actor
+from states.store import queries
+from states.store.db import reader
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": s.Error, "description": "未登录或登录已失效"},
+    403: {"model": s.Error, "description": "无权执行"},
+    404: {"model": s.Error, "description": "不存在或不在管辖范围内"},
+    409: {"model": s.Error, "description": "版本冲突或当前状态不允许"},
+    422: {"model": s.Error, "description": "输入有误（指明字段与原因）"},
+}
+router = APIRouter(prefix="/api/v1", responses=ERRORS)
+CaseId = Annotated[int, Path(ge=1, le=2**53)]
+IdemKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=128,
+        pattern=r"^[\x21-\x7e]+$",
+        description="同一键重复提交只生效一次，返回首次结果",
+    ),
+]
+
+
+def _fire_out(result: FireResult) -> s.FireOut:
+    spec = PROCESSES[result.process]
+    return s.FireOut(
+        case_id=result.case_id,
+        process=result.process,
+        event=result.event,
+        from_state=result.from_state,
+        to_state=result.to_state,
+        to_label=spec.state_label(result.to_state),
+        version=result.version,
+        replayed=result.replayed,
+        reason=result.reason,
+    )
+
+
+# --- sign-in --------------------------------------------------------------------------------
+@router.post("/auth/token", response_model=s.TokenOut, tags=["登录"])
+def token(body: s.TokenIn, svc: Svc) -> s.TokenOut:
+    """用户名和密码换取访问令牌（Bearer）。连续失败5次锁定15分钟。"""
+    try:
+        person_id = sign_in(svc.db, body.username, body.password, svc.now(), svc.auth)
+    except AuthError as exc:
+        raise HTTPException(exc.status, exc.message) from None
+    return s.TokenOut(
+        access_token=issue_token(person_id, svc.now(), svc.auth),
+        expires_in=token_expires_in(svc.auth),
+    )
+
+
+@router.get("/me", response_model=s.MeOut, tags=["登录"])
+def me(actor: ApiActor) -> s.MeOut:
+    return s.MeOut(
+        person_id=actor.person_id,
+        name=actor.name,
+        roles=[
+            s.RoleOut(
+                role=b.role,
+                role_label=ROLE_LABELS.get(b.role, b.role),
+                unit_id=b.unit_id,
+                unit_path=b.unit_path,
+            )
+            for b in actor.bindings
+        ],
+    )
+
+
+# --- catalogue -------------------------------------------------------------------------------
+def _process_out(name: str) -> s.ProcessOut:
+    spec = PROCESSES[name]
+    states = [
+        s.StateOut(
+            id=st,
+            label=spec.state_label(st),
+            final=bool(getattr(spec.machine, st).final),
+            deadline_days=spec.states[st].deadline_days,
+            window=spec.states[st].window,
+        )
+        for st in spec.states
+    ]
+    events = []
+    for ev in spec.events.values():
+        if ev.internal:
+            continue
+        sources = [st for st in spec.states if ev.name in spec.allowed_events(st)]
+        events.append(
+            s.EventOut(
+                id=ev.name,
+                label=ev.label,
+                sources=sources,
+                who=_who(name, ev.name),
+                fields=[field_out(f) for f in ev.form.fields],
+            )
+        )
+    return s.ProcessOut(
+        name=name,
+        label=spec.label,
+        states=states,
+        events=events,
+        start_form=[field_out(f) for f in spec.start_form.fields],
+        diagram_svg=diagram_svg(spec),
+    )
+
+
+def _who(process: str, event: str) -> str:
+    spec = PROCESSES[process]
+    by = spec.events[event].by
+    if by.applicant:
+        return "申报人本人"
+    if by.panel:
+        return "本案评委"
+    if by.system:
+        return "系统（期限届满时）"
+    if by.public:
+        return "任何人（公示期内）"
+    if by.officer:
+        return f"{by.officer}级人事干部"
+    officers = sorted(
+        {
+            actor.officer
+            for st, state in spec.states.items()
+            if (actor := state.actor) is not None
+            and actor.officer
+            and event in spec.allowed_events(st)
+        }
+    )
+    return "当前环节的办理人（" + "、".join(f"{o}级" for o in officers) + "）"
+
+
+@router.get("/processes", response_model=list[s.ProcessOut], tags=["流程目录"])
+def processes(actor: ApiActor) -> list[s.ProcessOut]:
+    """每个流程的状态、事件、谁可以执行，以及流程图（SVG）。"""
+    return [_process_out(name) for name in PROCESSES]
+
+
+@router.get("/processes/{name}", response_model=s.ProcessOut, tags=["流程目录"])
+def process(name: Annotated[str, Path(max_length=32)], actor: ApiActor) -> s.ProcessOut:
+    if name not in PROCESSES:
+        raise NotFound(f"流程不存在：{name}")
+    return _process_out(name)
+
+
+# --- cases -----------------------------------------------------------------------------------
+@router.post("/cases", response_model=s.FireOut, status_code=201, tags=["案件"])
+def start_case(body: s.StartIn, svc: Svc, actor: ApiActor) -> s.FireOut:
+    """发起案件（如教师职称申报）；submit 为真时创建后立即提交。"""
+    result = svc.engine.start(body.process, actor, body.form)
+    if body.submit:
+        result = svc.engine.fire(result.case_id, "submit", actor, expected_version=1)
+    return _fire_out(result)
+
+
+@router.get("/cases", response_model=s.CaseList, tags=["案件"])
+def list_cases(
+    svc: Svc,
+    actor: ApiActor,
+    process: Annotated[str | None, Query(max_length=32, pattern=r"^\w+$")] = None,
+    state: Annotated[str | None, Query(max_length=32, pattern=r"^\w+$")] = None,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    applicant: Annotated[str | None, Query(max_length=32, pattern=r"^[^\x00-\x1f]+$")] = None,
+    sort: Literal["id", "opened_at", "updated_at", "state", "year"] = "updated_at",
+    order: Literal["asc", "desc"] = "desc",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> s.CaseList:
+    """管辖范围内的案件，可筛选、排序、分页。"""
+    with reader(svc.db).connect() as conn:
+        result = queries.list_cases(
+            conn,
+            actor,
+            process=process,
+            state=state,
+            year=year,
+            applicant=applicant,
+            sort=sort,
+            order=order,
+            page=page,
+            page_size=page_size,
+        )
+    return s.CaseList(
+        items=[case_summary(r) for r in result.items],
+        total=result.total,
+        page=page,
+        page_size=page_size,
+    )
+
+
+def case_detail(svc: Svc, actor: Actor, case_id: int) -> s.CaseDetail:
+    with reader(svc.db).connect() as conn:
+        row = queries.get_case(conn, actor, case_id)
+        if row is None:
+            raise NotFound("案件不存在")
+        tasks = queries.open_tasks(conn, case_id)
+    may = svc.engine.available(case_id, actor)
+    today = svc.today()
+    return s.CaseDetail(
+        **case_summary(row).model_dump(),
+        data={k: v for k, v in row["data"].items() if k not in ("pending_decision",)},
+        tasks=[task_out(t, today) for t in tasks],
+        may=may["events"],
+        may_add_signer=may["add_signer"],
+        may_countersign=may["countersign"],
+    )
+
+
+@router.get("/cases/{case_id}", response_model=s.CaseDetail, tags=["案件"])
+def get_case(case_id: CaseId, svc: Svc, actor: ApiActor) -> s.CaseDetail:
+    """案件详情：表单、当前待办，以及本人此刻可以执行的事件。"""
+    return case_detail(svc, actor, case_id)
+
+
+@router.post("/cases/{case_id}/events", response_model=s.FireOut, tags=["案件"])
+def fire(
+    case_id: CaseId, body: s.FireIn, svc: Svc, actor: ApiActor, key: IdemKey = None
+) -> s.FireOut:
+    """执行事件（审核通过、退回补正、不予通过……）。须带上读到的版本号；版本过期返回409。"""
+    return _fire_out(
+        svc.engine.fire(
+            case_id,
+            body.event,
+            actor,
+            body.payload,
+            expected_version=body.expected_version,
+            idempotency_key=key,
+        )
+    )
+
+
+@router.post("/cases/batch", response_model=s.BatchOut, tags=["案件"])
+def batch(body: s.BatchIn, svc: Svc, actor: ApiActor, key: IdemKey = None) -> s.BatchOut:
+    """批量审批：对多个案件执行同一事件，逐案返回结果；一案失败不影响其他案件。"""
+    results: list[s.BatchResult] = []
+    seen: set[int] = set()
+    for item in body.items:
+        if item.case_id in seen:
+            results.append(
+                s.BatchResult(
+                    case_id=item.case_id,
+                    ok=False,
+                    error=s.Error(code="invalid", message="同一案件在批量中重复", field="items"),
+                )
+            )
+            continue
+        seen.add(item.case_id)
+        try:
+            r = svc.engine.fire(
+                item.case_id,
+                body.event,
+                actor,
+                body.payload,
+                expected_version=item.expected_version,
+                idempotency_key=f"{key}:{item.case_id}" if key else None,
+            )
+            results.append(
+                s.BatchResult(case_id=item.case_id, ok=True, to_state=r.to_state, version=r.version)
+            )
+        except RenshiError as exc:
+            error = s.Error.model_validate(exc.as_dict())
+            results.append(s.BatchResult(case_id=item.case_id, ok=False, error=error))
+    ok = sum(1 for r in results if r.ok)
+    return s.BatchOut(succeeded=ok, failed=len(results) - ok, results=results)
+
+
+@router.post("/tasks/{task_id}/transfer", response_model=s.FireOut, tags=["待办"])
+def transfer(task_id: CaseId, body: s.TransferIn, svc: Svc, actor: ApiActor) -> s.FireOut:
+    """转交：把待办交给同单位同角色的其他人员。"""
+    return _fire_out(
+        svc.engine.transfer(
+            task_id,
+            body.to_person_id,
+            actor,
+            expected_version=body.expected_version,
+            comment=body.comment,
+        )
+    )
+
+
+@router.post("/cases/{case_id}/signers", response_model=s.FireOut, tags=["案件"])
+def add_signer(case_id: CaseId, body: s.SignerIn, svc: Svc, actor: ApiActor) -> s.FireOut:
+    """加签：在当前办理人之前（before）、并行（beside）或之后（after）加一位签署人。"""
+    return _fire_out(
+        svc.engine.add_signer(
+            case_id,
+            actor,
+            body.person_id,
+            body.position,
+            expected_version=body.expected_version,
+            comment=body.comment,
+        )
+    )
+
+
+@router.post("/cases/{case_id}/countersign", response_model=s.FireOut, tags=["案件"])
+def countersign(case_id: CaseId, body: s.CountersignIn, svc: Svc, actor: ApiActor) -> s.FireOut:
+    """加签人签署意见（同意/不同意）。"""
+    return _fire_out(
+        svc.engine.countersign(
+            case_id,
+            actor,
+            body.opinion,
+            expected_version=body.expected_version,
+            comment=body.comment,
+        )
+    )
+
+
+@router.post("/cases/{case_id}/copies", response_model=s.FireOut, tags=["案件"])
+def copy_case(case_id: CaseId, body: s.CopyIn, svc: Svc, actor: ApiActor) -> s.FireOut:
+    """抄送：让其他人知悉本案（只读）。"""
+    return _fire_out(svc.engine.copy_to(case_id, actor, body.person_ids, body.note))
+
+
+@router.get("/cases/{case_id}/comments", response_model=list[s.AuditOut], tags=["案件"])
+def comments(case_id: CaseId, svc: Svc, actor: ApiActor) -> list[s.AuditOut]:
+    """本案所有意见：评论以及各次办理时填写的意见。"""
+    trail = _trail(svc, actor, case_id)
+    return [
+        e for e in trail if e.event == "comment" or "comment" in e.payload or "reason" in e.payload
+    ]
+
+
+@router.post("/cases/{case_id}/comments", response_model=s.FireOut, status_code=201, tags=["案件"])
+def add_comment(case_id: CaseId, body: s.CommentIn, svc: Svc, actor: ApiActor) -> s.FireOut:
+    return _fire_out(svc.engine.comment(case_id, actor, body.text))
+
+
+@router.get("/cases/{case_id}/attachments", response_model=list[s.AttachmentOut], tags=["附件"])
+def list_attachments(case_id: CaseId, svc: Svc, actor: ApiActor) -> list[s.AttachmentOut]:
+    with reader(svc.db).connect() as conn:
+        if queries.get_case(conn, actor, case_id) is None:
+            raise NotFound("案件不存在")
+        return [s.AttachmentOut(**a) for a in queries.attachments(conn, case_id)]
+
+
+@router.post(
+    "/cases/{case_id}/attachments", response_model=s.AttachmentOut, status_code=201, tags=["附件"]
+)
+def upload(
+    case_id: CaseId, svc: Svc, actor: ApiActor, file: Annotated[UploadFile, File()]
+) -> s.AttachmentOut:
+    """上传附件：PDF、JPG、PNG、DOCX、XLSX，不超过10MB；按内容校验类型。"""
+    with reader(svc.db).connect() as conn:
+        if queries.get_case(conn, actor, case_id) is None:
+            raise NotFound("案件不存在")
+    try:
+        stored = svc.files.save(file.filename or "", file.file)
+    except UploadRejected as exc:
+        raise FormError("file", str(exc)) from None
+    att = svc.engine.record_attachment(
+        case_id,
+        actor,
+        filename=stored.filename,
+        content_type=stored.content_type,
+        size=stored.size,
+        sha256=stored.sha256,
+    )
+    with reader(svc.db).connect() as conn:
+        row = queries.attachment(conn, actor, att)
+    assert row is not None
+    return s.AttachmentOut(**row)
+
+
+@router.get(
+    "/attachments/{attachment_id}",
+    response_class=FileResponse,
+    tags=["附件"],
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+def download(attachment_id: CaseId, svc: Svc, actor: ApiActor) -> FileResponse:
+    """下载附件（仅限管辖范围内的案件）。"""
+    with reader(svc.db).connect() as conn:
+        row = queries.attachment(conn, actor, attachment_id)
+    if row is None:
+        raise NotFound("附件不存在")
+    return FileResponse(
+        svc.files.path(row["sha256"]), media_type=row["content_type"], filename=row["filename"]
+    )
+
+
+def _trail(svc: Svc, actor: Actor, case_id: int) -> list[s.AuditOut]:
+    with reader(svc.db).connect() as conn:
+        row = queries.get_case(conn, actor, case_id)
+        if row is None:
+            raise NotFound("案件不存在")
+        trail = queries.audit_trail(conn, case_id)
+    return [audit_row(row["process"], e) for e in trail]
+
+
+@router.get("/cases/{case_id}/audit", response_model=list[s.AuditOut], tags=["案件"])
+def audit(case_id: CaseId, svc: Svc, actor: ApiActor) -> list[s.AuditOut]:
+    """审计记录：每一步由谁、何时、做了什么，哈希链可校验。"""
+    return _trail(svc, actor, case_id)
+
+
+# --- my tasks --------------------------------------------------------------------------------
+@router.get("/tasks", response_model=s.Inbox, tags=["待办"])
+def my_tasks(
+    svc: Svc,
+    actor: ApiActor,
+    box: Literal["todo", "done", "cc"] = "todo",
+    process: Annotated[str | None, Query(max_length=32, pattern=r"^\w+$")] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> s.Inbox:
+    """待办（todo）、已办（done）、抄送我的（cc），逾期在前。"""
+    today = svc.today()
+    with reader(svc.db).connect() as conn:
+        result = queries.inbox(
+            conn, actor, box, today, process=process, page=page, page_size=page_size
+        )
+        counts = queries.inbox_counts(conn, actor, today)
+    items = [
+        s.InboxItem(**{**i, "state_label": PROCESSES[i["process"]].state_label(i["state"])})
+        for i in result.items
+    ]
+    return s.Inbox(
+        box=box, items=items, total=result.total, page=page, page_size=page_size, counts=counts
+    )
+
+
+# --- teachers --------------------------------------------------------------------------------
+@router.get("/teachers", response_model=s.TeacherList, tags=["教师档案"])
+def list_teachers(
+    svc: Svc,
+    actor: ApiActor,
+    school_id: Annotated[int | None, Query(ge=1, le=2**53)] = None,
+    name: Annotated[str | None, Query(max_length=32, pattern=r"^[^\x00-\x1f]+$")] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> s.TeacherList:
+    """管辖范围内的教师档案；教师本人只能看到自己的档案。"""
+    with reader(svc.db).connect() as conn:
+        result = queries.teachers(
+            conn, actor, school_id=school_id, name=name, page=page, page_size=page_size
+        )
+    return s.TeacherList(
+        items=[teacher_out(t) for t in result.items],
+        total=result.total,
+        page=page,
+        page_size=page_size,
+    )
+
+
+@router.get("/teachers/{person_id}", response_model=s.TeacherOut, tags=["教师档案"])
+def get_teacher(person_id: CaseId, svc: Svc, actor: ApiActor) -> s.TeacherOut:
+    with reader(svc.db).connect() as conn:
+        result = queries.teachers(conn, actor, person_id=person_id, page_size=1)
+    if not result.items:
+        raise NotFound("教师档案不存在")
+    return teacher_out(result.items[0])
+
+
+# --- public ----------------------------------------------------------------------------------
+public = APIRouter(
+    prefix="/api/v1/public",
+    tags=["公示（无需登录）"],
+    responses={404: ERRORS[404], 409: ERRORS[409], 422: ERRORS[422]},
+)
+
+
+@public.get("/publicity", response_model=s.PublicityList)
+def publicity(
+    svc: Svc,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> s.PublicityList:
+    """正在公示的名单。身份证号与手机号已脱敏。"""
+    with reader(svc.db).connect() as conn:
+        result = queries.publicity(conn, PUBLIC_STATES, page=page, page_size=page_size)
+    return s.PublicityList(
+        items=[masked_publicity(r) for r in result.items],
+        total=result.total,
+        page=page,
+        page_size=page_size,
+    )
+
+
+PUBLIC_STATES = ("school_publicity", "result_publicity")
+
+
+@public.post("/publicity/{case_id}/objections", response_model=s.ObjectionOut, status_code=201)
+def object_to(case_id: CaseId, body: s.ObjectionIn, svc: Svc) -> s.ObjectionOut:
+    """对公示中的人员提出异议（须留联系方式）。结果公示期内的异议会暂停该案。"""
+    with reader(svc.db).connect() as conn:
+        listed = queries.publicity(conn, ("result_publicity",), case_id=case_id)
+    if not listed.items:
+        raise NotFound("该人员不在异议受理期内的公示名单中")
+    version = int(listed.items[0]["version"])
+    svc.engine.fire(
+        case_id, "raise_objection", PUBLIC_ACTOR, body.model_dump(), expected_version=version
+    )
+    return s.ObjectionOut(received=True, message="异议已受理，公示暂停，主管部门将核查处理")
+
+
+__all__ = ["case_detail", "event_label", "public", "router"]

@@ -1,0 +1,316 @@
+"""Request and response shapes of /api/v1. Unknown fields are refused everywhere: a typo
+must come back as an error, not vanish."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def _no_control(value: str) -> str:
+    if any(ord(c) < 32 and c not in "\t\n\r" for c in value):
+        raise ValueError("含有不允许的控制字符")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_control)]
+Id = Annotated[int, Field(ge=1, le=2**53)]
+
+
+class In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Error(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+    allowed: list[str] | None = None
+    errors: list[dict[str, str]] | None = None
+
+
+class TokenIn(In):
+    username: Annotated[Text, Field(min_length=1, max_length=64)]
+    password: Annotated[Text, Field(min_length=1, max_length=256)]
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+class RoleOut(BaseModel):
+    role: str
+    role_label: str
+    unit_id: int
+    unit_path: str
+
+
+class MeOut(BaseModel):
+    person_id: int | None
+    name: str
+    roles: list[RoleOut]
+
+
+class FieldOut(BaseModel):
+    name: str
+    label: str
+    kind: str
+    required: bool
+    choices: dict[str, str] | None = None
+    max_length: int | None = None
+
+
+class StateOut(BaseModel):
+    id: str
+    label: str
+    final: bool
+    deadline_days: int | None
+    window: bool
+
+
+class EventOut(BaseModel):
+    id: str
+    label: str
+    sources: list[str]
+    who: str
+    fields: list[FieldOut]
+
+
+class ProcessOut(BaseModel):
+    name: str
+    label: str
+    states: list[StateOut]
+    events: list[EventOut]
+    start_form: list[FieldOut]
+    diagram_svg: str
+
+
+class StartIn(In):
+    process: Annotated[Text, Field(min_length=1, max_length=32)]
+    form: dict[str, Any]
+    submit: bool = False
+
+
+class FireIn(In):
+    event: Annotated[Text, Field(min_length=1, max_length=32)]
+    expected_version: Id
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class FireOut(BaseModel):
+    case_id: int
+    process: str
+    event: str
+    from_state: str | None
+    to_state: str
+    to_label: str
+    version: int
+    replayed: bool = False
+    reason: str | None = None
+
+
+class CaseSummary(BaseModel):
+    id: int
+    process: str
+    year: int
+    state: str
+    state_label: str
+    version: int
+    unit_id: int
+    unit_name: str
+    applicant_id: int | None
+    applicant_name: str | None
+    opened_at: dt.datetime
+    updated_at: dt.datetime
+    closed_at: dt.datetime | None
+
+
+class CaseList(BaseModel):
+    items: list[CaseSummary]
+    total: int
+    page: int
+    page_size: int
+
+
+class TaskOut(BaseModel):
+    id: int
+    state: str
+    kind: str
+    role: str | None
+    unit_id: int | None
+    unit_name: str | None
+    assignee_id: int | None
+    assignee_name: str | None
+    due_on: dt.date | None
+    due_flag: str | None
+    overdue: bool
+    position: str | None = None
+
+
+class CaseDetail(CaseSummary):
+    data: dict[str, Any]
+    tasks: list[TaskOut]
+    may: list[str]
+    may_add_signer: bool
+    may_countersign: bool
+
+
+class BatchItem(In):
+    case_id: Id
+    expected_version: Id
+
+
+class BatchIn(In):
+    event: Annotated[Text, Field(min_length=1, max_length=32)]
+    items: Annotated[list[BatchItem], Field(min_length=1, max_length=500)]
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class BatchResult(BaseModel):
+    case_id: int
+    ok: bool
+    to_state: str | None = None
+    version: int | None = None
+    error: Error | None = None
+
+
+class BatchOut(BaseModel):
+    succeeded: int
+    failed: int
+    results: list[BatchResult]
+
+
+class TransferIn(In):
+    to_person_id: Id
+    expected_version: Id
+    comment: Annotated[Text, Field(max_length=1000)] | None = None
+
+
+class SignerIn(In):
+    person_id: Id
+    position: Literal["before", "beside", "after"]
+    expected_version: Id
+    comment: Annotated[Text, Field(max_length=1000)] | None = None
+
+
+class CountersignIn(In):
+    opinion: Literal["agree", "disagree"]
+    expected_version: Id
+    comment: Annotated[Text, Field(max_length=1000)] | None = None
+
+
+class CopyIn(In):
+    person_ids: Annotated[list[Id], Field(min_length=1, max_length=50)]
+    note: Annotated[Text, Field(max_length=1000)] | None = None
+
+
+class CommentIn(In):
+    text: Annotated[Text, Field(min_length=1, max_length=1000)]
+
+
+class AuditOut(BaseModel):
+    seq: int
+    at: dt.datetime
+    actor_id: int | None
+    actor_label: str
+    event: str
+    event_label: str
+    from_state: str | None
+    to_state: str
+    payload: dict[str, Any]
+    hash: str
+
+
+class AttachmentOut(BaseModel):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_by: int | None
+    uploaded_at: dt.datetime
+
+
+class InboxItem(BaseModel):
+    case_id: int
+    process: str
+    state: str
+    state_label: str
+    version: int
+    applicant_name: str | None
+    unit_name: str
+    at: dt.datetime
+    due_on: dt.date | None
+    overdue: bool
+    task_id: int | None
+    kind: str | None
+    read_at: dt.datetime | None
+
+
+class Inbox(BaseModel):
+    box: str
+    items: list[InboxItem]
+    total: int
+    page: int
+    page_size: int
+    counts: dict[str, int]
+
+
+class TeacherOut(BaseModel):
+    person_id: int
+    name: str
+    id_number: str | None
+    phone: str | None
+    school_id: int
+    school_name: str
+    gender: str
+    birth_date: dt.date
+    subject: str
+    school_level: str
+    title: str
+    title_label: str
+    title_date: dt.date | None
+    education: str
+    rural_years: float
+    backbone_level: str | None
+
+
+class TeacherList(BaseModel):
+    items: list[TeacherOut]
+    total: int
+    page: int
+    page_size: int
+
+
+class PublicityItem(BaseModel):
+    case_id: int
+    process_label: str
+    stage: str
+    name: str | None
+    id_number: str | None
+    phone: str | None
+    unit_name: str
+    detail: str
+    until: dt.date | None
+
+
+class PublicityList(BaseModel):
+    items: list[PublicityItem]
+    total: int
+    page: int
+    page_size: int
+
+
+class ObjectionIn(In):
+    content: Annotated[Text, Field(min_length=1, max_length=2000)]
+    contact_name: Annotated[Text, Field(min_length=1, max_length=50)]
+    contact_phone: Annotated[Text, Field(min_length=1, max_length=20)]
+
+
+class ObjectionOut(BaseModel):
+    received: bool
+    message: str

@@ -1,0 +1,122 @@
+"""A real HTTP server (uvicorn, in a thread) over a real database, for API and browser tests."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from api.app import create_app
+from api.auth import AuthConfig
+from api.deps import Services
+from api.files import FileStore
+from states.clock import FrozenClock
+from states.engine import CaseEngine
+from states.store.db import make_engine
+
+PASSWORD = "renshi2026"
+
+
+@dataclass
+class Live:
+    url: str
+    services: Services
+    clock: FrozenClock
+
+    def client(self, username: str | None = None) -> httpx.Client:
+        c = httpx.Client(base_url=self.url, timeout=30)
+        if username:
+            r = c.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
+            assert r.status_code == 200, r.text
+            c.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
+        return c
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serve(db_url: str, clock: FrozenClock, files: Path) -> Iterator[Live]:
+    db = make_engine(db_url)
+    svc = Services(
+        db=db,
+        engine=CaseEngine(db, clock),
+        clock=clock,
+        auth=AuthConfig(secret=b"test-secret-test-secret-0123456789"),
+        files=FileStore(files),
+    )
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(svc), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("test server did not start")
+        time.sleep(0.02)
+    try:
+        yield Live(f"http://127.0.0.1:{port}", svc, clock)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        db.dispose()
+
+
+def add_account(
+    live: Live, username: str, role: str, unit_id: int, *, person_id: int | None = None
+) -> int:
+    """Another login for a test: a new person (or an existing one) holding ``role`` at a unit."""
+    from sqlalchemy import insert, update
+
+    from states.store.models import Person, RoleBinding, table_of
+
+    with live.services.db.begin() as conn:
+        if person_id is None:
+            person_id = conn.execute(
+                insert(table_of(Person))
+                .values(
+                    name=username,
+                    username=username,
+                    password_hash=_hash(),
+                    failed_logins=0,
+                    active=True,
+                )
+                .returning(table_of(Person).c.id)
+            ).scalar_one()
+        else:
+            conn.execute(
+                update(table_of(Person))
+                .where(table_of(Person).c.id == person_id)
+                .values(username=username, password_hash=_hash())
+            )
+        conn.execute(
+            insert(table_of(RoleBinding)).values(
+                person_id=person_id, role=role, org_unit_id=unit_id
+            )
+        )
+    return int(person_id)
+
+
+_HASH: list[str] = []
+
+
+def _hash() -> str:
+    from api.auth import hash_password
+
+    if not _HASH:
+        _HASH.append(hash_password(PASSWORD))
+    return _HASH[0]

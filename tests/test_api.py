@@ -1,0 +1,404 @@
+"""The JSON API over a real server and a real database, endpoint by endpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from states.store.models import OrgUnit, Person, Teacher
+from tests.live import Live, add_account
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def _ids(live: Live) -> dict[str, Any]:
+    """Units and people of the seeded province the tests talk about."""
+    with live.services.db.connect() as conn:
+        teacher = conn.execute(
+            select(Person.id, Teacher.subject, Teacher.school_id)
+            .join(Teacher, Teacher.person_id == Person.id)
+            .where(Person.username == "teacher")
+        ).one()
+        path = conn.execute(
+            select(OrgUnit.path).where(OrgUnit.id == teacher.school_id)
+        ).scalar_one()
+        county_id = int(path.strip("/").split("/")[-2])
+        other_county = (
+            conn.execute(
+                select(OrgUnit.id).where(OrgUnit.tier == "county", OrgUnit.id != county_id)
+            )
+            .scalars()
+            .first()
+        )
+        principal = conn.execute(
+            select(Person.id).where(Person.username == "principal")
+        ).scalar_one()
+    return {
+        "teacher": teacher.id,
+        "subject": teacher.subject,
+        "school": teacher.school_id,
+        "county": county_id,
+        "other_county": other_county,
+        "principal": principal,
+    }
+
+
+def declare(live: Live, client: httpx.Client, subject: str) -> dict[str, Any]:
+    r = client.post(
+        "/api/v1/cases",
+        json={
+            "process": "title_review",
+            "submit": True,
+            "form": {
+                "target_title": "senior",
+                "subject": subject,
+                "statement": "任教以来认真履职。",
+            },
+        },
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_sign_in_and_lock_out(live: Live) -> None:
+    c = live.client()
+    bad = c.post("/api/v1/auth/token", json={"username": "teacher", "password": "wrong"})
+    assert bad.status_code == 401 and bad.json()["message"] == "用户名或密码错误"
+    unknown = c.post("/api/v1/auth/token", json={"username": "nobody", "password": "wrong"})
+    assert unknown.json()["message"] == bad.json()["message"]
+    assert c.get("/api/v1/me").status_code == 401
+    for _ in range(4):
+        c.post("/api/v1/auth/token", json={"username": "teacher", "password": "wrong"})
+    locked = c.post("/api/v1/auth/token", json={"username": "teacher", "password": "renshi2026"})
+    assert locked.status_code == 401 and "锁定" in locked.json()["message"]
+    live.clock.advance(minutes=16)
+    me = live.client("teacher").get("/api/v1/me").json()
+    assert me["roles"][0]["role"] == "teacher"
+
+
+def test_catalogue(live: Live) -> None:
+    c = live.client("school_officer")
+    [proc] = c.get("/api/v1/processes").json()
+    assert proc["name"] == "title_review" and proc["label"] == "职称评审"
+    assert {"draft", "committee", "appointed"} <= {s["id"] for s in proc["states"]}
+    approve = next(e for e in proc["events"] if e["id"] == "school_approve")
+    assert approve["sources"] == ["school_review"] and "办理人" in approve["who"]
+    assert proc["diagram_svg"].startswith("<svg")
+    assert c.get("/api/v1/processes/title_review").json()["name"] == "title_review"
+    assert c.get("/api/v1/processes/nope").status_code == 404
+
+
+def test_case_lifecycle_over_http(live: Live) -> None:
+    ids = _ids(live)
+    teacher, officer = live.client("teacher"), live.client("school_officer")
+    case = declare(live, teacher, ids["subject"])
+    assert case["to_state"] == "school_review" and case["to_label"] == "学校审核"
+    cid = case["case_id"]
+
+    mine = teacher.get(f"/api/v1/cases/{cid}").json()
+    assert mine["may"] == ["withdraw"]
+    detail = officer.get(f"/api/v1/cases/{cid}").json()
+    assert detail["may"] == ["school_approve", "send_back", "reject"]
+    assert detail["tasks"][0]["due_on"] == "2026-09-08"
+
+    wrong = officer.post(
+        f"/api/v1/cases/{cid}/events",
+        json={"event": "appoint", "expected_version": detail["version"]},
+    )
+    assert wrong.status_code == 409 and "school_approve" in wrong.json()["allowed"]
+    no_reason = officer.post(
+        f"/api/v1/cases/{cid}/events",
+        json={"event": "send_back", "expected_version": detail["version"]},
+    )
+    assert no_reason.status_code == 422 and no_reason.json()["field"] == "reason"
+    headers = {"Idempotency-Key": "approve-1"}
+    body = {
+        "event": "school_approve",
+        "expected_version": detail["version"],
+        "payload": {"comment": "同意"},
+    }
+    first = officer.post(f"/api/v1/cases/{cid}/events", json=body, headers=headers)
+    again = officer.post(f"/api/v1/cases/{cid}/events", json=body, headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert again.json()["replayed"] and again.json()["version"] == first.json()["version"]
+    stale = officer.post(f"/api/v1/cases/{cid}/events", json=body)
+    assert stale.status_code == 409 and "版本" in stale.json()["message"]
+
+    trail = officer.get(f"/api/v1/cases/{cid}/audit").json()
+    assert [e["event"] for e in trail] == ["create", "submit", "school_approve"]
+    assert trail[-1]["event_label"] == "学校审核通过" and len(trail[-1]["hash"]) == 64
+    comments = officer.get(f"/api/v1/cases/{cid}/comments").json()
+    assert comments[-1]["payload"]["comment"] == "同意"
+
+
+def test_lists_filters_sorting_paging_and_scope(live: Live) -> None:
+    ids = _ids(live)
+    teacher = live.client("teacher")
+    declare(live, teacher, ids["subject"])
+    county = live.client("county_officer")
+    listed = county.get(
+        "/api/v1/cases",
+        params={
+            "process": "title_review",
+            "state": "school_review",
+            "sort": "id",
+            "order": "asc",
+            "page_size": 1,
+        },
+    ).json()
+    assert listed["total"] == 1 and listed["items"][0]["state_label"] == "学校审核"
+    assert county.get("/api/v1/cases", params={"state": "appointed"}).json()["total"] == 0
+    add_account(live, "other_county", "county_officer", ids["other_county"])
+    other = live.client("other_county")
+    assert other.get("/api/v1/cases").json()["total"] == 0
+    bad = county.get("/api/v1/cases", params={"sort": "password", "page": 0})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] in ("sort", "page")
+
+    teachers = county.get("/api/v1/teachers", params={"school_id": ids["school"]}).json()
+    assert teachers["total"] > 0
+    assert {t["school_id"] for t in teachers["items"]} == {ids["school"]}
+    me = teacher.get("/api/v1/teachers").json()
+    assert [t["person_id"] for t in me["items"]] == [ids["teacher"]]
+    assert teacher.get(f"/api/v1/teachers/{teachers['items'][0]['person_id']}").status_code in (
+        200 if teachers["items"][0]["person_id"] == ids["teacher"] else 404,
+    )
+    assert other.get(f"/api/v1/teachers/{ids['teacher']}").status_code == 404
+
+
+def test_inbox_batch_transfer(live: Live) -> None:
+    ids = _ids(live)
+    officer = live.client("school_officer")
+    with live.services.db.connect() as conn:
+        colleagues = conn.execute(
+            select(Person.id, Person.username, Teacher.subject)
+            .join(Teacher, Teacher.person_id == Person.id)
+            .where(
+                Teacher.school_id == ids["school"],
+                Teacher.title == "grade1",
+                Person.username.is_(None),
+            )
+        ).all()
+    cases = [declare(live, live.client("teacher"), ids["subject"])["case_id"]]
+    for i, (pid, _, subject) in enumerate(colleagues[:6]):
+        add_account(live, f"t{i}", "teacher_login", ids["school"], person_id=pid)
+        r = live.client(f"t{i}").post(
+            "/api/v1/cases",
+            json={
+                "process": "title_review",
+                "form": {"target_title": "senior", "subject": subject, "statement": "述职"},
+            },
+        )
+        assert r.status_code == 201
+        sub = live.client(f"t{i}").post(
+            f"/api/v1/cases/{r.json()['case_id']}/events",
+            json={"event": "submit", "expected_version": 1},
+        )
+        if sub.status_code == 200 and sub.json()["to_state"] == "school_review":
+            cases.append(r.json()["case_id"])
+    todo = officer.get("/api/v1/tasks", params={"box": "todo"}).json()
+    assert {i["case_id"] for i in todo["items"]} == set(cases)
+    assert todo["counts"]["todo"] == len(cases) and todo["counts"]["overdue"] == 0
+    live.clock.advance(days=10)
+    assert officer.get("/api/v1/tasks").status_code == 401, "a 30-minute token has expired"
+    officer = live.client("school_officer")
+    assert officer.get("/api/v1/tasks").json()["items"][0]["overdue"] is True
+
+    versions = {i["case_id"]: i["version"] for i in todo["items"]}
+    items = [{"case_id": c, "expected_version": versions[c]} for c in cases[1:]]
+    items.append({"case_id": cases[0], "expected_version": 1})  # stale
+    batch = officer.post("/api/v1/cases/batch", json={"event": "school_approve", "items": items})
+    out = batch.json()
+    assert out["succeeded"] == len(cases) - 1 and out["failed"] == 1
+    failed = next(r for r in out["results"] if not r["ok"])
+    assert failed["case_id"] == cases[0] and failed["error"]["code"] == "conflict"
+    done = officer.get("/api/v1/tasks", params={"box": "done"}).json()
+    assert {i["case_id"] for i in done["items"]} == set(cases[1:])
+
+    second = add_account(live, "officer2", "school_officer", ids["school"])
+    [task] = [i for i in officer.get("/api/v1/tasks").json()["items"]]
+    moved = officer.post(
+        f"/api/v1/tasks/{task['task_id']}/transfer",
+        json={"to_person_id": second, "expected_version": task["version"], "comment": "请代办"},
+    )
+    assert moved.status_code == 200
+    assert officer.get("/api/v1/tasks").json()["total"] == 0
+    assert live.client("officer2").get("/api/v1/tasks").json()["total"] == 1
+
+
+def test_signers_copies_comments_attachments(live: Live) -> None:
+    ids = _ids(live)
+    teacher, officer = live.client("teacher"), live.client("school_officer")
+    cid = declare(live, teacher, ids["subject"])["case_id"]
+    second = add_account(live, "officer2", "school_officer", ids["school"])
+    v = officer.get(f"/api/v1/cases/{cid}").json()["version"]
+    r = officer.post(
+        f"/api/v1/cases/{cid}/signers",
+        json={"person_id": second, "position": "after", "expected_version": v},
+    )
+    assert r.status_code == 200
+    v = r.json()["version"]
+    held = officer.post(
+        f"/api/v1/cases/{cid}/events", json={"event": "school_approve", "expected_version": v}
+    ).json()
+    assert held["event"] == "hold"
+    co = live.client("officer2")
+    detail = co.get(f"/api/v1/cases/{cid}").json()
+    assert detail["may_countersign"] is True
+    signed = co.post(
+        f"/api/v1/cases/{cid}/countersign",
+        json={"opinion": "agree", "expected_version": detail["version"]},
+    ).json()
+    assert signed["to_state"] == "school_publicity"
+
+    leader = live.client("leader")
+    leader_id = leader.get("/api/v1/me").json()["person_id"]
+    assert (
+        officer.post(
+            f"/api/v1/cases/{cid}/copies", json={"person_ids": [leader_id], "note": "请阅"}
+        ).status_code
+        == 200
+    )
+    cc = leader.get("/api/v1/tasks", params={"box": "cc"}).json()
+    assert [i["case_id"] for i in cc["items"]] == [cid] and cc["counts"]["cc_unread"] == 1
+    assert leader.post(f"/api/v1/cases/{cid}/comments", json={"text": "已阅"}).status_code == 201
+    assert teacher.get(f"/api/v1/cases/{cid}/comments").json()[-1]["payload"]["comment"] == "已阅"
+
+    up = teacher.post(
+        f"/api/v1/cases/{cid}/attachments", files={"file": ("论文.pdf", PDF, "application/pdf")}
+    )
+    assert up.status_code == 201, up.text
+    att = up.json()
+    assert att["size"] == len(PDF) and len(att["sha256"]) == 64
+    listed = officer.get(f"/api/v1/cases/{cid}/attachments").json()
+    assert [a["filename"] for a in listed] == ["论文.pdf"]
+    got = officer.get(f"/api/v1/attachments/{att['id']}")
+    assert got.status_code == 200 and got.content == PDF
+    fake = teacher.post(
+        f"/api/v1/cases/{cid}/attachments",
+        files={"file": ("病毒.pdf", b"MZ\x90\x00", "application/pdf")},
+    )
+    assert fake.status_code == 422 and fake.json()["field"] == "file"
+    exe = teacher.post(
+        f"/api/v1/cases/{cid}/attachments",
+        files={"file": ("a.exe", b"MZ", "application/octet-stream")},
+    )
+    assert exe.status_code == 422 and "文件类型" in exe.json()["message"]
+    big = teacher.post(
+        f"/api/v1/cases/{cid}/attachments",
+        files={"file": ("大.pdf", PDF + b"0" * (11 * 1024 * 1024), "application/pdf")},
+    )
+    assert big.status_code == 422 and "过大" in big.json()["message"]
+    add_account(live, "other_county", "county_officer", ids["other_county"])
+    assert live.client("other_county").get(f"/api/v1/attachments/{att['id']}").status_code == 404
+
+
+def test_public_publicity_and_objection(live: Live) -> None:
+    ids = _ids(live)
+    teacher, officer = live.client("teacher"), live.client("school_officer")
+    cid = declare(live, teacher, ids["subject"])["case_id"]
+    v = officer.get(f"/api/v1/cases/{cid}").json()["version"]
+    officer.post(
+        f"/api/v1/cases/{cid}/events", json={"event": "school_approve", "expected_version": v}
+    )
+    anon = live.client()
+    listed = anon.get("/api/v1/public/publicity").json()
+    [item] = listed["items"]
+    assert item["stage"] == "校内公示" and item["until"] == "2026-09-08"
+    assert "*" in item["id_number"] and item["id_number"][-4:].isalnum()
+    assert item["phone"] is None or "****" in item["phone"]
+    # Objections are received during the result publicity only.
+    r = anon.post(
+        f"/api/v1/public/publicity/{cid}/objections",
+        json={"content": "业绩造假", "contact_name": "张三", "contact_phone": "13800138000"},
+    )
+    assert r.status_code == 404
+
+
+def test_bad_input_is_named_in_chinese(live: Live) -> None:
+    officer = live.client("school_officer")
+    raw = officer.post(
+        "/api/v1/cases", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    assert raw.status_code == 422 and "JSON" in raw.json()["message"]
+    extra = officer.post("/api/v1/cases", json={"process": "title_review", "form": {}, "x": 1})
+    assert extra.status_code == 422 and extra.json()["field"] == "x"
+    assert "不是此接口的字段" in extra.json()["message"]
+    typed = officer.post("/api/v1/cases/1/events", json={"event": "x", "expected_version": "一"})
+    assert typed.status_code == 422 and typed.json()["field"] == "expected_version"
+    form = live.client("teacher").post(
+        "/api/v1/cases",
+        json={
+            "process": "title_review",
+            "form": {"target_title": "boss", "subject": "数学", "statement": "x"},
+        },
+    )
+    assert form.status_code == 422 and form.json()["field"] == "target_title"
+
+
+def test_every_case_endpoint_from_out_of_scope(live: Live) -> None:
+    """Another county's officer learns nothing: every case-addressed endpoint says 404."""
+    ids = _ids(live)
+    cid = declare(live, live.client("teacher"), ids["subject"])["case_id"]
+    up = live.client("teacher").post(
+        f"/api/v1/cases/{cid}/attachments", files={"file": ("a.pdf", PDF, "application/pdf")}
+    )
+    att = up.json()["id"]
+    task = live.client("school_officer").get("/api/v1/tasks").json()["items"][0]["task_id"]
+    add_account(live, "other_county", "county_officer", ids["other_county"])
+    other = live.client("other_county")
+    spec = other.get("/openapi.json").json()
+    calls = {
+        ("get", "/api/v1/cases/{case_id}"): None,
+        ("get", "/api/v1/cases/{case_id}/audit"): None,
+        ("get", "/api/v1/cases/{case_id}/comments"): None,
+        ("post", "/api/v1/cases/{case_id}/comments"): {"text": "x"},
+        ("get", "/api/v1/cases/{case_id}/attachments"): None,
+        ("post", "/api/v1/cases/{case_id}/attachments"): "upload",
+        ("post", "/api/v1/cases/{case_id}/events"): {
+            "event": "school_approve",
+            "expected_version": 2,
+        },
+        ("post", "/api/v1/cases/{case_id}/signers"): {
+            "person_id": 1,
+            "position": "before",
+            "expected_version": 2,
+        },
+        ("post", "/api/v1/cases/{case_id}/countersign"): {
+            "opinion": "agree",
+            "expected_version": 2,
+        },
+        ("post", "/api/v1/cases/{case_id}/copies"): {"person_ids": [1]},
+        ("get", "/api/v1/attachments/{attachment_id}"): None,
+        ("post", "/api/v1/tasks/{task_id}/transfer"): {"to_person_id": 1, "expected_version": 2},
+        ("get", "/api/v1/teachers/{person_id}"): None,
+    }
+    scoped = {
+        (m, p)
+        for p, ops in spec["paths"].items()
+        for m in ops
+        if "{" in p and "public" not in p and "processes" not in p
+    }
+    assert scoped == set(calls), "every path with an id is tried here"
+    for (method, path), body in calls.items():
+        url = path.format(case_id=cid, attachment_id=att, task_id=task, person_id=ids["teacher"])
+        if body == "upload":
+            r = other.post(url, files={"file": ("a.pdf", PDF, "application/pdf")})
+        else:
+            r = other.request(method, url, json=body)
+        assert r.status_code == 404, (method, path, r.status_code, r.text)
+    listed = other.post(
+        "/api/v1/cases/batch",
+        json={"event": "school_approve", "items": [{"case_id": cid, "expected_version": 2}]},
+    ).json()
+    assert listed["results"][0]["error"]["code"] == "not_found"
+    assert other.get("/api/v1/cases").json()["total"] == 0
+    assert other.get("/api/v1/tasks").json()["total"] == 0
+
+
+@pytest.mark.parametrize("path", ["/api/v1/me", "/api/v1/cases", "/api/v1/tasks"])
+def test_endpoints_need_a_token(live: Live, path: str) -> None:
+    r = live.client().get(path, headers={"Authorization": "Bearer forged.token"})
+    assert r.status_code == 401 and r.json()["message"]
