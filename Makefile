@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench lock clean
+.PHONY: run test lint bench lock clean system-deps
 
 $(STAMP): requirements-dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,10 +20,21 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+# Browser tests drive Debian's Chromium; pages are checked with CJK fonts installed.
+system-deps:
+	@if ! command -v chromium >/dev/null || ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then \
+		echo "Installing chromium and fonts-noto-cjk (Debian packages)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			chromium fonts-noto-cjk >/dev/null; \
+	fi
+
+test: lint system-deps
 	$(BIN)/python -m pytest -q
 
+# The HTTP benchmark loads the server with wrk (Debian package).
 bench: $(STAMP)
+	@command -v wrk >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python -m benchmarks $(if $(QUICK),--quick,)
 
 # Regenerate the hash-pinned locks after changing pyproject.toml (needs uv).

@@ -1,7 +1,9 @@
-"""``make run``: a demo province and one title-review round, walked through the CLI.
+"""``make run``: a demo province, one title-review round walked through the CLI, then the
+web application on it.
 
-Each step is a real ``renshi`` command (run in-process), with ``--at`` moving the clock so
-that publicity windows can run out; the output is what an operator would see.
+On the first run (no ``var/demo.db``) each step of the round is a real ``renshi`` command (run
+in-process), with ``--at`` moving the clock so that publicity windows run out; later runs keep
+the database and go straight to serving. Delete ``var/demo.db`` to start over.
 """
 
 from __future__ import annotations
@@ -17,8 +19,18 @@ from sqlalchemy import Engine, select
 from api.cli import main as cli
 from states.clock import BUREAU_TZ
 from states.machines import PROCESSES
+from states.org import ROLE_LABELS
 from states.store.db import make_engine, reader
-from states.store.models import Case, EthicsRecord, PanelSeat, Person, Task, Teacher
+from states.store.models import (
+    Case,
+    EthicsRecord,
+    OrgUnit,
+    PanelSeat,
+    Person,
+    RoleBinding,
+    Task,
+    Teacher,
+)
 
 DB = Path("var/demo.db")
 FORM = '{{"target_title": "{title}", "subject": "{subject}", "statement": "任教以来认真履职。"}}'
@@ -38,11 +50,62 @@ def _at(day: dt.date, hour: int = 9) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, hour, tzinfo=BUREAU_TZ)
 
 
-def run() -> None:
+def main() -> None:
     DB.parent.mkdir(exist_ok=True)
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{DB}{suffix}").unlink(missing_ok=True)
-    os.environ["RENSHI_DATABASE_URL"] = f"sqlite:///{DB}"
+    os.environ.setdefault("RENSHI_DATABASE_URL", f"sqlite:///{DB}")
+    fresh = not DB.exists()
+    if fresh:
+        walk()
+    else:
+        renshi("db", "upgrade")
+        click.echo(f"使用已有演示数据库 {DB}（删除该文件可重建演示数据）")
+    serve()
+
+
+def serve() -> None:
+    """Start the web server and say where it is and who can sign in."""
+    import uvicorn
+
+    from api.app import create_app
+
+    host = os.environ.get("RENSHI_HOST", "127.0.0.1")
+    port = int(os.environ.get("RENSHI_PORT", "8000"))
+    db = make_engine()
+    with reader(db).connect() as conn:
+        accounts = conn.execute(
+            select(Person.username, RoleBinding.role, OrgUnit.name)
+            .join(RoleBinding, RoleBinding.person_id == Person.id)
+            .join(OrgUnit, OrgUnit.id == RoleBinding.org_unit_id)
+            .where(Person.username.is_not(None))
+            .order_by(Person.id)
+        ).all()
+        teacher = conn.execute(
+            select(Person.username, OrgUnit.name)
+            .join(Teacher, Teacher.person_id == Person.id)
+            .join(OrgUnit, OrgUnit.id == Teacher.school_id)
+            .where(Person.username == "teacher")
+        ).first()
+    db.dispose()
+    click.secho("\n== 人事业务平台已启动 ==", bold=True)
+    click.echo(f"网址：      http://{host}:{port}/")
+    click.echo(f"公示页面：  http://{host}:{port}/public/publicity")
+    click.echo(f"API 文档：  http://{host}:{port}/docs")
+    click.echo("登录账号（密码均为 renshi2026）：")
+    seen: set[str] = set()
+    if teacher is not None:
+        click.echo(f"  {'teacher':<18}{ROLE_LABELS['teacher']}（{teacher.name}）")
+        seen.add("teacher")
+    for username, role, unit in accounts:
+        if username is None or username in seen:
+            continue
+        seen.add(username)
+        click.echo(f"  {username:<18}{ROLE_LABELS.get(role, role)}（{unit}）")
+    click.echo("按 Ctrl-C 停止。")
+    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+
+
+def walk() -> None:
+    """Seed the demo province and walk one title-review round through the CLI."""
     db = make_engine()
     renshi("db", "upgrade")
     renshi("seed", "--teachers", "2000")
@@ -182,7 +245,7 @@ def run() -> None:
             click.echo(f"案件{c.id}：{spec.state_label(c.state)}")
     renshi("case", "show", str(case_id))
     renshi("audit", "verify")
-    click.echo(f"\n演示数据库：{DB}（RENSHI_DATABASE_URL=sqlite:///{DB}）")
+    db.dispose()
 
 
 def _window_due(db: Engine, case_id: int) -> dt.date:
@@ -197,4 +260,4 @@ def _window_due(db: Engine, case_id: int) -> dt.date:
 
 
 if __name__ == "__main__":
-    run()
+    main()

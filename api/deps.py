@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from api.auth import SESSION_COOKIE, AuthConfig, Session, read_session, read_token
 from api.files import FileStore
@@ -17,7 +17,6 @@ from states.engine import CaseEngine
 from states.errors import NotFound
 from states.org import Actor
 from states.store.db import reader
-from states.store.models import Person
 from states.store.people import load_actor
 
 
@@ -37,7 +36,7 @@ class Services:
         return local_date(self.clock.now())
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     svc: Services = request.app.state.services
     return svc
 
@@ -50,11 +49,8 @@ def _actor_for(svc: Services, person_id: int) -> Actor | None:
     """The person behind a valid credential, if they still exist and are active: a disabled
     account loses access at once, whatever tokens it still holds."""
     with reader(svc.db).connect() as conn:
-        active = conn.execute(select(Person.active).where(Person.id == person_id)).scalar()
-        if not active:
-            return None
         try:
-            return load_actor(conn, person_id=person_id)
+            return load_actor(conn, person_id=person_id, active_only=True)
         except NotFound:
             return None
 

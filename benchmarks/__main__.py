@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import fire
+from benchmarks import fire, http
 from states.seed import seed
 from states.store.db import make_engine
 from states.store.migrate import upgrade
@@ -44,6 +44,14 @@ def main() -> None:
                 work / "fire.db",
                 teachers=20_000 if quick else 60_000,
                 cases=600 if quick else 3_000,
+            )
+        )
+        results.update(
+            http.run(
+                work / "http.db",
+                teachers=100_000 if quick else 250_000,
+                cases=6_000 if quick else 16_000,
+                seconds=1 if quick else 3,
             )
         )
         seed_n = 60_000 if quick else 600_000

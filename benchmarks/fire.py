@@ -15,10 +15,21 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, func, select
 
 from states.clock import FrozenClock, bureau_time
-from states.engine import CaseEngine
+from states.engine import (
+    CLOSE_TASKS,
+    INSERT_AUDIT,
+    INSERT_OUTBOX,
+    INSERT_TASKS,
+    LOAD_CASE,
+    LOAD_OPEN_TASKS,
+    LOAD_TEACHER,
+    LOAD_UNITS,
+    WRITE_CASE,
+    CaseEngine,
+)
 from states.org import SCHOOL_OFFICER, Actor, Binding, path_ids
 from states.seed import seed
 from states.store.db import make_engine
@@ -96,82 +107,51 @@ def _officers(db: Engine, case_ids: Sequence[int]) -> dict[int, Actor]:
     }
 
 
-def _raw_transition(db: Engine, case_id: int, now: dt.datetime, due: dt.date) -> None:
-    """The statements ``fire(case, 'school_approve')`` issues, with the engine's work done."""
+def raw_transition(db: Engine, case_id: int, now: dt.datetime, due: dt.date) -> None:
+    """The statements ``fire(case, 'school_approve')`` issues (the engine's own prebuilt ones),
+    with the engine's work (scope, rules, machine, hashing, due dates) already done."""
     with db.begin() as conn:
-        conn.execute(select(cases_t.c.process).where(cases_t.c.id == case_id)).first()
-        case = conn.execute(select(cases_t).where(cases_t.c.id == case_id)).one()
+        case = conn.execute(LOAD_CASE, {"case_id": case_id}).one()
+        conn.execute(LOAD_UNITS, {"ids": path_ids(case.org_path)}).all()
+        conn.execute(LOAD_OPEN_TASKS, {"case_id": case_id}).all()
+        conn.execute(LOAD_TEACHER, {"person_id": case.subject_id}).all()
+        version, seq = case.version + 1, case.seq + 1
         conn.execute(
-            select(
-                units_t.c.id,
-                units_t.c.tier,
-                units_t.c.path,
-                units_t.c.is_rural,
-                units_t.c.is_weak,
-                units_t.c.self_review_pilot,
-                units_t.c.settings,
-            ).where(units_t.c.id.in_(path_ids(case.org_path)))
-        ).all()
-        conn.execute(
-            select(tasks_t).where(tasks_t.c.case_id == case_id, tasks_t.c.status == "open")
-        ).all()
-        conn.execute(
-            select(
-                teachers_t.c.person_id,
-                people_t.c.name,
-                teachers_t.c.school_id,
-                units_t.c.is_rural,
-                units_t.c.is_weak,
-                teachers_t.c.subject,
-                teachers_t.c.title,
-                teachers_t.c.title_date,
-                teachers_t.c.education,
-                teachers_t.c.rural_years,
-                teachers_t.c.birth_date,
-            )
-            .join(people_t, people_t.c.id == teachers_t.c.person_id)
-            .join(units_t, units_t.c.id == teachers_t.c.school_id)
-            .where(teachers_t.c.person_id == case.subject_id)
-        ).one()
-        conn.execute(
-            select(ethics_t.c.occurred_on).where(ethics_t.c.person_id == case.subject_id)
-        ).all()
-        version = case.version + 1
-        data = {**case.data, "decisions": 1}
-        conn.execute(
-            update(cases_t)
-            .where(cases_t.c.id == case_id, cases_t.c.version == case.version)
-            .values(
-                state="school_publicity",
-                data=data,
-                version=version,
-                audit_head="f" * 64,
-                updated_at=now,
-            )
+            WRITE_CASE,
+            {
+                "p_id": case_id,
+                "p_seq": case.seq,
+                "p_state": "school_publicity",
+                "p_data": {**case.data, "decisions": 1},
+                "p_version": version,
+                "p_new_seq": seq,
+                "p_head": "f" * 64,
+                "p_now": now,
+                "p_closed": None,
+                "p_quota": case.quota_key,
+            },
         )
         conn.execute(
-            insert(audit_t).values(
-                case_id=case_id,
-                seq=version,
-                at=now,
-                actor_id=1,
-                actor_label="人事干部",
-                event="school_approve",
-                from_state=case.state,
-                to_state="school_publicity",
-                payload="{}",
-                idempotency_key=None,
-                prev_hash=case.audit_head,
-                hash="f" * 64,
-            )
+            INSERT_AUDIT,
+            {
+                "case_id": case_id,
+                "seq": seq,
+                "version": version,
+                "at": now,
+                "actor_id": 1,
+                "actor_label": "人事干部",
+                "event": "school_approve",
+                "from_state": case.state,
+                "to_state": "school_publicity",
+                "payload": "{}",
+                "idempotency_key": None,
+                "prev_hash": case.audit_head,
+                "hash": "f" * 64,
+            },
         )
+        conn.execute(CLOSE_TASKS, {"p_case": case_id, "p_now": now, "p_by": 1})
         conn.execute(
-            update(tasks_t)
-            .where(tasks_t.c.case_id == case_id, tasks_t.c.status == "open")
-            .values(status="done", closed_at=now, closed_by=1)
-        )
-        conn.execute(
-            insert(tasks_t),
+            INSERT_TASKS,
             [
                 {
                     "case_id": case_id,
@@ -190,16 +170,17 @@ def _raw_transition(db: Engine, case_id: int, now: dt.datetime, due: dt.date) ->
             ],
         )
         conn.execute(
-            insert(outbox_t).values(
-                case_id=case_id,
-                kind="case_update",
-                recipient_id=case.applicant_id,
-                recipient_role=None,
-                recipient_unit_id=None,
-                payload={"case_id": case_id, "event": "school_approve"},
-                created_at=now,
-                status="pending",
-            )
+            INSERT_OUTBOX,
+            {
+                "case_id": case_id,
+                "kind": "case_update",
+                "recipient_id": case.applicant_id,
+                "recipient_role": None,
+                "recipient_unit_id": None,
+                "payload": {"case_id": case_id, "event": "school_approve"},
+                "created_at": now,
+                "status": "pending",
+            },
         )
 
 
@@ -223,7 +204,7 @@ def run(path: Path, *, teachers: int, cases: int, rounds: int = 4) -> dict[str, 
         batch = raw_ids[r * per_round : (r + 1) * per_round]
         t0 = time.perf_counter()
         for case_id in batch:
-            _raw_transition(db, case_id, now, due)
+            raw_transition(db, case_id, now, due)
         t_raw += time.perf_counter() - t0
         n_raw += len(batch)
     with db.connect() as conn:

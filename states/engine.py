@@ -16,11 +16,11 @@ import json
 import random
 import secrets
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from statemachine.exceptions import TransitionNotAllowed
 
@@ -100,6 +100,73 @@ bindings_t = table_of(RoleBinding)
 copies_t = table_of(CaseCopy)
 attachments_t = table_of(Attachment)
 
+# The statements of every transition, built once: building a Core statement costs about three
+# times as much as executing a prebuilt one with bound parameters.
+LOAD_CASE = select(cases_t).where(cases_t.c.id == bindparam("case_id")).with_for_update()
+LOAD_UNITS = select(
+    units_t.c.id,
+    units_t.c.tier,
+    units_t.c.path,
+    units_t.c.is_rural,
+    units_t.c.is_weak,
+    units_t.c.self_review_pilot,
+    units_t.c.settings,
+).where(units_t.c.id.in_(bindparam("ids", expanding=True)))
+LOAD_OPEN_TASKS = select(tasks_t).where(
+    tasks_t.c.case_id == bindparam("case_id"), tasks_t.c.status.in_(("open", "waiting"))
+)
+LOAD_TEACHER = (
+    select(
+        teachers_t.c.person_id,
+        people_t.c.name,
+        teachers_t.c.school_id,
+        units_t.c.is_rural,
+        units_t.c.is_weak,
+        teachers_t.c.subject,
+        teachers_t.c.title,
+        teachers_t.c.title_date,
+        teachers_t.c.education,
+        teachers_t.c.rural_years,
+        teachers_t.c.birth_date,
+        ethics_t.c.occurred_on,
+    )
+    .join(people_t, people_t.c.id == teachers_t.c.person_id)
+    .join(units_t, units_t.c.id == teachers_t.c.school_id)
+    .outerjoin(ethics_t, ethics_t.c.person_id == teachers_t.c.person_id)
+    .where(teachers_t.c.person_id == bindparam("person_id"))
+)
+WRITE_CASE = (
+    update(cases_t)
+    .where(cases_t.c.id == bindparam("p_id"), cases_t.c.seq == bindparam("p_seq"))
+    .values(
+        state=bindparam("p_state"),
+        data=bindparam("p_data", type_=cases_t.c.data.type),
+        version=bindparam("p_version"),
+        seq=bindparam("p_new_seq"),
+        audit_head=bindparam("p_head"),
+        updated_at=bindparam("p_now", type_=cases_t.c.updated_at.type),
+        closed_at=bindparam("p_closed", type_=cases_t.c.closed_at.type),
+        quota_key=bindparam("p_quota"),
+    )
+)
+INSERT_AUDIT = insert(audit_t)
+INSERT_TASKS = insert(tasks_t)
+INSERT_OUTBOX = insert(outbox_t)
+CLOSE_TASKS = (
+    update(tasks_t)
+    .where(tasks_t.c.case_id == bindparam("p_case"), tasks_t.c.status == "open")
+    .values(
+        status="done",
+        closed_at=bindparam("p_now", type_=tasks_t.c.closed_at.type),
+        closed_by=bindparam("p_by"),
+    )
+)
+CANCEL_WAITING = (
+    update(tasks_t)
+    .where(tasks_t.c.case_id == bindparam("p_case"), tasks_t.c.status == "waiting")
+    .values(status="cancelled", closed_at=bindparam("p_now", type_=tasks_t.c.closed_at.type))
+)
+
 NEGATIVE_END = ("rejected", "withdrawn")
 COMMENT_FORM = Form((COMMENT,))
 ADD_SIGNER = EventSpec("add_signer", "加签")
@@ -155,6 +222,7 @@ class _Ctx:
     policy: dict[str, Any]
     open_tasks: list[Any]
     data: dict[str, Any] = field(default_factory=dict)
+    waiting: list[Any] = field(default_factory=list)  # signers added "after", not yet asked
 
     @property
     def school(self) -> _Unit:
@@ -799,14 +867,14 @@ class CaseEngine:
             replay = self._replay(conn, case_id, event, key)
             if replay is not None:
                 return replay
-        pre = conn.execute(select(cases_t.c.process).where(cases_t.c.id == case_id)).first()
-        if pre is None:
-            raise NotFound("案件不存在")
-        spec = self.processes[pre.process]
+
+        def public(process: str) -> bool:
+            ev = self.processes[process].events.get(event)
+            return ev is not None and ev.by.public
+
+        case = self._load_case(conn, case_id, actor, expected_version, public=public)
+        spec = self.processes[case.process]
         ev = spec.events.get(event)
-        case = self._load_case(
-            conn, case_id, actor, expected_version, public=ev is not None and ev.by.public
-        )
         allowed = spec.allowed_events(case.state)
         if ev is None or ev.internal or event not in allowed:
             labels = "、".join(spec.events[e].label for e in allowed) or "无"
@@ -876,7 +944,7 @@ class CaseEngine:
         if target != source:
             ctx.data.pop("pending_decision", None)
             ctx.data.pop("signatures", None)
-            self._close_tasks(conn, case.id, actor, now)
+            self._close_tasks(conn, case.id, actor, now, waiting=bool(ctx.waiting))
             resume = any(isinstance(c, ResumeWindow) for c in commands)
             self._open_tasks(conn, ctx, spec.states[target], case.id, seated, resume=resume)
         self._notify_transition(conn, ctx, spec, fired, source, target, clean, now)
@@ -889,13 +957,15 @@ class CaseEngine:
         actor: Actor,
         expected_version: int,
         *,
-        public: bool,
+        public: bool | Callable[[str], bool],
     ) -> Any:
+        """The case row, locked, if the actor may see it (or the event is open to the public:
+        ``public`` may depend on the process, known only once the row is read)."""
         # The row lock (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers) makes
         # every read below fresh: a concurrent writer waits here, then sees the new version.
-        case = conn.execute(
-            select(cases_t).where(cases_t.c.id == case_id).with_for_update()
-        ).one_or_none()
+        case = conn.execute(LOAD_CASE, {"case_id": case_id}).one_or_none()
+        if case is not None and callable(public):
+            public = public(case.process)
         # Out of scope looks exactly like absent: no hint that the case exists.
         if case is None or not (public or self._visible(conn, case, actor)):
             raise NotFound("案件不存在")
@@ -927,21 +997,10 @@ class CaseEngine:
     def _context(
         self, conn: Connection, case: Any, spec: ProcessSpec, actor: Actor, now: dt.datetime
     ) -> _Ctx:
-        rows = conn.execute(
-            select(
-                units_t.c.id,
-                units_t.c.tier,
-                units_t.c.path,
-                units_t.c.is_rural,
-                units_t.c.is_weak,
-                units_t.c.self_review_pilot,
-                units_t.c.settings,
-            ).where(units_t.c.id.in_(path_ids(case.org_path)))
-        ).all()
+        rows = conn.execute(LOAD_UNITS, {"ids": path_ids(case.org_path)}).all()
         units = {r.tier: _Unit(*r) for r in rows}
-        tasks = conn.execute(
-            select(tasks_t).where(tasks_t.c.case_id == case.id, tasks_t.c.status == "open")
-        ).all()
+        tasks = conn.execute(LOAD_OPEN_TASKS, {"case_id": case.id}).all()
+        waiting = [t for t in tasks if t.status == "waiting"]
         return _Ctx(
             case=case,
             spec=spec,
@@ -950,8 +1009,9 @@ class CaseEngine:
             today=local_date(now),
             units=units,
             policy=policy_for(spec, units["province"].settings),
-            open_tasks=list(tasks),
+            open_tasks=[t for t in tasks if t.status == "open"],
             data=dict(case.data),
+            waiting=waiting,
         )
 
     def _unit_ids(self, ctx: _Ctx) -> dict[str, int]:
@@ -1042,30 +1102,24 @@ class CaseEngine:
         )
 
     def _teacher_facts(self, conn: Connection, person_id: int) -> TeacherFacts:
-        row = conn.execute(
-            select(
-                teachers_t.c.person_id,
-                people_t.c.name,
-                teachers_t.c.school_id,
-                units_t.c.is_rural,
-                units_t.c.is_weak,
-                teachers_t.c.subject,
-                teachers_t.c.title,
-                teachers_t.c.title_date,
-                teachers_t.c.education,
-                teachers_t.c.rural_years,
-                teachers_t.c.birth_date,
-            )
-            .join(people_t, people_t.c.id == teachers_t.c.person_id)
-            .join(units_t, units_t.c.id == teachers_t.c.school_id)
-            .where(teachers_t.c.person_id == person_id)
-        ).one_or_none()
-        if row is None:
+        rows = conn.execute(LOAD_TEACHER, {"person_id": person_id}).all()
+        if not rows:
             raise NotFound("教师档案不存在")
-        ethics = conn.execute(
-            select(ethics_t.c.occurred_on).where(ethics_t.c.person_id == person_id)
-        ).scalars()
-        return TeacherFacts(*row, ethics_dates=tuple(ethics))
+        r = rows[0]
+        return TeacherFacts(
+            person_id=r.person_id,
+            name=r.name,
+            school_id=r.school_id,
+            school_is_rural=r.is_rural,
+            school_is_weak=r.is_weak,
+            subject=r.subject,
+            title=r.title,
+            title_date=r.title_date,
+            education=r.education,
+            rural_years=r.rural_years,
+            birth_date=r.birth_date,
+            ethics_dates=tuple(x.occurred_on for x in rows if x.occurred_on is not None),
+        )
 
     def _quota_facts(self, conn: Connection, ctx: _Ctx, title: str) -> QuotaFacts:
         """Free posts and those already held, with the quota row locked (PostgreSQL) so two
@@ -1232,60 +1286,60 @@ class CaseEngine:
             to_state=target,
             payload=body,
         )
-        values: dict[str, Any] = {
-            "state": target,
-            "data": dict(data),
-            "version": version,
-            "seq": seq,
-            "audit_head": head,
-            "updated_at": now,
-        }
-        if self._is_final(case.process, target):
-            values["closed_at"] = now
-        if quota is not None:
-            values["quota_key"] = quota.key
         moved = conn.execute(
-            update(cases_t)
-            .where(cases_t.c.id == case.id, cases_t.c.seq == case.seq)
-            .values(**values)
+            WRITE_CASE,
+            {
+                "p_id": case.id,
+                "p_seq": case.seq,
+                "p_state": target,
+                "p_data": dict(data),
+                "p_version": version,
+                "p_new_seq": seq,
+                "p_head": head,
+                "p_now": now,
+                "p_closed": now if self._is_final(case.process, target) else case.closed_at,
+                "p_quota": quota.key if quota is not None else case.quota_key,
+            },
         ).rowcount
         if moved != 1:
             raise Conflict("案件已被他人同时更新，请刷新后重试")
         conn.execute(
-            insert(audit_t).values(
-                case_id=case.id,
-                seq=seq,
-                version=version,
-                at=now,
-                actor_id=actor.person_id,
-                actor_label=actor.label,
-                event=event,
-                from_state=source_state or case.state,
-                to_state=target,
-                payload=body,
-                idempotency_key=key,
-                prev_hash=case.audit_head,
-                hash=head,
-            )
+            INSERT_AUDIT,
+            {
+                "case_id": case.id,
+                "seq": seq,
+                "version": version,
+                "at": now,
+                "actor_id": actor.person_id,
+                "actor_label": actor.label,
+                "event": event,
+                "from_state": source_state or case.state,
+                "to_state": target,
+                "payload": body,
+                "idempotency_key": key,
+                "prev_hash": case.audit_head,
+                "hash": head,
+            },
         )
         return version
 
     def _is_final(self, process: str, state: str) -> bool:
         return bool(getattr(self.processes[process].machine, state).final)
 
-    def _close_tasks(self, conn: Connection, case_id: int, actor: Actor, now: dt.datetime) -> None:
+    def _close_tasks(
+        self,
+        conn: Connection,
+        case_id: int,
+        actor: Actor,
+        now: dt.datetime,
+        *,
+        waiting: bool = True,
+    ) -> None:
         """Leaving a state ends its work: open tasks are done, signers still waiting are
         no longer needed."""
-        conn.execute(
-            update(tasks_t)
-            .where(tasks_t.c.case_id == case_id, tasks_t.c.status == "open")
-            .values(status="done", closed_at=now, closed_by=actor.person_id)
-        )
-        conn.execute(
-            update(tasks_t)
-            .where(tasks_t.c.case_id == case_id, tasks_t.c.status == "waiting")
-            .values(status="cancelled", closed_at=now)
-        )
+        conn.execute(CLOSE_TASKS, {"p_case": case_id, "p_now": now, "p_by": actor.person_id})
+        if waiting:
+            conn.execute(CANCEL_WAITING, {"p_case": case_id, "p_now": now})
 
     def _open_tasks(
         self,
@@ -1346,7 +1400,7 @@ class CaseEngine:
                 for p in seated
             )
         if rows:
-            conn.execute(insert(tasks_t), rows)
+            conn.execute(INSERT_TASKS, rows)
             for r in rows:
                 if r["kind"] == "act":
                     self._notify(
@@ -1402,16 +1456,17 @@ class CaseEngine:
         payload: Mapping[str, Any],
     ) -> None:
         conn.execute(
-            insert(outbox_t).values(
-                case_id=case_id,
-                kind=kind,
-                recipient_id=person_id,
-                recipient_role=None if person_id else role,
-                recipient_unit_id=unit_id,
-                payload=dict(payload),
-                created_at=now,
-                status="pending",
-            )
+            INSERT_OUTBOX,
+            {
+                "case_id": case_id,
+                "kind": kind,
+                "recipient_id": person_id,
+                "recipient_role": None if person_id else role,
+                "recipient_unit_id": unit_id,
+                "payload": dict(payload),
+                "created_at": now,
+                "status": "pending",
+            },
         )
 
     # --- idempotency ------------------------------------------------------------------------

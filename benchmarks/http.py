@@ -1,0 +1,186 @@
+"""Transitions through HTTP against a bare endpoint issuing the same statements, same server.
+
+One uvicorn worker (a separate process) on SQLite; wrk on loopback with 8 keep-alive
+connections (a C load generator, so the client is never what is measured). Both sides
+approve different title-review cases of the same database in interleaved rounds. The API
+side goes through sign-in, data scope, the engine and the response model; the bare side runs
+the same SQL and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from sqlalchemy import insert, select
+
+from api.auth import AuthConfig, issue_token
+from benchmarks.fire import prepare
+from states.clock import bureau_time
+from states.store.models import Case, Person, RoleBinding, table_of
+
+CLIENTS = 8
+LUA = Path(__file__).with_name("approve.lua")
+
+
+def _officer_tokens(db: object, case_ids: list[int], secret: str) -> dict[int, str]:
+    """A school officer account per school that has a case, and a token for each case."""
+    from sqlalchemy import Engine
+
+    assert isinstance(db, Engine)
+    cfg = AuthConfig(secret=secret.encode())
+    now = bureau_time(2026, 9, 1)
+    with db.begin() as conn:
+        rows = conn.execute(select(Case.id, Case.org_unit_id).where(Case.id.in_(case_ids))).all()
+        officer: dict[int, str] = {}
+        for school in sorted({r.org_unit_id for r in rows}):
+            pid = conn.execute(
+                insert(table_of(Person))
+                .values(name=f"人事干部{school}", failed_logins=0, active=True)
+                .returning(table_of(Person).c.id)
+            ).scalar_one()
+            conn.execute(
+                insert(table_of(RoleBinding)).values(
+                    person_id=pid, role="school_officer", org_unit_id=school
+                )
+            )
+            officer[school] = issue_token(pid, now, cfg)
+    return {r.id: officer[r.org_unit_id] for r in rows}
+
+
+def _drive(
+    url: str, jobs: list[tuple[str, str, str]], seconds: float, work: Path
+) -> dict[str, float]:
+    """Run wrk for ``seconds`` with CLIENTS connections over ``jobs`` (path, token, body);
+    every job is a different case, so each completed request is one real transition."""
+    jobs_file = work / f"jobs-{time.monotonic_ns()}.tsv"
+    jobs_file.write_text("".join(f"{p}\t{t}\t{b}\n" for p, t, b in jobs))
+    threads = 1
+    out = subprocess.run(
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{CLIENTS}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(LUA),
+            url,
+            "--",
+            str(jobs_file),
+            str(threads),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    line = next(x for x in out.splitlines() if x.startswith("RESULT "))
+    requests, errors, duration_us, p50, p99, _mean = line.split()[1:]
+    if int(requests) > len(jobs):
+        raise RuntimeError(f"wrk sent {requests} requests for {len(jobs)} cases: add cases")
+    return {
+        "per_s": int(requests) / (int(duration_us) / 1e6),
+        "p50_ms": float(p50),
+        "p99_ms": float(p99),
+        "errors": int(errors),
+        "requests": int(requests),
+    }
+
+
+def run(path: Path, *, teachers: int, cases: int, seconds: float) -> dict[str, float]:
+    """Two rounds each of API and bare, interleaved; ``cases`` must outlast the rounds."""
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed for the HTTP benchmark (Debian package 'wrk')")
+    db, _, ids = prepare(path, teachers, cases)
+    secret = secrets.token_hex(16)
+    tokens = _officer_tokens(db, ids, secret)
+    db.dispose()
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.http_server",
+            "--url",
+            f"sqlite:///{path}",
+            "--port",
+            str(port),
+            "--secret",
+            secret,
+        ],
+        env={**os.environ, "RENSHI_DATABASE_URL": f"sqlite:///{path}"},
+    )
+    url = f"http://127.0.0.1:{port}"
+    body = json.dumps({"event": "school_approve", "expected_version": 2})
+    rounds = 2
+    share = len(ids) // (2 * rounds)
+    api: list[dict[str, float]] = []
+    bare: list[dict[str, float]] = []
+    try:
+        _wait(url)
+        for r in range(rounds):
+            chunk = ids[2 * r * share : (2 * r + 1) * share]
+            api.append(
+                _drive(
+                    url,
+                    [(f"/api/v1/cases/{c}/events", tokens[c], body) for c in chunk],
+                    seconds,
+                    path.parent,
+                )
+            )
+            chunk = ids[(2 * r + 1) * share : (2 * r + 2) * share]
+            bare.append(
+                _drive(
+                    url,
+                    [(f"/bench/bare/{c}", tokens[c], "{}") for c in chunk],
+                    seconds,
+                    path.parent,
+                )
+            )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    def total(rs: list[dict[str, float]], key: str) -> float:
+        return sum(x[key] for x in rs)
+
+    http_per_s = total(api, "requests") / sum(x["requests"] / x["per_s"] for x in api)
+    bare_per_s = total(bare, "requests") / sum(x["requests"] / x["per_s"] for x in bare)
+    return {
+        "http_per_s": round(http_per_s, 1),
+        "http_p50_ms": round(max(x["p50_ms"] for x in api), 2),
+        "http_p99_ms": round(max(x["p99_ms"] for x in api), 2),
+        "http_errors": int(total(api, "errors")),
+        "bare_http_per_s": round(bare_per_s, 1),
+        "bare_http_p99_ms": round(max(x["p99_ms"] for x in bare), 2),
+        "bare_http_errors": int(total(bare, "errors")),
+        "http_vs_bare": round(http_per_s / bare_per_s, 3),
+    }
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait(url: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/openapi.json", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("benchmark server did not start")
