@@ -100,10 +100,7 @@ def case_start(ctx: click.Context, process: str, who: str, form: str, submit: bo
     db, eng = _engine(ctx)
     try:
         actor = _actor(db, who)
-        result = eng.start(process, actor, _json(form, "--form"))
-        click.echo(_describe(result))
-        if submit:
-            click.echo(_describe(eng.fire(result.case_id, "submit", actor, expected_version=1)))
+        click.echo(_describe(eng.start(process, actor, _json(form, "--form"), submit=submit)))
     except RenshiError as exc:
         _fail(exc)
 

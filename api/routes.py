@@ -173,10 +173,7 @@ def process(name: Annotated[str, Path(max_length=32)], actor: ApiActor) -> s.Pro
 @router.post("/cases", response_model=s.FireOut, status_code=201, tags=["案件"])
 def start_case(body: s.StartIn, svc: Svc, actor: ApiActor) -> s.FireOut:
     """发起案件（如教师职称申报）；submit 为真时创建后立即提交。"""
-    result = svc.engine.start(body.process, actor, body.form)
-    if body.submit:
-        result = svc.engine.fire(result.case_id, "submit", actor, expected_version=1)
-    return _fire_out(result)
+    return _fire_out(svc.engine.start(body.process, actor, body.form, submit=body.submit))
 
 
 @router.get("/cases", response_model=s.CaseList, tags=["案件"])
@@ -220,7 +217,10 @@ def case_detail(svc: Svc, actor: Actor, case_id: int) -> s.CaseDetail:
         if row is None:
             raise NotFound("案件不存在")
         tasks = queries.open_tasks(conn, case_id)
+        unread = queries.has_unread_copy(conn, case_id, actor)
     may = svc.engine.available(case_id, actor)
+    if unread:
+        svc.engine.mark_read(case_id, actor)
     today = svc.today()
     return s.CaseDetail(
         **case_summary(row).model_dump(),

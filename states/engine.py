@@ -330,8 +330,13 @@ class CaseEngine:
         form: Mapping[str, Any],
         *,
         year: int | None = None,
+        submit: bool = False,
     ) -> FireResult:
-        """Open a case for the actor (the applicant) in the process's initial state."""
+        """Open a case for the actor (the applicant) in the process's initial state.
+
+        ``submit`` fires the first event in the same transaction: a declaration the rules
+        refuse leaves nothing behind, not a stranded draft that blocks the next attempt.
+        """
         spec = self.processes.get(process)
         if spec is None:
             raise FormError("process", f"未知的业务流程：{process}")
@@ -412,6 +417,9 @@ class CaseEngine:
             case = conn.execute(select(cases_t).where(cases_t.c.id == case_id)).one()
             ctx = self._context(conn, case, spec, actor, now)
             self._open_tasks(conn, ctx, spec.states[initial], case_id, [])
+            if submit:
+                first = spec.allowed_events(initial)[0]
+                return self._fire(conn, case_id, first, actor, {}, 1, None)
         return FireResult(case_id, process, "create", None, initial, 1)
 
     def fire(
@@ -816,6 +824,22 @@ class CaseEngine:
                 conn, case, actor, now, event, case.state, case.data, payload, None, bump=False
             )
         return FireResult(case.id, case.process, event, case.state, case.state, version)
+
+    def mark_read(self, case_id: int, actor: Actor) -> None:
+        """A copy recipient has opened the case: it no longer counts as unread. Only a read
+        marker, so nothing goes on the record."""
+        if actor.person_id is None:
+            return
+        with self.db.begin() as conn:
+            conn.execute(
+                update(copies_t)
+                .where(
+                    copies_t.c.case_id == case_id,
+                    copies_t.c.person_id == actor.person_id,
+                    copies_t.c.read_at.is_(None),
+                )
+                .values(read_at=self.clock.now())
+            )
 
     def available(self, case_id: int, actor: Actor) -> dict[str, Any]:
         """What this person may do on the case now: the events they may fire and whether

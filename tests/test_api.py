@@ -263,6 +263,9 @@ def test_signers_copies_comments_attachments(live: Live) -> None:
     )
     cc = leader.get("/api/v1/tasks", params={"box": "cc"}).json()
     assert [i["case_id"] for i in cc["items"]] == [cid] and cc["counts"]["cc_unread"] == 1
+    assert leader.get(f"/api/v1/cases/{cid}").status_code == 200
+    after = leader.get("/api/v1/tasks", params={"box": "cc"}).json()
+    assert after["counts"]["cc_unread"] == 0 and after["items"][0]["read_at"] is not None
     assert leader.post(f"/api/v1/cases/{cid}/comments", json={"text": "已阅"}).status_code == 201
     assert teacher.get(f"/api/v1/cases/{cid}/comments").json()[-1]["payload"]["comment"] == "已阅"
 

@@ -354,3 +354,14 @@ def test_idempotency_key_returns_the_first_result(d: Driver, world: World, eng: 
         eng.fire(
             case_id, "reject", officer, {"reason": "x"}, expected_version=v, idempotency_key="k1"
         )
+
+
+def test_refused_declaration_with_submit_leaves_nothing(d: Driver, world: World) -> None:
+    """Create-and-submit is one transaction: the teacher can correct and declare again."""
+    teacher = world.teacher("严老师", title_years=2)
+    before = _snapshot(d.eng.db)
+    with pytest.raises(RuleRefused, match="任现职年限不足"):
+        d.eng.start("title_review", teacher, DECLARE, submit=True)
+    assert _snapshot(d.eng.db) == before
+    with pytest.raises(RuleRefused):  # not blocked by a stranded draft: refused on its merits
+        d.eng.start("title_review", teacher, DECLARE, submit=True)

@@ -289,6 +289,21 @@ def inbox(
     return Page(items, int(total), page, page_size)
 
 
+def has_unread_copy(conn: Connection, case_id: int, actor: Actor) -> bool:
+    if actor.person_id is None:
+        return False
+    return (
+        conn.execute(
+            select(copies_t.c.id).where(
+                copies_t.c.case_id == case_id,
+                copies_t.c.person_id == actor.person_id,
+                copies_t.c.read_at.is_(None),
+            )
+        ).first()
+        is not None
+    )
+
+
 def inbox_counts(conn: Connection, actor: Actor, today: dt.date) -> dict[str, int]:
     todo = and_(
         tasks_t.c.status == "open", tasks_t.c.kind.in_(("act", "sign")), _my_task_filter(actor)

@@ -1,0 +1,31 @@
+// Small enhancements only: every page works the same without this script.
+"use strict";
+
+document.addEventListener("DOMContentLoaded", () => {
+  // Inbox: one box to tick every case on the page.
+  for (const all of document.querySelectorAll("input.select-all")) {
+    all.hidden = false;
+    const form = all.closest("form");
+    all.addEventListener("change", () => {
+      for (const box of form.querySelectorAll('input[name="item"]')) box.checked = all.checked;
+    });
+  }
+  // Decisions that end a case ask once more.
+  for (const form of document.querySelectorAll("form[data-confirm]")) {
+    form.addEventListener("submit", (event) => {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  }
+  // A second click while the first submission is on its way does nothing.
+  for (const form of document.querySelectorAll('form[method="post"]')) {
+    form.addEventListener("submit", (event) => {
+      if (event.defaultPrevented) return;
+      for (const button of form.querySelectorAll('button[type="submit"]')) button.disabled = true;
+    });
+  }
+});
+
+// Coming back with the browser's back button shows the page as it was left: usable again.
+window.addEventListener("pageshow", () => {
+  for (const button of document.querySelectorAll('button[type="submit"]')) button.disabled = false;
+});
