@@ -385,33 +385,8 @@ class CaseEngine:
                 )
                 .returning(cases_t.c.id)
             ).scalar_one()
-            head = event_hash(
-                GENESIS,
-                case_id=case_id,
-                seq=1,
-                at=now,
-                actor_id=actor.person_id,
-                actor_label=actor.label,
-                event="create",
-                from_state=None,
-                to_state=initial,
-                payload=payload,
-            )
-            conn.execute(
-                insert(audit_t).values(
-                    case_id=case_id,
-                    seq=1,
-                    version=1,
-                    at=now,
-                    actor_id=actor.person_id,
-                    actor_label=actor.label,
-                    event="create",
-                    from_state=None,
-                    to_state=initial,
-                    payload=payload,
-                    prev_hash=GENESIS,
-                    hash=head,
-                )
+            head = self._append_audit(
+                conn, case_id, 1, 1, GENESIS, now, actor, "create", None, initial, payload, None
             )
             conn.execute(update(cases_t).where(cases_t.c.id == case_id).values(audit_head=head))
             case = conn.execute(select(cases_t).where(cases_t.c.id == case_id)).one()
@@ -1297,18 +1272,20 @@ class CaseEngine:
         """
         version = int(case.version) + (1 if bump else 0)
         seq = int(case.seq) + 1
-        body = canonical(payload)
-        head = event_hash(
+        source = source_state or case.state
+        head = self._append_audit(
+            conn,
+            case.id,
+            seq,
+            version,
             case.audit_head,
-            case_id=case.id,
-            seq=seq,
-            at=now,
-            actor_id=actor.person_id,
-            actor_label=actor.label,
-            event=event,
-            from_state=source_state or case.state,
-            to_state=target,
-            payload=body,
+            now,
+            actor,
+            event,
+            source,
+            target,
+            canonical(payload),
+            key,
         )
         moved = conn.execute(
             WRITE_CASE,
@@ -1327,25 +1304,55 @@ class CaseEngine:
         ).rowcount
         if moved != 1:
             raise Conflict("案件已被他人同时更新，请刷新后重试")
+        return version
+
+    @staticmethod
+    def _append_audit(
+        conn: Connection,
+        case_id: int,
+        seq: int,
+        version: int,
+        prev_hash: str,
+        now: dt.datetime,
+        actor: Actor,
+        event: str,
+        source: str | None,
+        target: str,
+        payload: str,
+        key: str | None,
+    ) -> str:
+        """Append one event to a case's chain; returns its hash, the chain's new head."""
+        head = event_hash(
+            prev_hash,
+            case_id=case_id,
+            seq=seq,
+            at=now,
+            actor_id=actor.person_id,
+            actor_label=actor.label,
+            event=event,
+            from_state=source,
+            to_state=target,
+            payload=payload,
+        )
         conn.execute(
             INSERT_AUDIT,
             {
-                "case_id": case.id,
+                "case_id": case_id,
                 "seq": seq,
                 "version": version,
                 "at": now,
                 "actor_id": actor.person_id,
                 "actor_label": actor.label,
                 "event": event,
-                "from_state": source_state or case.state,
+                "from_state": source,
                 "to_state": target,
-                "payload": body,
+                "payload": payload,
                 "idempotency_key": key,
-                "prev_hash": case.audit_head,
+                "prev_hash": prev_hash,
                 "hash": head,
             },
         )
-        return version
+        return head
 
     def _is_final(self, process: str, state: str) -> bool:
         return bool(getattr(self.processes[process].machine, state).final)

@@ -69,6 +69,17 @@ class Page:
     page_size: int
 
 
+def _page(
+    conn: Connection, base: Select[Any], order: Sequence[Any], page: int, page_size: int
+) -> Page:
+    """One page of ``base`` in ``order``, with the total the pager shows."""
+    total = conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+    rows = conn.execute(
+        base.order_by(*order).limit(page_size).offset((page - 1) * page_size)
+    ).mappings()
+    return Page([dict(r) for r in rows], int(total), page, page_size)
+
+
 def list_cases(
     conn: Connection,
     actor: Actor,
@@ -110,15 +121,9 @@ def list_cases(
         .outerjoin(people_t, people_t.c.id == cases_t.c.applicant_id)
         .where(and_(*where))
     )
-    total = conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
     direction = desc if order == "desc" else asc
     column = cases_t.c[sort] if sort in SORTABLE else cases_t.c.updated_at
-    rows = conn.execute(
-        base.order_by(direction(column), desc(cases_t.c.id))
-        .limit(page_size)
-        .offset((page - 1) * page_size)
-    ).mappings()
-    return Page([dict(r) for r in rows], int(total), page, page_size)
+    return _page(conn, base, (direction(column), desc(cases_t.c.id)), page, page_size)
 
 
 def get_case(conn: Connection, actor: Actor, case_id: int) -> dict[str, Any] | None:
@@ -276,17 +281,11 @@ def inbox(
             .outerjoin(people_t, people_t.c.id == cases_t.c.applicant_id)
             .where(cond)
         )
-    total = conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
-    rows = conn.execute(
-        base.order_by(*order).limit(page_size).offset((page - 1) * page_size)
-    ).mappings()
-    items = []
-    for r in rows:
-        item = dict(r)
+    result = _page(conn, base, order, page, page_size)
+    for item in result.items:
         due = item.get("due_on")
         item["overdue"] = bool(box == "todo" and due is not None and due < today)
-        items.append(item)
-    return Page(items, int(total), page, page_size)
+    return result
 
 
 def has_unread_copy(conn: Connection, case_id: int, actor: Actor) -> bool:
@@ -356,11 +355,7 @@ def teachers(
         .join(units_t, units_t.c.id == teachers_t.c.school_id)
         .where(and_(*where))
     )
-    total = conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
-    rows = conn.execute(
-        base.order_by(teachers_t.c.person_id).limit(page_size).offset((page - 1) * page_size)
-    ).mappings()
-    return Page([dict(r) for r in rows], int(total), page, page_size)
+    return _page(conn, base, (teachers_t.c.person_id,), page, page_size)
 
 
 def publicity(
@@ -399,8 +394,4 @@ def publicity(
     )
     if case_id is not None:
         base = base.where(cases_t.c.id == case_id)
-    total = conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
-    rows = conn.execute(
-        base.order_by(cases_t.c.id).limit(page_size).offset((page - 1) * page_size)
-    ).mappings()
-    return Page([dict(r) for r in rows], int(total), page, page_size)
+    return _page(conn, base, (cases_t.c.id,), page, page_size)
