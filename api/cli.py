@@ -41,9 +41,10 @@ def db_upgrade() -> None:
 def _register() -> None:
     from api.cli_calendar import calendar
     from api.cli_case import audit, case
+    from api.cli_ops import notify, sweep
     from api.cli_seed import seed
 
-    for command in (calendar, seed, case, audit):
+    for command in (calendar, seed, case, audit, sweep, notify):
         main.add_command(command)
 
 

@@ -11,6 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shlex
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import click
@@ -62,14 +67,74 @@ def main() -> None:
     serve()
 
 
+PREFECT_PORT = int(os.environ.get("RENSHI_PREFECT_PORT", "4200"))
+
+
+def start_prefect() -> tuple[subprocess.Popen[bytes], subprocess.Popen[bytes], str]:
+    """A local Prefect server (SQLite under var/prefect, analytics off) and the process
+    serving Renshi's scheduled deployments against it."""
+    api = f"http://127.0.0.1:{PREFECT_PORT}/api"
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(Path("var/prefect").resolve()),
+        "PREFECT_API_URL": api,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+    }
+    Path("var/prefect").mkdir(parents=True, exist_ok=True)
+    log = open("var/prefect/server.log", "ab")  # noqa: SIM115 - lives as long as the server
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("prefect")),
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(PREFECT_PORT),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(f"{api}/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            raise SystemExit("Prefect 服务器未能启动，详见 var/prefect/server.log")
+        time.sleep(0.5)
+    flows = subprocess.Popen([sys.executable, "-m", "flows.serve"], env=env)
+    return server, flows, f"http://127.0.0.1:{PREFECT_PORT}/"
+
+
+def stop(*procs: subprocess.Popen[bytes]) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGINT)
+    for p in procs:
+        try:
+            p.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
 def serve() -> None:
-    """Start the web server and say where it is and who can sign in."""
+    """Start Prefect, the deployments and the web server; say where they are and who can
+    sign in; Ctrl-C stops all three."""
     import uvicorn
 
     from api.app import create_app
 
     host = os.environ.get("RENSHI_HOST", "127.0.0.1")
     port = int(os.environ.get("RENSHI_PORT", "8000"))
+    click.echo("正在启动 Prefect 服务器与定时任务……")
+    server, flows, prefect_ui = start_prefect()
     db = make_engine()
     with reader(db).connect() as conn:
         accounts = conn.execute(
@@ -90,6 +155,7 @@ def serve() -> None:
     click.echo(f"网址：      http://{host}:{port}/")
     click.echo(f"公示页面：  http://{host}:{port}/public/publicity")
     click.echo(f"API 文档：  http://{host}:{port}/docs")
+    click.echo(f"Prefect：   {prefect_ui}（定时任务：逾期督办、催办提醒、公示期满、通知发送）")
     click.echo("登录账号（密码均为 renshi2026）：")
     seen: set[str] = set()
     if teacher is not None:
@@ -101,7 +167,11 @@ def serve() -> None:
         seen.add(username)
         click.echo(f"  {username:<18}{ROLE_LABELS.get(role, role)}（{unit}）")
     click.echo("按 Ctrl-C 停止。")
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+    try:
+        uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+    finally:
+        stop(flows, server)
+        click.echo("已停止：网站、定时任务、Prefect 服务器。")
 
 
 def walk() -> None:

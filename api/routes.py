@@ -339,6 +339,12 @@ def copy_case(case_id: CaseId, body: s.CopyIn, svc: Svc, actor: ApiActor) -> s.F
     return _fire_out(svc.engine.copy_to(case_id, actor, body.person_ids, body.note))
 
 
+@router.post("/cases/{case_id}/urge", response_model=s.FireOut, tags=["案件"])
+def urge(case_id: CaseId, body: s.UrgeIn, svc: Svc, actor: ApiActor) -> s.FireOut:
+    """催办：提醒当前办理人尽快办理；每个案件每天限一次。"""
+    return _fire_out(svc.engine.urge(case_id, actor, body.note))
+
+
 @router.get("/cases/{case_id}/comments", response_model=list[s.AuditOut], tags=["案件"])
 def comments(case_id: CaseId, svc: Svc, actor: ApiActor) -> list[s.AuditOut]:
     """本案所有意见：评论以及各次办理时填写的意见。"""
@@ -445,6 +451,38 @@ def my_tasks(
     return s.Inbox(
         box=box, items=items, total=result.total, page=page, page_size=page_size, counts=counts
     )
+
+
+# --- notifications --------------------------------------------------------------------------
+@router.get("/notifications", response_model=s.NotificationList, tags=["待办"])
+def my_notifications(
+    svc: Svc,
+    actor: ApiActor,
+    unread: bool = False,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> s.NotificationList:
+    """站内通知（最新在前）。"""
+    with reader(svc.db).connect() as conn:
+        result = queries.notifications(conn, actor, unread=unread, page=page, page_size=page_size)
+        count = queries.unread_notifications(conn, actor)
+    return s.NotificationList(
+        items=[s.NotificationOut(**n) for n in result.items],
+        total=result.total,
+        unread=count,
+        page=page,
+        page_size=page_size,
+    )
+
+
+@router.post(
+    "/notifications/{notification_id}/read", response_model=s.NotificationList, tags=["待办"]
+)
+def read_notification(notification_id: CaseId, svc: Svc, actor: ApiActor) -> s.NotificationList:
+    """标记为已读。"""
+    if not svc.engine.read_notification(notification_id, actor):
+        raise NotFound("通知不存在")
+    return my_notifications(svc, actor, unread=True)
 
 
 # --- teachers --------------------------------------------------------------------------------

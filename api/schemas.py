@@ -314,3 +314,25 @@ class ObjectionIn(In):
 class ObjectionOut(BaseModel):
     received: bool
     message: str
+
+
+class UrgeIn(In):
+    note: Annotated[Text, Field(max_length=500)] | None = None
+
+
+class NotificationOut(BaseModel):
+    id: int
+    case_id: int | None
+    kind: str
+    title: str
+    body: str
+    created_at: dt.datetime
+    read_at: dt.datetime | None
+
+
+class NotificationList(BaseModel):
+    items: list[NotificationOut]
+    total: int
+    unread: int
+    page: int
+    page_size: int

@@ -26,7 +26,7 @@ from statemachine.exceptions import TransitionNotAllowed
 
 from states.audit import GENESIS, canonical, event_hash
 from states.calendar import UnknownCalendarYear, WorkingCalendar
-from states.clock import Clock, SystemClock, local_date
+from states.clock import BUREAU_TZ, Clock, SystemClock, local_date
 from states.errors import (
     Conflict,
     EventNotAllowed,
@@ -74,6 +74,7 @@ from states.store.models import (
     Case,
     CaseCopy,
     EthicsRecord,
+    Notification,
     OrgUnit,
     OutboxMessage,
     PanelSeat,
@@ -98,6 +99,7 @@ quotas_t = table_of(Quota)
 seats_t = table_of(PanelSeat)
 bindings_t = table_of(RoleBinding)
 copies_t = table_of(CaseCopy)
+notes_t = table_of(Notification)
 attachments_t = table_of(Attachment)
 
 # The statements of every transition, built once: building a Core statement costs about three
@@ -183,6 +185,7 @@ ANNOTATION_LABELS = {
     "add_signer": "加签",
     "countersign": "加签意见",
     "hold": "决定待加签",
+    "urge": "催办",
 }
 
 
@@ -304,6 +307,11 @@ class CaseEngine:
                     self._calendar = calendar_from_db(c)
             else:
                 self._calendar = calendar_from_db(conn)
+        return self._calendar
+
+    def reload_calendar(self, conn: Connection) -> WorkingCalendar:
+        """Re-read the loaded years: an administrator may have loaded one since."""
+        self._calendar = calendar_from_db(conn)
         return self._calendar
 
     def _due(
@@ -799,6 +807,67 @@ class CaseEngine:
                 conn, case, actor, now, event, case.state, case.data, payload, None, bump=False
             )
         return FireResult(case.id, case.process, event, case.state, case.state, version)
+
+    def urge(self, case_id: int, actor: Actor, note: str | None = None) -> FireResult:
+        """催办: an officer presses whoever holds the case's open work, once a day per case.
+
+        Goes on the record (who urged, when) without moving the version.
+        """
+        body = COMMENT_FORM.validate({"comment": note} if note else {})
+
+        def write(conn: Connection, case: Any, now: dt.datetime) -> dict[str, Any]:
+            if not actor.sees(case.org_path):
+                raise PermissionDenied("只有管辖本案的工作人员可以催办")
+            today = local_date(now)
+            start = dt.datetime.combine(today, dt.time(), tzinfo=BUREAU_TZ)
+            already = conn.execute(
+                select(audit_t.c.id).where(
+                    audit_t.c.case_id == case.id, audit_t.c.event == "urge", audit_t.c.at >= start
+                )
+            ).first()
+            if already is not None:
+                raise RuleRefused("urge_limit", "本案今天已催办过，每个案件每天只能催办一次")
+            tasks = conn.execute(
+                select(tasks_t).where(
+                    tasks_t.c.case_id == case.id,
+                    tasks_t.c.status == "open",
+                    tasks_t.c.kind.in_(("act", "sign")),
+                )
+            ).all()
+            if not tasks:
+                raise RuleRefused("urge_nothing", "本案当前没有待办理的事项，无需催办")
+            for t in tasks:
+                self._notify(
+                    conn,
+                    case.id,
+                    now,
+                    "urge",
+                    t.assignee_id,
+                    t.role,
+                    None if t.assignee_id else t.org_unit_id,
+                    {
+                        "task_id": t.id,
+                        "case_id": case.id,
+                        "state": t.state,
+                        "due_on": t.due_on.isoformat() if t.due_on else None,
+                        "by": actor.name,
+                        "note": body.get("comment", ""),
+                    },
+                )
+            return {"tasks": [t.id for t in tasks], **body}
+
+        return self._annotate(case_id, actor, "urge", write)
+
+    def read_notification(self, notification_id: int, actor: Actor) -> bool:
+        """Mark one of the actor's own in-app notices read; False if it is not theirs."""
+        with self.db.begin() as conn:
+            return bool(
+                conn.execute(
+                    update(notes_t)
+                    .where(notes_t.c.id == notification_id, notes_t.c.person_id == actor.person_id)
+                    .values(read_at=func.coalesce(notes_t.c.read_at, self.clock.now()))
+                ).rowcount
+            )
 
     def mark_read(self, case_id: int, actor: Actor) -> None:
         """A copy recipient has opened the case: it no longer counts as unread. Only a read
@@ -1433,7 +1502,9 @@ class CaseEngine:
         if rows:
             conn.execute(INSERT_TASKS, rows)
             for r in rows:
-                if r["kind"] == "act":
+                # Nobody needs telling about work they just handed themselves.
+                own = r["assignee_id"] is not None and r["assignee_id"] == ctx.actor.person_id
+                if r["kind"] == "act" and not own:
                     self._notify(
                         conn,
                         case_id,

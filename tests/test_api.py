@@ -374,6 +374,8 @@ def test_every_case_endpoint_from_out_of_scope(live: Live) -> None:
             "expected_version": 2,
         },
         ("post", "/api/v1/cases/{case_id}/copies"): {"person_ids": [1]},
+        ("post", "/api/v1/cases/{case_id}/urge"): {"note": "快"},
+        ("post", "/api/v1/notifications/{notification_id}/read"): None,
         ("get", "/api/v1/attachments/{attachment_id}"): None,
         ("post", "/api/v1/tasks/{task_id}/transfer"): {"to_person_id": 1, "expected_version": 2},
         ("get", "/api/v1/teachers/{person_id}"): None,
@@ -386,7 +388,13 @@ def test_every_case_endpoint_from_out_of_scope(live: Live) -> None:
     }
     assert scoped == set(calls), "every path with an id is tried here"
     for (method, path), body in calls.items():
-        url = path.format(case_id=cid, attachment_id=att, task_id=task, person_id=ids["teacher"])
+        url = path.format(
+            case_id=cid,
+            attachment_id=att,
+            task_id=task,
+            person_id=ids["teacher"],
+            notification_id=1,
+        )
         if body == "upload":
             r = other.post(url, files={"file": ("a.pdf", PDF, "application/pdf")})
         else:

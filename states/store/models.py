@@ -89,6 +89,10 @@ class Person(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     phone: Mapped[str | None] = mapped_column(String(20))
     email: Mapped[str | None] = mapped_column(String(255))
+    # Notice channels this person wants besides in-app (email, sms) and their quiet hours
+    # ("22:00-07:00", bureau time): email and SMS wait until the quiet hours end.
+    notify_channels: Mapped[list[str] | None] = mapped_column(JSON)
+    quiet_hours: Mapped[str | None] = mapped_column(String(11))
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -191,7 +195,8 @@ class Task(Base):
     opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     closed_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
-    remind_level: Mapped[int] = mapped_column(Integer, default=0)
+    remind_level: Mapped[int] = mapped_column(Integer, default=0)  # 1 soon, 2 today, 3 overdue
+    escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class AuditEvent(Base):
@@ -232,7 +237,49 @@ class OutboxMessage(Base):
     recipient_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | expanded
+
+
+class Delivery(Base):
+    """One notice to one target on one channel. The unique key is what makes a rerun of a
+    crashed dispatch send nothing twice; the lease is what lets it take over stuck rows."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("outbox_id", "channel", "target"),
+        Index("ix_deliveries_due", "status", "next_attempt_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))  # inapp | email | sms | webhook
+    target: Mapped[str] = mapped_column(String(512))
+    # pending | sending | sent | failed (given up; shown to officers)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Notification(Base):
+    """The in-app channel: a notice in a person's inbox until they read it."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("outbox_id", "person_id"),
+        Index("ix_notifications_person", "person_id", "read_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    kind: Mapped[str] = mapped_column(String(48))
+    title: Mapped[str] = mapped_column(String(255))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class Quota(Base):

@@ -32,6 +32,7 @@ from states.store.models import (
     AuditEvent,
     Case,
     CaseCopy,
+    Notification,
     OrgUnit,
     Person,
     Task,
@@ -40,10 +41,13 @@ from states.store.models import (
 )
 
 cases_t, tasks_t, audit_t = table_of(Case), table_of(Task), table_of(AuditEvent)
+notes_t = table_of(Notification)
 copies_t, people_t, units_t = table_of(CaseCopy), table_of(Person), table_of(OrgUnit)
 teachers_t, attachments_t = table_of(Teacher), table_of(Attachment)
 
 SORTABLE = {"id", "opened_at", "updated_at", "state", "year"}
+# Tasks a person works on: act on a step, sign beside an approver, supervise late work (督责)
+HUMAN_KINDS = ("act", "sign", "supervise")
 
 
 def _prefix(path: str) -> ColumnElement[bool]:
@@ -251,7 +255,7 @@ def inbox(
         if box == "todo":
             cond = and_(
                 tasks_t.c.status == "open",
-                tasks_t.c.kind.in_(("act", "sign")),
+                tasks_t.c.kind.in_(HUMAN_KINDS),
                 _my_task_filter(actor),
             )
             order = (tasks_t.c.due_on.is_(None), asc(tasks_t.c.due_on), asc(tasks_t.c.id))
@@ -304,9 +308,7 @@ def has_unread_copy(conn: Connection, case_id: int, actor: Actor) -> bool:
 
 
 def inbox_counts(conn: Connection, actor: Actor, today: dt.date) -> dict[str, int]:
-    todo = and_(
-        tasks_t.c.status == "open", tasks_t.c.kind.in_(("act", "sign")), _my_task_filter(actor)
-    )
+    todo = and_(tasks_t.c.status == "open", tasks_t.c.kind.in_(HUMAN_KINDS), _my_task_filter(actor))
     counts = conn.execute(
         select(
             func.count(),
@@ -395,3 +397,23 @@ def publicity(
     if case_id is not None:
         base = base.where(cases_t.c.id == case_id)
     return _page(conn, base, (cases_t.c.id,), page, page_size)
+
+
+def notifications(
+    conn: Connection, actor: Actor, *, unread: bool = False, page: int = 1, page_size: int = 20
+) -> Page:
+    """A person's in-app notices, newest first: only ever their own."""
+    base: Select[Any] = select(notes_t).where(notes_t.c.person_id == (actor.person_id or -1))
+    if unread:
+        base = base.where(notes_t.c.read_at.is_(None))
+    return _page(conn, base, (desc(notes_t.c.id),), page, page_size)
+
+
+def unread_notifications(conn: Connection, actor: Actor) -> int:
+    return int(
+        conn.execute(
+            select(func.count()).where(
+                notes_t.c.person_id == (actor.person_id or -1), notes_t.c.read_at.is_(None)
+            )
+        ).scalar_one()
+    )
