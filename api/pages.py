@@ -532,6 +532,7 @@ def _inbox_page(
     with reader(svc.db).connect() as conn:
         result = queries.inbox(conn, actor, box, today, page=page, page_size=INBOX_PAGE)
         counts = queries.inbox_counts(conn, actor, today)
+        notes = queries.notifications(conn, actor, unread=True, page_size=5)
         done = (
             result.total
             if box == "done"
@@ -571,6 +572,8 @@ def _inbox_page(
             "problem": problem,
             "once": secrets.token_urlsafe(12),
             "today": today,
+            "notes": [{**n, "at": _local(n["created_at"])} for n in notes.items],
+            "notes_total": notes.total,
         },
         status=status,
     )
@@ -934,6 +937,12 @@ def _case_page(
             "comment_field": field_view(REMARK, "remark", problem, "comment"),
             "upload_error": problem.message if problem and problem.where == "upload" else None,
             "may_upload": officer or actor.person_id == row["applicant_id"],
+            # 催办: an officer over the case may press whoever holds its open work
+            "may_urge": officer
+            and any(
+                t.kind in ("act", "sign") and t.assignee_id != actor.person_id for t in detail.tasks
+            )
+            and not detail.may,
             "objections": objections,
             "problem": problem,
             "once": secrets.token_urlsafe(12),
@@ -1036,6 +1045,25 @@ def _annotation(
         problem = _problem(exc, where, fields, values)
         return _case_page(request, who, cid, problem=problem, status=exc.status)
     return _redirect(f"/cases/{cid}", done, secure_cookie=who.svc.secure_cookies)
+
+
+@pages.post("/cases/{case_id}/urge")
+def urge(request: Request, case_id: str, form: Posted) -> Response:
+    def act(who: Who, cid: int, values: Mapping[str, str]) -> None:
+        who.svc.engine.urge(cid, who.actor, values["note"] or None)
+
+    return _annotation(request, case_id, form, "urge", ["note"], act, "已催办，办理人将收到提醒")
+
+
+@pages.post("/notifications/{notification_id}/read")
+def read_notification(request: Request, notification_id: str, form: Posted) -> Response:
+    guard = _guard(request, form, "/inbox")
+    if isinstance(guard, Response):
+        return guard
+    nid = _id(notification_id)
+    if nid is None or not guard.svc.engine.read_notification(nid, guard.actor):
+        return _not_found(request, guard, "通知不存在")
+    return _redirect("/inbox", secure_cookie=guard.svc.secure_cookies)
 
 
 @pages.post("/cases/{case_id}/comment")

@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import fire, http
+from benchmarks import fire, http, sweeps
 from states.seed import seed
 from states.store.db import make_engine
 from states.store.migrate import upgrade
@@ -52,6 +52,14 @@ def main() -> None:
                 teachers=100_000 if quick else 250_000,
                 cases=6_000 if quick else 16_000,
                 seconds=1 if quick else 3,
+            )
+        )
+        results.update(
+            sweeps.run(
+                work / "sweep.db",
+                tasks=100_000 if quick else 1_000_000,
+                due=1_000 if quick else 10_000,
+                mails=200 if quick else 2_000,
             )
         )
         seed_n = 60_000 if quick else 600_000

@@ -328,8 +328,14 @@ def deliver_inapp(db: Engine, clock: Clock, *, batch: int = 2000) -> int:
             return 0
         contexts = _contexts(conn, rows)
         notes = []
+        broken: list[dict[str, Any]] = []
         for r in rows:
-            text = render(r.kind, contexts[r.id])
+            try:
+                text = render(r.kind, contexts[r.id])
+            except (TemplateError, UnknownKind) as exc:
+                # One bad notice is recorded as failed; it must not hold up everyone else's.
+                broken.append({"d_id": r.id, "d_error": f"通知模板与数据不符：{exc}"[:2000]})
+                continue
             notes.append(
                 {
                     "outbox_id": r.outbox_id,
@@ -346,13 +352,23 @@ def deliver_inapp(db: Engine, clock: Clock, *, batch: int = 2000) -> int:
             if conn.dialect.name == "postgresql"
             else sqlite.insert(notes_t)
         )
-        conn.execute(stmt.on_conflict_do_nothing(), notes)
+        if notes:
+            conn.execute(stmt.on_conflict_do_nothing(), notes)
+        failed = {b["d_id"] for b in broken}
         conn.execute(
             update(deliveries_t)
-            .where(deliveries_t.c.id.in_([r.id for r in rows]))
+            .where(deliveries_t.c.id.in_([r.id for r in rows if r.id not in failed]))
             .values(status="sent", sent_at=now, lease_until=None)
         )
-    return len(rows)
+        if broken:
+            log.warning("%d in-app notices could not be rendered", len(broken))
+            conn.execute(
+                update(deliveries_t)
+                .where(deliveries_t.c.id == bindparam("d_id"))
+                .values(status="failed", lease_until=None, last_error=bindparam("d_error")),
+                broken,
+            )
+    return len(rows) - len(broken)
 
 
 def deliver_external(

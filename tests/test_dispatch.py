@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 from notifications.channels import SmtpChannel, WebhookChannel
 from notifications.dispatch import dispatch
 from states.clock import bureau_time
-from states.store.models import Delivery, Notification, OrgUnit, Person, table_of
+from states.store.models import Delivery, Notification, OrgUnit, OutboxMessage, Person, table_of
 from tests.live import free_port
 from tests.world import Driver, World
 
@@ -253,3 +253,31 @@ def test_unset_smtp_host_is_a_configuration_error_at_start(db_url: str) -> None:
         [sys.executable, "-m", "flows.serve"], env=env, capture_output=True, text=True, timeout=120
     )
     assert started.returncode == 2 and "RENSHI_SMTP_HOST" in started.stderr
+
+
+def test_a_notice_that_cannot_be_rendered_fails_alone(d: Driver, world: World) -> None:
+    """A broken notice is recorded as failed; everyone else's in-app notices still arrive."""
+    from sqlalchemy import insert
+
+    d.clock.set(bureau_time(2026, 9, 1, 10))
+    case_id = d.declare(world.teacher("坏通知"))
+    with d.eng.db.begin() as conn:
+        conn.execute(
+            insert(table_of(OutboxMessage)).values(
+                case_id=case_id,
+                kind="no_such_kind",
+                recipient_id=world.actors["county_officer"].person_id,
+                payload={},
+                created_at=d.clock.now(),
+                status="pending",
+            )
+        )
+    report = dispatch(d.eng.db, d.clock, {})
+    assert report.sent["inapp"] == 2  # the two school officers' task notices
+    with d.eng.db.connect() as conn:
+        bad = conn.execute(
+            select(Delivery.status, Delivery.last_error).where(
+                Delivery.person_id == world.actors["county_officer"].person_id
+            )
+        ).one()
+    assert bad.status == "failed" and "模板" in bad.last_error

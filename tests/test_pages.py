@@ -730,3 +730,30 @@ def test_browser_declare_and_school_approval(live: Live) -> None:
         context.close()
     assert escaped == [], f"pages loaded from the network: {escaped}"
     assert errors == [], f"the pages reported errors: {errors}"
+
+
+def test_urge_and_in_app_notices_on_the_pages(live: Live) -> None:
+    """A county officer urges the school; the school officer sees the notice in the inbox
+    and marks it read."""
+    from notifications.dispatch import dispatch
+
+    teacher, csrf = _sign_in(live, "teacher")
+    cid = _declared(teacher, csrf, _ids(live)["subject"])
+    county, ccsrf = _sign_in(live, "county_officer")
+    page = county.get(f"/cases/{cid}").text
+    assert 'id="urge"' in page, "an officer over the case may urge it"
+    urged = county.post(f"/cases/{cid}/urge", data={"csrf": ccsrf, "note": "请今天办结"})
+    assert urged.status_code == 303
+    again = county.post(f"/cases/{cid}/urge", data={"csrf": ccsrf, "note": ""})
+    assert again.status_code == 422 and "今天已催办" in again.text
+    assert 'id="urge"' not in teacher.get(f"/cases/{cid}").text
+
+    dispatch(live.services.db, live.clock, {})
+    officer, ocsrf = _sign_in(live, "school_officer")
+    inbox = officer.get("/inbox").text
+    _check_page(inbox)
+    assert "未读通知" in inbox and "催办" in inbox
+    note_id = int(re.findall(r'action="/notifications/(\d+)/read"', inbox)[0])
+    read = officer.post(f"/notifications/{note_id}/read", data={"csrf": ocsrf})
+    assert read.status_code == 303
+    assert f'action="/notifications/{note_id}/read"' not in officer.get("/inbox").text
