@@ -36,7 +36,9 @@ def _fill(db: Engine, tasks: int, due: int) -> list[int]:
         people = conn.execute(
             text("select person_id, school_id from teachers order by person_id")
         ).all()
-        paths = dict(conn.execute(text("select id, path from org_units")).all())
+        paths: dict[int, str] = {
+            r.id: r.path for r in conn.execute(text("select id, path from org_units"))
+        }
     per_case = 10
     n_cases = -(-tasks // per_case)
     now = bureau_time(2026, 9, 1).astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ")
