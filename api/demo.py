@@ -109,17 +109,20 @@ def start_prefect() -> tuple[subprocess.Popen[bytes], subprocess.Popen[bytes], s
             server.kill()
             raise SystemExit("Prefect 服务器未能启动，详见 var/prefect/server.log")
         time.sleep(0.5)
-    flows = subprocess.Popen([sys.executable, "-m", "flows.serve"], env=env)
+    flows = subprocess.Popen(
+        [sys.executable, "-m", "flows.serve"], env=env, start_new_session=True
+    )
     return server, flows, f"http://127.0.0.1:{PREFECT_PORT}/"
 
 
 def stop(*procs: subprocess.Popen[bytes]) -> None:
+    """Stop in the order given, each before the next: the deployments before the server
+    they report to."""
     for p in procs:
         if p.poll() is None:
             p.send_signal(signal.SIGINT)
-    for p in procs:
         try:
-            p.wait(timeout=15)
+            p.wait(timeout=20)
         except subprocess.TimeoutExpired:
             p.kill()
 

@@ -57,7 +57,7 @@ def main() -> None:
     except ConfigError as exc:
         print(f"通知渠道配置错误：{exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    serve(*deployments(), print_starting_message=False)
+    serve(*deployments(), print_starting_message=False, pause_on_shutdown=False)
 
 
 if __name__ == "__main__":

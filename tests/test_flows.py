@@ -5,13 +5,21 @@ server and a local group-robot endpoint."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import update
 
 from states.clock import bureau_time
 from states.store.models import OrgUnit, Person, table_of
+from tests.live import free_port
 from tests.test_dispatch import Mailbox, Robot, robot, smtp  # noqa: F401 - fixtures
 from tests.world import Driver, World
 
@@ -84,3 +92,68 @@ def test_flows_close_a_window_and_deliver_the_notices(
     assert sent["email"] >= 1 and sent["webhook"] >= 1 and sent["failed"] == 0
     assert any("学校推荐" in s for s in box.subjects()), box.subjects()
     assert Robot.received and Robot.received[0]["json"]["msgtype"] == "text"
+
+
+def test_served_deployments_run_on_schedule(tmp_path: Path, sqlite_template: Path) -> None:
+    """A real ``prefect server`` and ``flows.serve``: the scheduler creates runs of our
+    deployments and the served process completes them. (This is what broke when the server
+    met a SQLAlchemy it could not work with: deployments registered, nothing ever ran.)"""
+    shutil.copy(sqlite_template, tmp_path / "renshi.db")
+    db_url = f"sqlite:///{tmp_path / 'renshi.db'}"
+    port = free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PREFECT_API_URL": api,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "1",
+        "DO_NOT_TRACK": "1",
+        "RENSHI_DATABASE_URL": db_url,
+        "RENSHI_CHANNELS": "inapp",
+    }
+    prefect = str(Path(sys.executable).with_name("prefect"))
+    server = subprocess.Popen(
+        [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    served: subprocess.Popen[bytes] | None = None
+    try:
+        _wait_for(lambda: httpx.get(f"{api}/health", timeout=2).status_code == 200, 120)
+        served = subprocess.Popen([sys.executable, "-m", "flows.serve"], env=env)
+
+        def completed() -> bool:
+            runs = httpx.post(
+                f"{api}/flow_runs/filter",
+                json={
+                    "limit": 20,
+                    "offset": 0,
+                    "flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}},
+                },
+                timeout=5,
+            ).json()
+            return len(runs) > 0
+
+        _wait_for(completed, 150)
+    finally:
+        for proc in (served, server):
+            if proc is not None:
+                proc.send_signal(signal.SIGINT)
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+
+
+def _wait_for(check: Callable[[], bool], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    raise AssertionError(f"not done within {seconds} s")
