@@ -109,9 +109,7 @@ def start_prefect() -> tuple[subprocess.Popen[bytes], subprocess.Popen[bytes], s
             server.kill()
             raise SystemExit("Prefect 服务器未能启动，详见 var/prefect/server.log")
         time.sleep(0.5)
-    flows = subprocess.Popen(
-        [sys.executable, "-m", "flows.serve"], env=env, start_new_session=True
-    )
+    flows = subprocess.Popen([sys.executable, "-m", "flows.serve"], env=env, start_new_session=True)
     return server, flows, f"http://127.0.0.1:{PREFECT_PORT}/"
 
 
