@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Header, HTTPException, Path, Query, UploadFile
 from fastapi.responses import FileResponse
+from sqlalchemy import select, update
 
 from api import schemas as s
 from api.auth import AuthError, issue_token, sign_in, token_expires_in
@@ -27,6 +28,7 @@ from states.machines.diagram import diagram_svg
 from states.org import PUBLIC_ACTOR, ROLE_LABELS, Actor
 from states.store import queries
 from states.store.db import reader
+from states.store.models import Person
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": s.Error, "description": "未登录或登录已失效"},
@@ -92,6 +94,48 @@ def me(actor: ApiActor) -> s.MeOut:
             for b in actor.bindings
         ],
     )
+
+
+@router.get("/me/preferences", response_model=s.PreferencesOut, tags=["登录"])
+def my_preferences(svc: Svc, actor: ApiActor) -> s.PreferencesOut:
+    """本人的通知渠道（站内通知总是开启）与免打扰时段。"""
+    with reader(svc.db).connect() as conn:
+        row = conn.execute(
+            select(Person.notify_channels, Person.quiet_hours, Person.email, Person.phone).where(
+                Person.id == actor.person_id
+            )
+        ).one()
+    return s.PreferencesOut(
+        channels=list(row.notify_channels or []),
+        quiet_hours=row.quiet_hours,
+        email=row.email,
+        phone=row.phone,
+    )
+
+
+@router.put("/me/preferences", response_model=s.PreferencesOut, tags=["登录"])
+def set_preferences(body: s.PreferencesIn, svc: Svc, actor: ApiActor) -> s.PreferencesOut:
+    """设置通知渠道：email 需有邮箱，sms 需有手机号；免打扰时段如 22:00-07:00（北京时间）。"""
+    with svc.db.begin() as conn:
+        row = conn.execute(
+            select(Person.email, Person.phone).where(Person.id == actor.person_id)
+        ).one()
+        email_, phone = body.email or row.email, body.phone or row.phone
+        if "email" in body.channels and not email_:
+            raise FormError("email", "选择邮件通知须填写邮箱")
+        if "sms" in body.channels and not phone:
+            raise FormError("phone", "选择短信通知须填写手机号")
+        conn.execute(
+            update(Person)
+            .where(Person.id == actor.person_id)
+            .values(
+                notify_channels=sorted(set(body.channels)),
+                quiet_hours=body.quiet_hours,
+                email=email_,
+                phone=phone,
+            )
+        )
+    return my_preferences(svc, actor)
 
 
 # --- catalogue -------------------------------------------------------------------------------

@@ -336,3 +336,21 @@ class NotificationList(BaseModel):
     unread: int
     page: int
     page_size: int
+
+
+class PreferencesIn(In):
+    channels: Annotated[list[Literal["email", "sms"]], Field(max_length=2)]
+    quiet_hours: (
+        Annotated[Text, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")] | None
+    ) = None
+    email: Annotated[Text, Field(max_length=255, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = (
+        None
+    )
+    phone: Annotated[Text, Field(pattern=r"^1[3-9]\d{9}$")] | None = None
+
+
+class PreferencesOut(BaseModel):
+    channels: list[str]
+    quiet_hours: str | None
+    email: str | None
+    phone: str | None

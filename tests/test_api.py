@@ -413,3 +413,22 @@ def test_every_case_endpoint_from_out_of_scope(live: Live) -> None:
 def test_endpoints_need_a_token(live: Live, path: str) -> None:
     r = live.client().get(path, headers={"Authorization": "Bearer forged.token"})
     assert r.status_code == 401 and r.json()["message"]
+
+
+def test_notification_preferences(live: Live) -> None:
+    c = live.client("school_officer")
+    no_mail = c.put("/api/v1/me/preferences", json={"channels": ["email"]})
+    assert no_mail.status_code == 422 and no_mail.json()["field"] == "email"
+    bad = c.put("/api/v1/me/preferences", json={"channels": ["email"], "quiet_hours": "25:00-7"})
+    assert bad.status_code == 422 and bad.json()["field"] == "quiet_hours"
+    ok = c.put(
+        "/api/v1/me/preferences",
+        json={"channels": ["email"], "email": "officer@school.test", "quiet_hours": "22:00-07:00"},
+    )
+    assert ok.status_code == 200, ok.text
+    prefs = c.get("/api/v1/me/preferences").json()
+    assert (prefs["channels"], prefs["quiet_hours"], prefs["email"]) == (
+        ["email"],
+        "22:00-07:00",
+        "officer@school.test",
+    )
