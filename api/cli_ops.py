@@ -6,9 +6,9 @@ import os
 import sys
 
 import click
-from notifications.config import ConfigError, build_channels, from_env
 from sqlalchemy import select
 
+from notifications.config import ConfigError, build_channels, from_env
 from notifications.dispatch import dispatch
 from notifications.render import KINDS, SAMPLE_CONTEXTS, render
 from states.clock import BUREAU_TZ
