@@ -37,6 +37,7 @@ from states.errors import (
     RuleRefused,
 )
 from states.machines import PROCESSES
+from states.machines.recruitment import Candidate, PostNeeds
 from states.machines.spec import (
     COMMENT,
     STATE_ACTOR,
@@ -61,6 +62,7 @@ from states.org import (
     REVIEW_EXPERT,
     SYSTEM,
     TEACHER,
+    TIER_LABELS,
     TIERS,
     Actor,
     path_ids,
@@ -69,6 +71,7 @@ from states.rules.base import Facts, PanelFacts, QuotaFacts, TeacherFacts
 from states.store.calendar_store import calendar_from_db
 from states.store.db import reader
 from states.store.models import (
+    Applicant,
     Attachment,
     AuditEvent,
     Case,
@@ -79,7 +82,9 @@ from states.store.models import (
     OutboxMessage,
     PanelSeat,
     Person,
+    Post,
     Quota,
+    RecruitmentRound,
     RoleBinding,
     Task,
     Teacher,
@@ -98,6 +103,9 @@ ethics_t = table_of(EthicsRecord)
 quotas_t = table_of(Quota)
 seats_t = table_of(PanelSeat)
 bindings_t = table_of(RoleBinding)
+applicants_t = table_of(Applicant)
+posts_t = table_of(Post)
+rounds_t = table_of(RecruitmentRound)
 copies_t = table_of(CaseCopy)
 notes_t = table_of(Notification)
 attachments_t = table_of(Attachment)
@@ -151,6 +159,18 @@ WRITE_CASE = (
         quota_key=bindparam("p_quota"),
     )
 )
+BULK_WRITE_CASE = (
+    update(cases_t)
+    .where(cases_t.c.id == bindparam("p_id"), cases_t.c.version == bindparam("p_v"))
+    .values(
+        state=bindparam("p_state"),
+        version=bindparam("p_version"),
+        seq=bindparam("p_seq"),
+        audit_head=bindparam("p_head"),
+        updated_at=bindparam("p_now", type_=cases_t.c.updated_at.type),
+        closed_at=bindparam("p_closed", type_=cases_t.c.closed_at.type),
+    )
+)
 INSERT_AUDIT = insert(audit_t)
 INSERT_TASKS = insert(tasks_t)
 INSERT_OUTBOX = insert(outbox_t)
@@ -201,6 +221,27 @@ class FireResult:
     reason: str | None = None  # why a veto turned the event into a rejection
 
 
+@dataclass(frozen=True)
+class Move:
+    """One case's part in a bulk step."""
+
+    case_id: int
+    event: str
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class BulkResult:
+    moved: int = 0
+    refused: dict[int, str] = field(default_factory=dict)  # case id -> why
+
+
+@dataclass(frozen=True)
+class _Opened:
+    id: int
+    org_path: str
+
+
 @dataclass
 class _Unit:
     id: int
@@ -227,14 +268,11 @@ class _Ctx:
     data: dict[str, Any] = field(default_factory=dict)
     waiting: list[Any] = field(default_factory=list)  # signers added "after", not yet asked
 
-    @property
-    def school(self) -> _Unit:
-        return self.units["school"]
-
     def unit_for(self, alias: str) -> _Unit:
         """The unit acting for a tier alias; a city-direct school's county work goes up to
         the city, so the nearest unit at or above the tier is taken."""
-        school_flags = {"self_review_pilot": self.school.self_review_pilot}
+        own = self.units.get("school")
+        school_flags = {"self_review_pilot": own.self_review_pilot} if own else {}
         tier = self.spec.resolve_tier(alias, self.data, school_flags, self.policy)
         for t in UPWARD[UPWARD.index(tier) :]:
             if t in self.units:
@@ -918,6 +956,323 @@ class CaseEngine:
             )
         return {"events": events, "add_signer": may_sign, "countersign": signing}
 
+    def fire_in(
+        self,
+        conn: Connection,
+        case_id: int,
+        event: str,
+        actor: Actor,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        expected_version: int,
+    ) -> FireResult:
+        """``fire`` inside the caller's transaction, for a process step that must change
+        something else atomically with the case (a seat taken in post choice)."""
+        return self._fire(conn, case_id, event, actor, dict(payload or {}), expected_version, None)
+
+    def open_many(
+        self,
+        process: str,
+        items: Sequence[tuple[int, Mapping[str, Any]]],
+        actor: Actor,
+        *,
+        conn: Connection,
+        year: int | None = None,
+    ) -> list[int]:
+        """Open many cases at once (an import, a registration): (unit id, data) each; the
+        cases start in the initial state with their create event and first tasks."""
+        spec = self.processes[process]
+        now = self.clock.now()
+        today = local_date(now)
+        initial: str = spec.machine.initial_state.id
+        paths = {
+            u.id: u.path
+            for u in conn.execute(
+                select(units_t.c.id, units_t.c.path).where(
+                    units_t.c.id.in_({unit for unit, _ in items})
+                )
+            )
+        }
+        rows = [
+            {
+                "process": process,
+                "year": year or today.year,
+                "state": initial,
+                "org_unit_id": unit,
+                "org_path": paths[unit],
+                "applicant_id": None,
+                "subject_id": None,
+                "data": dict(data),
+                "quota_key": None,
+                "version": 1,
+                "seq": 1,
+                "audit_head": GENESIS,
+                "opened_at": now,
+                "updated_at": now,
+            }
+            for unit, data in items
+        ]
+        ids = list(
+            conn.execute(
+                insert(cases_t).returning(cases_t.c.id, sort_by_parameter_order=True), rows
+            ).scalars()
+        )
+        audits, heads = [], []
+        body = canonical({})
+        for case_id in ids:
+            head = event_hash(
+                GENESIS,
+                case_id=case_id,
+                seq=1,
+                at=now,
+                actor_id=actor.person_id,
+                actor_label=actor.label,
+                event="create",
+                from_state=None,
+                to_state=initial,
+                payload=body,
+            )
+            audits.append(
+                {
+                    "case_id": case_id,
+                    "seq": 1,
+                    "version": 1,
+                    "at": now,
+                    "actor_id": actor.person_id,
+                    "actor_label": actor.label,
+                    "event": "create",
+                    "from_state": None,
+                    "to_state": initial,
+                    "payload": body,
+                    "idempotency_key": None,
+                    "prev_hash": GENESIS,
+                    "hash": head,
+                }
+            )
+            heads.append({"h_id": case_id, "h_head": head})
+        conn.execute(INSERT_AUDIT, audits)
+        conn.execute(
+            update(cases_t)
+            .where(cases_t.c.id == bindparam("h_id"))
+            .values(audit_head=bindparam("h_head")),
+            heads,
+        )
+        unit_ids = {i for p in paths.values() for i in path_ids(p)}
+        tiers = {
+            u.id: (u.tier, u.path)
+            for u in conn.execute(
+                select(units_t.c.id, units_t.c.tier, units_t.c.path).where(
+                    units_t.c.id.in_(unit_ids)
+                )
+            )
+        }
+        due_cache: dict[int, tuple[dt.date | None, str | None]] = {}
+        tasks = [
+            t
+            for case_id, (unit, _) in zip(ids, items, strict=True)
+            if (
+                t := self._bulk_task(
+                    spec, initial, _Opened(case_id, paths[unit]), tiers, today, now, due_cache, conn
+                )
+            )
+            is not None
+        ]
+        if tasks:
+            conn.execute(INSERT_TASKS, tasks)
+        return ids
+
+    def fire_many(
+        self,
+        process: str,
+        moves: Sequence[Move],
+        actor: Actor,
+        *,
+        strict: bool = True,
+        conn: Connection | None = None,
+        chunk: int = 5000,
+    ) -> BulkResult:
+        """A step over many cases at once (scores, shortlist, ranking), set-based.
+
+        The same rules as ``fire`` where they apply per case — the transition must exist from
+        the case's state, the actor must hold the event's role over the case, the payload must
+        fit the event's form — checked from the process's transition table rather than by
+        running the machine per row; then versioned updates, chained audit rows, task and
+        notice writes go out as executemany. ``strict``: one bad move refuses them all
+        (nothing written); otherwise the bad ones are reported and the rest move.
+        """
+        spec = self.processes[process]
+        result = BulkResult()
+        if conn is None:
+            with self.db.begin() as own:
+                return self.fire_many(process, moves, actor, strict=strict, conn=own, chunk=chunk)
+        now = self.clock.now()
+        today = local_date(now)
+        due_cache: dict[int, tuple[dt.date | None, str | None]] = {}
+        for start in range(0, len(moves), chunk):
+            part = moves[start : start + chunk]
+            rows = {
+                r.id: r
+                for r in conn.execute(
+                    select(cases_t)
+                    .where(cases_t.c.id.in_([m.case_id for m in part]))
+                    .with_for_update()
+                )
+            }
+            unit_ids = {i for r in rows.values() for i in path_ids(r.org_path)}
+            tiers = {
+                u.id: (u.tier, u.path)
+                for u in conn.execute(
+                    select(units_t.c.id, units_t.c.tier, units_t.c.path).where(
+                        units_t.c.id.in_(unit_ids)
+                    )
+                )
+            }
+            updates, audits, opened, moved_ids = [], [], [], []
+            seen: set[int] = set()
+            for m in part:
+                case = rows.get(m.case_id)
+                problem = None
+                target = spec.target(case.state, m.event) if case is not None else None
+                ev = spec.events.get(m.event)
+                if case is None or case.process != process or m.case_id in seen:
+                    problem = "案件不存在或重复"
+                elif ev is None or ev.internal or target is None:
+                    problem = f"当前状态「{spec.state_label(case.state)}」不能批量执行{m.event}"
+                else:
+                    problem = self._bulk_may(actor, ev, case, tiers)
+                clean: dict[str, Any] = {}
+                if problem is None and ev is not None:
+                    try:
+                        clean = ev.form.validate(m.payload)
+                    except FormError as exc:
+                        problem = exc.message
+                if problem is not None:
+                    if strict:
+                        raise FormError("moves", f"案件{m.case_id}：{problem}")
+                    result.refused[m.case_id] = problem
+                    continue
+                assert case is not None and target is not None
+                seen.add(m.case_id)
+                version, seq = case.version + 1, case.seq + 1
+                body = canonical(clean)
+                head = event_hash(
+                    case.audit_head,
+                    case_id=case.id,
+                    seq=seq,
+                    at=now,
+                    actor_id=actor.person_id,
+                    actor_label=actor.label,
+                    event=m.event,
+                    from_state=case.state,
+                    to_state=target,
+                    payload=body,
+                )
+                final = self._is_final(process, target)
+                updates.append(
+                    {
+                        "p_id": case.id,
+                        "p_v": case.version,
+                        "p_state": target,
+                        "p_version": version,
+                        "p_seq": seq,
+                        "p_head": head,
+                        "p_now": now,
+                        "p_closed": now if final else None,
+                    }
+                )
+                audits.append(
+                    {
+                        "case_id": case.id,
+                        "seq": seq,
+                        "version": version,
+                        "at": now,
+                        "actor_id": actor.person_id,
+                        "actor_label": actor.label,
+                        "event": m.event,
+                        "from_state": case.state,
+                        "to_state": target,
+                        "payload": body,
+                        "idempotency_key": None,
+                        "prev_hash": case.audit_head,
+                        "hash": head,
+                    }
+                )
+                moved_ids.append(case.id)
+                task = self._bulk_task(spec, target, case, tiers, today, now, due_cache, conn)
+                if task is not None:
+                    opened.append(task)
+            if updates:
+                moved = conn.execute(BULK_WRITE_CASE, updates).rowcount
+                if moved != len(updates):
+                    raise Conflict("批量办理时有案件被他人同时更新，请刷新后重试")
+                conn.execute(INSERT_AUDIT, audits)
+                conn.execute(
+                    update(tasks_t)
+                    .where(tasks_t.c.case_id.in_(moved_ids), tasks_t.c.status == "open")
+                    .values(status="done", closed_at=now, closed_by=actor.person_id)
+                )
+                if opened:
+                    conn.execute(INSERT_TASKS, opened)
+            result.moved += len(updates)
+        return result
+
+    @staticmethod
+    def _bulk_may(
+        actor: Actor, ev: EventSpec, case: Any, tiers: Mapping[int, tuple[str, str]]
+    ) -> str | None:
+        """Who may take a bulk step: the system, or the officer the event names, over the
+        case's own unit or one above it."""
+        if actor.holds(SYSTEM):
+            return None
+        by = ev.by
+        if by.officer is None:
+            return f"「{ev.label}」不能批量办理"
+        for unit_id in path_ids(case.org_path):
+            tier = tiers[unit_id][0]
+            if tier == by.officer and actor.holds(OFFICER_OF_TIER[tier], unit_id):
+                return None
+        return f"「{ev.label}」须由本案所属{TIER_LABELS.get(by.officer, by.officer)}的人事干部办理"
+
+    def _bulk_task(
+        self,
+        spec: ProcessSpec,
+        target: str,
+        case: Any,
+        tiers: Mapping[int, tuple[str, str]],
+        today: dt.date,
+        now: dt.datetime,
+        due_cache: dict[int, tuple[dt.date | None, str | None]],
+        conn: Connection,
+    ) -> dict[str, Any] | None:
+        state = spec.states[target]
+        if state.actor is None or not (state.actor.officer or state.actor.system):
+            return None
+        unit_id, role = None, SYSTEM
+        if state.actor.officer:
+            ids = path_ids(case.org_path)
+            want = state.actor.officer
+            chosen = next((i for i in reversed(ids) if tiers[i][0] == want), ids[-1])
+            unit_id, role = chosen, OFFICER_OF_TIER[tiers[chosen][0]]
+        due, flag = None, None
+        if state.deadline_days:
+            if state.deadline_days not in due_cache:
+                due_cache[state.deadline_days] = self._due(conn, today, state.deadline_days)
+            due, flag = due_cache[state.deadline_days]
+        return {
+            "case_id": case.id,
+            "state": target,
+            "kind": "window" if state.window else "act",
+            "role": role,
+            "org_unit_id": unit_id,
+            "assignee_id": None,
+            "opened_on": today,
+            "due_on": due,
+            "due_flag": flag,
+            "status": "open",
+            "opened_at": now,
+            "remind_level": 0,
+        }
+
     # --- the transition ---------------------------------------------------------------------
     def _fire(
         self,
@@ -1158,6 +1513,9 @@ class CaseEngine:
             )
         if "window" in needs:
             window_due = next((t.due_on for t in ctx.open_tasks if t.kind == "window"), None)
+        extra: dict[str, Any] = {}
+        if "applicant" in needs:
+            extra = self._applicant_facts(conn, case.id)
         return Facts(
             today=ctx.today,
             data=ctx.data,
@@ -1167,7 +1525,30 @@ class CaseEngine:
             quota=quota,
             panel=panel,
             window_due=window_due,
+            extra=extra,
         )
+
+    @staticmethod
+    def _applicant_facts(conn: Connection, case_id: int) -> dict[str, Any]:
+        """A recruitment applicant and the post they applied for, as the rules read them."""
+        row = conn.execute(
+            select(
+                applicants_t.c.birth_date,
+                applicants_t.c.education,
+                applicants_t.c.cert_level,
+                posts_t.c.school_level,
+                posts_t.c.min_education,
+                posts_t.c.cert_required,
+                rounds_t.c.max_age,
+            )
+            .join(posts_t, posts_t.c.id == applicants_t.c.post_id)
+            .join(rounds_t, rounds_t.c.id == posts_t.c.round_id)
+            .where(applicants_t.c.case_id == case_id)
+        ).one()
+        return {
+            "candidate": Candidate(row.birth_date, row.education, row.cert_level),
+            "post": PostNeeds(row.school_level, row.min_education, row.cert_required, row.max_age),
+        }
 
     def _teacher_facts(self, conn: Connection, person_id: int) -> TeacherFacts:
         rows = conn.execute(LOAD_TEACHER, {"person_id": person_id}).all()
@@ -1487,7 +1868,7 @@ class CaseEngine:
                 {
                     **base,
                     "role": TEACHER,
-                    "org_unit_id": ctx.school.id,
+                    "org_unit_id": ctx.case.org_unit_id,
                     "assignee_id": ctx.case.applicant_id,
                 }
             )
@@ -1610,4 +1991,4 @@ def _unit_word(unit: _Unit) -> str:
     }[unit.tier]
 
 
-__all__ = ["CaseEngine", "FireResult", "RenshiError"]
+__all__ = ["BulkResult", "CaseEngine", "FireResult", "Move", "RenshiError"]

@@ -1,0 +1,207 @@
+"""A recruitment round from post plan to confirmation (DOMAIN.md §2), on both databases."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from sqlalchemy import insert, select
+
+from states import recruitment as rec
+from states.clock import bureau_time
+from states.errors import FormError, RuleRefused
+from states.identity import make_id_number
+from states.store.models import Applicant, Case, PostSeat, RecruitmentRound, table_of
+from tests.world import Driver, World
+
+
+def _round(d: Driver, world: World) -> int:
+    with d.eng.db.begin() as conn:
+        return int(
+            conn.execute(
+                insert(table_of(RecruitmentRound))
+                .values(
+                    province_id=world.unit("province"),
+                    year=2026,
+                    name="2026年新任教师公开招聘",
+                    written_weight=0.5,
+                    shortlist_ratio=3,
+                    registration_opens=dt.date(2026, 3, 1),
+                    registration_closes=dt.date(2026, 3, 10),
+                    replacement_deadline=dt.date(2026, 8, 31),
+                    max_age=35,
+                )
+                .returning(table_of(RecruitmentRound).c.id)
+            ).scalar_one()
+        )
+
+
+def _applicant(n: int, post: str = "DX-SX-01", **over: Any) -> dict[str, Any]:
+    birth = dt.date(1998, 1, 1) + dt.timedelta(days=n)
+    return {
+        "row": n + 2,
+        "id_number": make_id_number("110101", birth, n, "F"),
+        "name": f"考生{n}",
+        "phone": f"1380000{n:04d}",
+        "gender": "F",
+        "birth_date": birth,
+        "education": "bachelor",
+        "cert_level": "junior",
+        "post_code": post,
+        **over,
+    }
+
+
+def _state(d: Driver, case_id: int) -> str:
+    return str(d.case(case_id).state)
+
+
+def _plan(d: Driver, world: World, round_id: int) -> int:
+    county = world.actors["county_officer"]
+    plan = rec.declare_plan(
+        d.eng,
+        county,
+        round_id,
+        world.unit("east"),
+        [
+            {
+                "code": "DX-SX-01",
+                "subject": "数学",
+                "school_level": "junior",
+                "count": 2,
+                "min_education": "bachelor",
+                "seats": [
+                    {"school_id": world.unit("urban"), "seats": 1},
+                    {"school_id": world.unit("rural"), "seats": 1},
+                ],
+            }
+        ],
+    )
+    d.fire(plan, "submit", "county_officer")
+    d.fire(plan, "city_pass", "city_officer")
+    return plan
+
+
+def test_a_round_from_plan_to_confirmation(d: Driver, world: World) -> None:
+    d.clock.set(bureau_time(2026, 3, 2))
+    round_id = _round(d, world)
+    plan = _plan(d, world, round_id)
+    early = rec.register_many(d.eng, world.actors["county_officer"], round_id, [_applicant(0)])
+    assert early.errors and "未批准" in early.errors[0][2], "no registration before approval"
+    d.fire(plan, "approve", "province_officer")
+
+    # Registration: eligibility at the door, one application per ID number.
+    with pytest.raises(FormError) as young:
+        rec.register(d.eng, round_id, _applicant(50, birth_date=dt.date(1980, 1, 1)))
+    assert young.value.field == "birth_date" and "年龄" in young.value.message
+    with pytest.raises(FormError) as cert:
+        rec.register(d.eng, round_id, _applicant(51, cert_level="primary"))
+    assert cert.value.field == "cert_level"
+    cases = [rec.register(d.eng, round_id, _applicant(i)) for i in range(9)]
+    with pytest.raises(FormError, match="已报名"):
+        rec.register(d.eng, round_id, _applicant(0))
+    assert {_state(d, c) for c in cases} == {"registered"}
+
+    for c in cases:
+        d.fire(c, "qualify", "county_officer")
+    ids = {c: _applicant(i)["id_number"] for i, c in enumerate(cases)}
+    # Written: 2 posts x 3 = 6 through; two tied with the 6th at 80 both go through.
+    written = [95, 90, 88, 85, 82, 80, 80, 70, None]
+    rec.record_scores(
+        d.eng,
+        world.actors["province_officer"],
+        round_id,
+        "written",
+        [(ids[c], s) for c, s in zip(cases, written, strict=True)],
+    )
+    result = rec.shortlist(d.eng, world.actors["city_officer"], round_id)
+    assert result == {"shortlisted": 7, "not_shortlisted": 2}
+    assert [_state(d, c) for c in cases[5:]] == [
+        "shortlisted",
+        "shortlisted",
+        "not_shortlisted",
+        "not_shortlisted",
+    ]
+
+    interview = [70, 80, 90, 60, 85, 88, 86]
+    rec.record_scores(
+        d.eng,
+        world.actors["city_officer"],
+        round_id,
+        "interview",
+        [(ids[c], s) for c, s in zip(cases, interview, strict=False)],
+    )
+    assert rec.rank(d.eng, world.actors["city_officer"], round_id) == {
+        "to_physical": 2,
+        "reserve": 5,
+    }
+    with d.eng.db.connect() as conn:
+        ranks = dict(conn.execute(select(Applicant.case_id, Applicant.rank)).all())
+    # composites: 82.5, 85, 89, 72.5, 83.5, 84, 83 -> 89, 85, 84, 83.5, 83, 82.5, 72.5
+    assert [ranks[c] for c in cases[:7]] == [6, 2, 1, 7, 4, 3, 5]
+    first, second, third = cases[2], cases[1], cases[5]
+    assert _state(d, first) == _state(d, second) == "physical"
+
+    # A dropout after the physical is replaced by the next-ranked in reserve.
+    d.fire(second, "fail_physical", "county_officer", {"reason": "体检不合格"})
+    assert rec.fill_vacancies(d.eng, world.actors["city_officer"], round_id) == 1
+    assert _state(d, third) == "physical"
+    assert rec.fill_vacancies(d.eng, world.actors["city_officer"], round_id) == 0
+
+    for c in (first, third):
+        d.fire(c, "pass_physical", "county_officer")
+        d.fire(c, "pass_background", "county_officer")
+    [window] = d.open_tasks(first)
+    assert window.due_on == dt.date(2026, 3, 11)  # 7 working days from Mon 2 March
+    d.clock.set(bureau_time(2026, 3, 12, 0, 5))
+    from states.org import SYSTEM_ACTOR
+
+    for c in (first, third):
+        d.fire(c, "close_publicity", SYSTEM_ACTOR)
+
+    # Post choice in rank order; skipping sends the first to the end; no school overfilled.
+    with d.eng.db.connect() as conn:
+        seats = dict(conn.execute(select(PostSeat.school_id, PostSeat.id)).all())
+    urban, rural = seats[world.unit("urban")], seats[world.unit("rural")]
+    county = world.actors["county_officer"]
+    with pytest.raises(RuleRefused, match="尚未轮到"):
+        rec.choose_post(d.eng, county, third, urban, expected_version=d.case(third).version)
+    rec.skip_choice(d.eng, county, first, expected_version=d.case(first).version)
+    rec.choose_post(d.eng, county, third, urban, expected_version=d.case(third).version)
+    with pytest.raises(RuleRefused, match="名额已满"):
+        rec.choose_post(d.eng, county, first, urban, expected_version=d.case(first).version)
+    rec.choose_post(d.eng, county, first, rural, expected_version=d.case(first).version)
+    assert _state(d, first) == _state(d, third) == "probation"
+    d.clock.set(bureau_time(2026, 12, 1))
+    with pytest.raises(RuleRefused, match="试用期未满"):
+        d.fire(first, "confirm", "county_officer")
+    d.clock.set(bureau_time(2027, 3, 15))
+    d.fire(first, "confirm", "county_officer")
+    assert _state(d, first) == "confirmed"
+
+
+def test_bulk_steps_refuse_wrong_actor_and_write_nothing(d: Driver, world: World) -> None:
+    d.clock.set(bureau_time(2026, 3, 2))
+    round_id = _round(d, world)
+    plan = _plan(d, world, round_id)
+    d.fire(plan, "approve", "province_officer")
+    cases = [rec.register(d.eng, round_id, _applicant(i)) for i in range(3)]
+    for c in cases:
+        d.fire(c, "qualify", "county_officer")
+    before = [d.case(c).version for c in cases]
+    with pytest.raises(FormError, match="省"):
+        rec.record_scores(
+            d.eng,
+            world.actors["county_officer"],
+            round_id,
+            "written",
+            [(_applicant(i)["id_number"], 90.0) for i in range(3)],
+        )
+    assert [d.case(c).version for c in cases] == before
+    with d.eng.db.connect() as conn:
+        assert conn.execute(select(Applicant.written_score)).scalars().all() == [None] * 3
+        assert (
+            conn.execute(select(Case.state).where(Case.id.in_(cases))).scalars().all()
+            == ["qualified"] * 3
+        )
