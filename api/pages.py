@@ -216,7 +216,11 @@ def _me(who: Who | None) -> dict[str, Any] | None:
         return None
     actor = who.actor
     roles = dict.fromkeys(ROLE_LABELS.get(b.role, b.role) for b in actor.bindings)
-    declare = [(n, p.label) for n, p in PROCESSES.items()] if actor.holds(TEACHER) else []
+    declare = (
+        [(n, p.label) for n, p in PROCESSES.items() if p.opened_by == "teacher"]
+        if actor.holds(TEACHER)
+        else []
+    )
     return {"name": actor.name, "roles": "、".join(roles), "declare": declare}
 
 
@@ -1213,7 +1217,7 @@ def declare_form(request: Request, process: str) -> Response:
     who = _who(request)
     if who is None:
         return _to_login(request)
-    if process not in PROCESSES:
+    if process not in PROCESSES or PROCESSES[process].opened_by != "teacher":
         return _not_found(request, who, "业务流程不存在")
     return _declare_page(request, who, process)
 
@@ -1225,7 +1229,7 @@ def declare(request: Request, process: str, form: Posted) -> Response:
         return guard
     who = guard
     spec = PROCESSES.get(process)
-    if spec is None:
+    if spec is None or spec.opened_by != "teacher":
         return _not_found(request, who, "业务流程不存在")
     payload, values = _payload(spec.start_form, form, comment=False)
     names = [f.name for f in spec.start_form.fields]

@@ -384,8 +384,8 @@ class CaseEngine:
         refuse leaves nothing behind, not a stranded draft that blocks the next attempt.
         """
         spec = self.processes.get(process)
-        if spec is None:
-            raise FormError("process", f"未知的业务流程：{process}")
+        if spec is None or spec.opened_by != "teacher":
+            raise FormError("process", f"不能以教师申报方式发起此流程：{process}")
         if actor.person_id is None:
             raise PermissionDenied("请先登录")
         data = spec.start_form.validate(form)

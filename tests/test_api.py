@@ -81,8 +81,10 @@ def test_sign_in_and_lock_out(live: Live) -> None:
 
 def test_catalogue(live: Live) -> None:
     c = live.client("school_officer")
-    [proc] = c.get("/api/v1/processes").json()
-    assert proc["name"] == "title_review" and proc["label"] == "职称评审"
+    catalogue = {p["name"]: p for p in c.get("/api/v1/processes").json()}
+    assert set(catalogue) == {"title_review", "recruitment_plan", "recruitment"}
+    proc = catalogue["title_review"]
+    assert proc["label"] == "职称评审"
     assert {"draft", "committee", "appointed"} <= {s["id"] for s in proc["states"]}
     approve = next(e for e in proc["events"] if e["id"] == "school_approve")
     assert approve["sources"] == ["school_review"] and "办理人" in approve["who"]

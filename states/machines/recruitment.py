@@ -88,6 +88,7 @@ PLAN_SPEC = ProcessSpec(
     policy_defaults={},
     resolve_tier=_plan_tier,
     main_path=("draft", "city_check", "province_review", "approved"),
+    opened_by="county",
 )
 
 
@@ -322,6 +323,7 @@ APPLICANT_SPEC = ProcessSpec(
     resolve_tier=_applicant_tier,
     effects=_effects,
     extra_needs={"qualify": frozenset({"applicant"})},
+    opened_by="public",
     main_path=(
         "registered",
         "qualified",

@@ -239,6 +239,8 @@ class ProcessSpec:
     guard_kwargs: Callable[[str, Facts], Mapping[str, Any]] = lambda event, facts: {}
     extra_needs: Mapping[str, frozenset[str]] = field(default_factory=dict)
     main_path: tuple[str, ...] = ()  # the usual road through the process, for its diagram
+    # who opens a case: a teacher declaring, a county officer, or the public registering
+    opened_by: Literal["teacher", "county", "public"] = "teacher"
 
     def state_label(self, state: str) -> str:
         return str(getattr(self.machine, state).name)
