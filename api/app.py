@@ -38,6 +38,10 @@ def create_app(services: Services | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(router)
     app.include_router(public)
+    from api import routes_recruitment
+
+    app.include_router(routes_recruitment.public)
+    app.include_router(routes_recruitment.officer)
     from api.pages import pages
 
     app.include_router(pages)

@@ -174,6 +174,9 @@ def expand(db: Engine, clock: Clock, enabled: Iterable[str], *, batch: int = 200
                     rows.append(_delivery(n.id, pid, channel, target, later or now))
             for target in robots.get(n.recipient_unit_id or 0, []) if n.recipient_role else []:
                 rows.append(_delivery(n.id, None, "webhook", target, now))
+            if not n.recipient_id and not n.recipient_role and n.payload.get("phone"):
+                # addressed to a number, not a person (a registrant's verification code)
+                rows.append(_delivery(n.id, None, "sms", str(n.payload["phone"]), now))
         _insert_ignore(conn, rows)
         conn.execute(
             update(outbox_t)

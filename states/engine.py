@@ -956,6 +956,13 @@ class CaseEngine:
             )
         return {"events": events, "add_signer": may_sign, "countersign": signing}
 
+    def ensure_visible(self, conn: Connection, case_id: int, actor: Actor) -> Any:
+        """The case row if the actor may see it; NotFound otherwise (never a hint)."""
+        case = conn.execute(select(cases_t).where(cases_t.c.id == case_id)).one_or_none()
+        if case is None or not self._visible(conn, case, actor):
+            raise NotFound("案件不存在")
+        return case
+
     def fire_in(
         self,
         conn: Connection,

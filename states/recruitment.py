@@ -17,7 +17,14 @@ from states.clock import local_date
 from states.engine import CaseEngine, Move
 from states.errors import Conflict, FormError, NotFound, PermissionDenied, RuleRefused
 from states.machines.recruitment import APPLICANT, PLAN, Candidate, PostNeeds, eligibility
-from states.org import COUNTY_OFFICER, Actor, Binding
+from states.org import (
+    CITY_OFFICER,
+    COUNTY_OFFICER,
+    PROVINCE_OFFICER,
+    SYSTEM,
+    Actor,
+    Binding,
+)
 from states.store.models import (
     Applicant,
     Case,
@@ -254,9 +261,16 @@ def record_scores(
     return len(rows)
 
 
+def require_selector(actor: Actor) -> None:
+    """The round-level steps of "city selects" are the city's (or the province's)."""
+    if not (actor.holds(CITY_OFFICER) or actor.holds(PROVINCE_OFFICER) or actor.holds(SYSTEM)):
+        raise PermissionDenied("入围、排名与递补须由市教育局人事处或省教育厅办理")
+
+
 def shortlist(engine: CaseEngine, actor: Actor, round_id: int) -> dict[str, int]:
     """入围: per post, the top ``count × ratio`` by written score; everyone tied with the last
     place goes through (RANK gives ties the same rank). Absent applicants do not."""
+    require_selector(actor)
     with engine.db.begin() as conn:
         ratio = conn.execute(
             select(rounds_t.c.shortlist_ratio).where(rounds_t.c.id == round_id)
@@ -295,6 +309,7 @@ def shortlist(engine: CaseEngine, actor: Actor, round_id: int) -> dict[str, int]
 def rank(engine: CaseEngine, actor: Actor, round_id: int) -> dict[str, int]:
     """Composite score with the round's weights, ranked per post (ties: higher written score,
     then earlier registration); the top ``count`` go to the physical, the rest in reserve."""
+    require_selector(actor)
     with engine.db.begin() as conn:
         weight = conn.execute(
             select(rounds_t.c.written_weight).where(rounds_t.c.id == round_id)
@@ -353,6 +368,7 @@ def rank(engine: CaseEngine, actor: Actor, round_id: int) -> dict[str, int]:
 def fill_vacancies(engine: CaseEngine, actor: Actor, round_id: int) -> int:
     """递补: where dropouts leave a post short, the next-ranked in reserve move up — until
     the replacement deadline."""
+    require_selector(actor)
     today = local_date(engine.clock.now())
     with engine.db.begin() as conn:
         deadline = conn.execute(
@@ -406,6 +422,7 @@ def choose_post(
     """选岗: in rank order, each choice takes a place at a school; a full school cannot be
     chosen and a post cannot be overfilled."""
     with engine.db.begin() as conn:
+        engine.ensure_visible(conn, case_id, actor)
         me = conn.execute(
             select(applicants_t.c.post_id, applicants_t.c.choice_turn).where(
                 applicants_t.c.case_id == case_id
@@ -452,6 +469,7 @@ def choose_post(
 def skip_choice(engine: CaseEngine, actor: Actor, case_id: int, *, expected_version: int) -> None:
     """A candidate who did not choose in time goes to the end of the queue."""
     with engine.db.begin() as conn:
+        engine.ensure_visible(conn, case_id, actor)
         post_id = conn.execute(
             select(applicants_t.c.post_id).where(applicants_t.c.case_id == case_id)
         ).scalar_one()

@@ -408,6 +408,21 @@ class Applicant(Base):
     seat_id: Mapped[int | None] = mapped_column(ForeignKey("post_seats.id"))
 
 
+class VerificationCode(Base):
+    """A code sent to a mobile number to prove the registrant holds it. Only its hash is
+    kept; it expires, allows a few tries, and is used once."""
+
+    __tablename__ = "verification_codes"
+    __table_args__ = (Index("ix_codes_phone", "phone", "created_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
 class CalendarYear(Base):
     """An official schedule an administrator loaded for a year chinesecalendar lacks."""
 

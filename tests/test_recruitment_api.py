@@ -1,0 +1,151 @@
+"""Recruitment over HTTP: open posts, an SMS code through the real dispatcher and a local
+gateway, registration, the officers' steps and the progress view."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from notifications.channels import SmsGateway
+from notifications.dispatch import dispatch
+from states import recruitment as rec
+from states.identity import make_id_number
+from states.org import Actor
+from states.store.models import OrgUnit, RecruitmentRound, table_of
+from states.store.people import load_actor
+from tests.live import Live
+from tests.test_dispatch import Robot, robot  # noqa: F401 - the fixture
+
+
+def _actor(live: Live, username: str) -> Actor:
+    with live.services.db.connect() as conn:
+        return load_actor(conn, username=username)
+
+
+def _round_with_plan(live: Live) -> tuple[int, str]:
+    engine = live.services.engine
+    county = _actor(live, "county_officer")
+    county_id = county.bindings[0].unit_id
+    with live.services.db.begin() as conn:
+        round_id = conn.execute(
+            insert(table_of(RecruitmentRound))
+            .values(
+                province_id=1,
+                year=2026,
+                name="2026年招聘",
+                written_weight=0.5,
+                shortlist_ratio=3,
+                registration_opens=dt.date(2026, 8, 25),
+                registration_closes=dt.date(2026, 9, 10),
+                max_age=35,
+            )
+            .returning(table_of(RecruitmentRound).c.id)
+        ).scalar_one()
+        school = (
+            conn.execute(
+                select(OrgUnit.id).where(OrgUnit.parent_id == county_id, OrgUnit.tier == "school")
+            )
+            .scalars()
+            .first()
+        )
+    plan = rec.declare_plan(
+        engine,
+        county,
+        round_id,
+        county_id,
+        [
+            {
+                "code": "Z-01",
+                "subject": "语文",
+                "school_level": "primary",
+                "count": 1,
+                "min_education": "bachelor",
+                "seats": [{"school_id": school, "seats": 1}],
+            }
+        ],
+    )
+    for event, who in (
+        ("submit", "county_officer"),
+        ("city_pass", "city_officer"),
+        ("approve", "province_officer"),
+    ):
+        version = live.client(who).get(f"/api/v1/cases/{plan}").json()["version"]
+        engine.fire(plan, event, _actor(live, who), expected_version=version)
+    return int(round_id), "Z-01"
+
+
+def _form(n: int, code: str, **over: Any) -> dict[str, Any]:
+    return {
+        "id_number": make_id_number("110101", dt.date(1999, 5, 1), n, "M"),
+        "name": f"报名{n}",
+        "phone": f"1391234{n:04d}",
+        "code": code,
+        "education": "bachelor",
+        "cert_level": "primary",
+        "post_code": "Z-01",
+        **over,
+    }
+
+
+def _sms_code(live: Live, gateway: str, phone: str) -> str:
+    report = dispatch(live.services.db, live.clock, {"sms": SmsGateway(gateway)})
+    assert report.sent.get("sms", 0) >= 1, report
+    text = next(r["json"]["text"] for r in reversed(Robot.received) if r["json"]["phone"] == phone)
+    return "".join(c for c in text if c.isdigit())[:6]
+
+
+def test_public_registration_with_an_sms_code(live: Live, robot: str) -> None:  # noqa: F811
+    round_id, _ = _round_with_plan(live)
+    anon = live.client()
+    posts = anon.get(f"/api/v1/public/recruitment/{round_id}/posts")
+    assert posts.status_code == 200, posts.text
+    [post] = posts.json()
+    assert post["code"] == "Z-01" and post["count"] == 1
+
+    phone = "13912340001"
+    assert (
+        anon.post(
+            "/api/v1/public/recruitment/verification-codes", json={"phone": phone}
+        ).status_code
+        == 202
+    )
+    again = anon.post("/api/v1/public/recruitment/verification-codes", json={"phone": phone})
+    assert again.status_code == 422 and "1分钟" in again.json()["message"]
+    code = _sms_code(live, robot, phone)
+    wrong = anon.post(
+        f"/api/v1/public/recruitment/{round_id}/registrations",
+        json=_form(1, "000000" if code != "000000" else "111111"),
+    )
+    assert wrong.status_code == 422 and wrong.json()["field"] == "code"
+    bad_id = anon.post(
+        f"/api/v1/public/recruitment/{round_id}/registrations",
+        json={**_form(1, code), "id_number": "110101199905010010"},
+    )
+    assert bad_id.status_code == 422 and bad_id.json()["field"] == "id_number"
+    ok = anon.post(f"/api/v1/public/recruitment/{round_id}/registrations", json=_form(1, code))
+    assert ok.status_code == 201, ok.text
+
+    live.clock.advance(minutes=2)
+    assert (
+        anon.post(
+            "/api/v1/public/recruitment/verification-codes", json={"phone": phone}
+        ).status_code
+        == 202
+    )
+    code2 = _sms_code(live, robot, phone)
+    twice = anon.post(f"/api/v1/public/recruitment/{round_id}/registrations", json=_form(1, code2))
+    assert twice.status_code == 422 and "已报名" in twice.json()["message"]
+
+    city = live.client("city_officer")
+    got = city.get(f"/api/v1/recruitment/{round_id}/progress")
+    assert got.status_code == 200, got.text
+    [row] = got.json()
+    assert (row["registered"], row["qualified"], row["hired"]) == (1, 0, 0)
+    county = live.client("county_officer")
+    refused = county.post(f"/api/v1/recruitment/{round_id}/shortlist")
+    assert refused.status_code == 403
+    assert city.post(f"/api/v1/recruitment/{round_id}/shortlist").json() == {
+        "result": {"shortlisted": 0, "not_shortlisted": 0}
+    }
