@@ -3,24 +3,37 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, File, Path, UploadFile
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from api import schemas as s
 from api.deps import ApiActor, Svc
 from api.routes import ERRORS
 from states import recruitment as rec
-from states.errors import FormError, NotFound
+from states.errors import FormError, NotFound, PermissionDenied
 from states.identity import birth_date_of, gender_of, validate_id_number, validate_phone
-from states.org import SCOPE_ROLES
+from states.org import CITY_OFFICER, PROVINCE_OFFICER, SCOPE_ROLES
+from states.sheets import (
+    APPLICANTS,
+    INTERVIEW_SCORES,
+    WRITTEN_SCORES,
+    SheetError,
+    read_table,
+    validate,
+    write_xlsx,
+)
 from states.store.db import reader
 from states.store.models import Applicant, Case, OrgUnit, Post, RecruitmentRound
 from states.verification import check_code, issue_code
 
 RoundId = Annotated[int, Path(ge=1, le=2**53)]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MAX_UPLOAD = 64 * 1024 * 1024
 public = APIRouter(
     prefix="/api/v1/public/recruitment",
     tags=["招聘报名（无需登录）"],
@@ -255,3 +268,199 @@ def progress(round_id: RoundId, svc: Svc, actor: ApiActor) -> list[ProgressRow]:
         for r in rows
         if any(r.path.startswith(p) for p in scopes)
     ]
+
+
+# --- spreadsheets -----------------------------------------------------------------------------
+IMPORT_ROLES = {
+    "applicants": (PROVINCE_OFFICER,),
+    "written": (PROVINCE_OFFICER,),
+    "interview": (CITY_OFFICER, PROVINCE_OFFICER),
+}
+
+
+class ImportError_(BaseModel):
+    row: int
+    column: str
+    value: str
+    reason: str
+
+
+class ImportOut(BaseModel):
+    kind: str
+    imported: int
+    error_count: int
+    errors: list[ImportError_]
+    ignored_columns: list[str]
+
+
+@officer.post("/{round_id}/imports/{kind}", response_model=ImportOut)
+def import_sheet(
+    round_id: RoundId,
+    kind: Literal["applicants", "written", "interview"],
+    svc: Svc,
+    actor: ApiActor,
+    file: Annotated[UploadFile, File()],
+    valid_only: bool = False,
+) -> JSONResponse:
+    """导入报名人员、笔试成绩或面试成绩（.xlsx 或 .csv）。有错误时逐行逐列列出原因，默认不导入
+    任何数据；valid_only=true 时只导入无误的行。"""
+    if not any(actor.holds(role) for role in IMPORT_ROLES[kind]):
+        raise PermissionDenied("报名与笔试成绩由省教育厅导入，面试成绩由市教育局人事处导入")
+    schema = {"applicants": APPLICANTS, "written": WRITTEN_SCORES, "interview": INTERVIEW_SCORES}[
+        kind
+    ]
+    data = file.file.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        raise FormError("file", f"文件过大：不能超过{MAX_UPLOAD // (1024 * 1024)}MB")
+    try:
+        table = read_table(data, file.filename or "", schema=schema)
+    except SheetError as exc:
+        raise FormError("file", str(exc)) from None
+    checked = validate(table, schema)
+    errors = [
+        ImportError_(row=e.row, column=e.column, value=e.value, reason=e.reason)
+        for e in checked.errors
+    ]
+    imported = 0
+    if kind == "applicants":
+        labels = {c.name: c.label for c in schema.columns}
+        if not errors or valid_only:
+            report = rec.register_many(
+                svc.engine, actor, round_id, checked.rows, valid_only=valid_only
+            )
+            imported = report.created
+            errors += [
+                ImportError_(row=row, column=labels.get(f, f), value="", reason=reason)
+                for row, f, reason in report.errors
+            ]
+    elif not errors or valid_only:
+        imported = rec.record_scores(
+            svc.engine,
+            actor,
+            round_id,
+            kind,
+            [
+                (r["id_number"], None if r["absent"] or r["score"] is None else float(r["score"]))
+                for r in checked.rows
+            ],
+        )
+    out = ImportOut(
+        kind=kind,
+        imported=imported,
+        error_count=max(checked.error_count, len(errors)),
+        errors=errors[:1000],
+        ignored_columns=list(checked.ignored_columns),
+    )
+    status = 422 if errors and not imported and not valid_only else 200
+    return JSONResponse(out.model_dump(), status_code=status)
+
+
+EXPORTS: dict[str, tuple[str, tuple[str, ...], list[tuple[str, str]]]] = {
+    "shortlist": (
+        "入围面试名单",
+        (
+            "shortlisted",
+            "interviewed",
+            "physical",
+            "reserve",
+            "background",
+            "publicity",
+            "choosing",
+            "probation",
+            "confirmed",
+            "failed_physical",
+            "failed_background",
+            "not_hired",
+        ),
+        [
+            ("post_code", "岗位代码"),
+            ("name", "姓名"),
+            ("id_number", "身份证号"),
+            ("phone", "手机号"),
+            ("written_score", "笔试成绩"),
+        ],
+    ),
+    "ranking": (
+        "综合成绩排名",
+        (
+            "physical",
+            "reserve",
+            "background",
+            "publicity",
+            "choosing",
+            "probation",
+            "confirmed",
+            "failed_physical",
+            "failed_background",
+            "not_hired",
+        ),
+        [
+            ("post_code", "岗位代码"),
+            ("rank", "名次"),
+            ("name", "姓名"),
+            ("id_number", "身份证号"),
+            ("written_score", "笔试成绩"),
+            ("interview_score", "面试成绩"),
+            ("composite", "综合成绩"),
+        ],
+    ),
+    "publicity": (
+        "拟聘用人员公示名单",
+        ("publicity",),
+        [
+            ("post_code", "岗位代码"),
+            ("name", "姓名"),
+            ("id_number", "身份证号"),
+            ("composite", "综合成绩"),
+            ("rank", "名次"),
+        ],
+    ),
+}
+
+
+@officer.get(
+    "/{round_id}/exports/{name}", response_class=Response, responses={200: {"content": {XLSX: {}}}}
+)
+def export_sheet(
+    round_id: RoundId,
+    name: Literal["shortlist", "ranking", "publicity"],
+    svc: Svc,
+    actor: ApiActor,
+) -> Response:
+    """导出入围名单、排名或公示名单（.xlsx，身份证号与手机号已脱敏），仅含管辖范围内的岗位。"""
+    title, states, columns = EXPORTS[name]
+    scopes = actor.scopes(SCOPE_ROLES)
+    if not scopes:
+        raise PermissionDenied("无权导出")
+    with reader(svc.db).connect() as conn:
+        rows = (
+            conn.execute(
+                select(
+                    Post.code.label("post_code"),
+                    Applicant.name,
+                    Applicant.id_number,
+                    Applicant.phone,
+                    Applicant.written_score,
+                    Applicant.interview_score,
+                    Applicant.composite,
+                    Applicant.rank,
+                )
+                .join(Post, Post.id == Applicant.post_id)
+                .join(Case, Case.id == Applicant.case_id)
+                .where(
+                    Applicant.round_id == round_id,
+                    Case.state.in_(states),
+                    or_(*(Case.org_path.startswith(p) for p in scopes)),
+                )
+                .order_by(Post.code, Applicant.rank, Applicant.written_score.desc().nulls_last())
+            )
+            .mappings()
+            .all()
+        )
+    data = write_xlsx(columns, [dict(r) for r in rows], title=title)
+    filename = quote(f"{title}.xlsx")
+    return Response(
+        data,
+        media_type=XLSX,
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{filename}"},
+    )

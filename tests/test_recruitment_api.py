@@ -78,7 +78,7 @@ def _round_with_plan(live: Live) -> tuple[int, str]:
 
 def _form(n: int, code: str, **over: Any) -> dict[str, Any]:
     return {
-        "id_number": make_id_number("110101", dt.date(1999, 5, 1), n, "M"),
+        "id_number": make_id_number("110101", dt.date(1999, 5, 1), 1 + 2 * n, "M"),
         "name": f"报名{n}",
         "phone": f"1391234{n:04d}",
         "code": code,
@@ -149,3 +149,97 @@ def test_public_registration_with_an_sms_code(live: Live, robot: str) -> None:  
     assert city.post(f"/api/v1/recruitment/{round_id}/shortlist").json() == {
         "result": {"shortlisted": 0, "not_shortlisted": 0}
     }
+
+
+def test_import_applicants_and_scores_then_export(live: Live) -> None:
+    from states.sheets import read_table, write_xlsx
+
+    round_id, post = _round_with_plan(live)
+    cols = [
+        ("id_number", "身份证号"),
+        ("name", "姓名"),
+        ("phone", "手机号码"),
+        ("education", "学历"),
+        ("cert_level", "教师资格证学段"),
+        ("post_code", "岗位代码"),
+    ]
+    people = [
+        {
+            "id_number": make_id_number("110101", dt.date(1999, 5, 1), 101 + 2 * n, "M"),
+            "name": f"导入{n}",
+            "phone": f"1371234{n:04d}",
+            "education": "本科",
+            "cert_level": "小学",
+            "post_code": post,
+        }
+        for n in range(5)
+    ]
+    bad = {
+        **people[4],
+        "id_number": people[4]["id_number"][:-1] + "0"
+        if people[4]["id_number"][-1] != "0"
+        else people[4]["id_number"][:-1] + "1",
+    }
+    sheet = write_xlsx(cols, [*people[:4], bad], title="报名", mask=())
+    province = live.client("province_officer")
+    files = {
+        "file": (
+            "报名.xlsx",
+            sheet,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    }
+    refused = province.post(f"/api/v1/recruitment/{round_id}/imports/applicants", files=files)
+    assert refused.status_code == 422, refused.text
+    errors = refused.json()["errors"]
+    assert len(errors) == 1, errors
+    [error] = errors
+    assert (error["row"], error["column"]) == (6, "身份证号") and "校验码" in error["reason"]
+    assert refused.json()["imported"] == 0
+    county = live.client("county_officer")
+    assert (
+        county.post(f"/api/v1/recruitment/{round_id}/imports/applicants", files=files).status_code
+        == 403
+    )
+    partial = province.post(
+        f"/api/v1/recruitment/{round_id}/imports/applicants?valid_only=true", files=files
+    )
+    assert partial.status_code == 200 and partial.json()["imported"] == 4
+    not_a_sheet = province.post(
+        f"/api/v1/recruitment/{round_id}/imports/applicants",
+        files={"file": ("报名.xlsx", b"\x89PNG\r\n", "image/png")},
+    )
+    assert not_a_sheet.status_code == 422 and not_a_sheet.json()["field"] == "file"
+
+    # Qualify them, import written scores, shortlist, export the shortlist masked.
+    engine = live.services.engine
+    officer = _actor(live, "county_officer")
+    with live.services.db.connect() as conn:
+        from states.store.models import Applicant, Case
+
+        cases = conn.execute(
+            select(Applicant.case_id, Case.version).join(Case, Case.id == Applicant.case_id)
+        ).all()
+    for case_id, version in cases:
+        engine.fire(case_id, "qualify", officer, expected_version=version)
+    scores = write_xlsx(
+        [("id_number", "身份证号"), ("score", "笔试成绩")],
+        [{"id_number": p["id_number"], "score": 90 - i} for i, p in enumerate(people[:4])],
+        title="笔试",
+        mask=(),
+    )
+    written = province.post(
+        f"/api/v1/recruitment/{round_id}/imports/written",
+        files={"file": ("笔试.xlsx", scores, "application/octet-stream")},
+    )
+    assert written.status_code == 200 and written.json()["imported"] == 4
+    city = live.client("city_officer")
+    assert city.post(f"/api/v1/recruitment/{round_id}/shortlist").json()["result"] == {
+        "shortlisted": 3,
+        "not_shortlisted": 1,
+    }
+    exported = city.get(f"/api/v1/recruitment/{round_id}/exports/shortlist")
+    assert exported.status_code == 200
+    table = read_table(exported.content, "入围.xlsx")
+    assert [r["姓名"] for _, r in table.rows] == ["导入0", "导入1", "导入2"]
+    assert all("*" in r["身份证号"] and "****" in r["手机号"] for _, r in table.rows)
