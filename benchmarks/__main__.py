@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import fire, http, sweeps
+from benchmarks import fire, http, recruitment, sweeps
 from states.seed import seed
 from states.store.db import make_engine
 from states.store.migrate import upgrade
@@ -60,6 +60,13 @@ def main() -> None:
                 tasks=100_000 if quick else 1_000_000,
                 due=1_000 if quick else 10_000,
                 mails=200 if quick else 2_000,
+            )
+        )
+        results.update(
+            recruitment.run(
+                work / "recruit.db",
+                applicants=20_000 if quick else 200_000,
+                posts=200 if quick else 2_000,
             )
         )
         seed_n = 60_000 if quick else 600_000

@@ -171,6 +171,15 @@ BULK_WRITE_CASE = (
         closed_at=bindparam("p_closed", type_=cases_t.c.closed_at.type),
     )
 )
+BULK_CASE_COLUMNS = (
+    cases_t.c.id,
+    cases_t.c.process,
+    cases_t.c.state,
+    cases_t.c.version,
+    cases_t.c.seq,
+    cases_t.c.audit_head,
+    cases_t.c.org_path,
+)
 INSERT_AUDIT = insert(audit_t)
 INSERT_TASKS = insert(tasks_t)
 INSERT_OUTBOX = insert(outbox_t)
@@ -1097,6 +1106,7 @@ class CaseEngine:
         strict: bool = True,
         conn: Connection | None = None,
         chunk: int = 5000,
+        rules_checked: bool = False,
     ) -> BulkResult:
         """A step over many cases at once (scores, shortlist, ranking), set-based.
 
@@ -1106,12 +1116,27 @@ class CaseEngine:
         running the machine per row; then versioned updates, chained audit rows, task and
         notice writes go out as executemany. ``strict``: one bad move refuses them all
         (nothing written); otherwise the bad ones are reported and the rest move.
+
+        An event with rules moves in bulk only when the caller has evaluated those rules
+        set-wise itself (``rules_checked``): the engine does not run them row by row here.
         """
         spec = self.processes[process]
         result = BulkResult()
+        label = actor.label  # computed once: it is the same on every audit row
+        may: dict[tuple[str, str], str | None] = {}  # (unit path, event) -> refusal
+        final: dict[str, bool] = {}
+        bodies: dict[str, str] = {}
         if conn is None:
             with self.db.begin() as own:
-                return self.fire_many(process, moves, actor, strict=strict, conn=own, chunk=chunk)
+                return self.fire_many(
+                    process,
+                    moves,
+                    actor,
+                    strict=strict,
+                    conn=own,
+                    chunk=chunk,
+                    rules_checked=rules_checked,
+                )
         now = self.clock.now()
         today = local_date(now)
         due_cache: dict[int, tuple[dt.date | None, str | None]] = {}
@@ -1120,7 +1145,7 @@ class CaseEngine:
             rows = {
                 r.id: r
                 for r in conn.execute(
-                    select(cases_t)
+                    select(*BULK_CASE_COLUMNS)
                     .where(cases_t.c.id.in_([m.case_id for m in part]))
                     .with_for_update()
                 )
@@ -1145,10 +1170,15 @@ class CaseEngine:
                     problem = "案件不存在或重复"
                 elif ev is None or ev.internal or target is None:
                     problem = f"当前状态「{spec.state_label(case.state)}」不能批量执行{m.event}"
+                elif ev.rules and not rules_checked:
+                    problem = f"「{ev.label}」有须逐案判断的规则，不能直接批量执行"
                 else:
-                    problem = self._bulk_may(actor, ev, case, tiers)
+                    key = (case.org_path, m.event)
+                    if key not in may:
+                        may[key] = self._bulk_may(actor, ev, case, tiers)
+                    problem = may[key]
                 clean: dict[str, Any] = {}
-                if problem is None and ev is not None:
+                if problem is None and ev is not None and (m.payload or ev.form.fields):
                     try:
                         clean = ev.form.validate(m.payload)
                     except FormError as exc:
@@ -1161,20 +1191,26 @@ class CaseEngine:
                 assert case is not None and target is not None
                 seen.add(m.case_id)
                 version, seq = case.version + 1, case.seq + 1
-                body = canonical(clean)
+                body = bodies.get(m.event) if not clean else None
+                if body is None:
+                    body = canonical(clean)
+                    if not clean:
+                        bodies[m.event] = body
                 head = event_hash(
                     case.audit_head,
                     case_id=case.id,
                     seq=seq,
                     at=now,
                     actor_id=actor.person_id,
-                    actor_label=actor.label,
+                    actor_label=label,
                     event=m.event,
                     from_state=case.state,
                     to_state=target,
                     payload=body,
                 )
-                final = self._is_final(process, target)
+                if target not in final:
+                    final[target] = self._is_final(process, target)
+                is_final = final[target]
                 updates.append(
                     {
                         "p_id": case.id,
@@ -1184,7 +1220,7 @@ class CaseEngine:
                         "p_seq": seq,
                         "p_head": head,
                         "p_now": now,
-                        "p_closed": now if final else None,
+                        "p_closed": now if is_final else None,
                     }
                 )
                 audits.append(
@@ -1194,7 +1230,7 @@ class CaseEngine:
                         "version": version,
                         "at": now,
                         "actor_id": actor.person_id,
-                        "actor_label": actor.label,
+                        "actor_label": label,
                         "event": m.event,
                         "from_state": case.state,
                         "to_state": target,

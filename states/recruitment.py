@@ -217,6 +217,54 @@ def register(engine: CaseEngine, round_id: int, form: Mapping[str, Any]) -> int:
         )
 
 
+def qualify_all(engine: CaseEngine, actor: Actor, round_id: int) -> dict[str, int]:
+    """资格审查 for every registration waiting in the actor's counties: the same eligibility
+    rules as at registration, read again from the records; those who fail are disqualified
+    with the reasons."""
+    today = local_date(engine.clock.now())
+    with engine.db.begin() as conn:
+        rows = conn.execute(
+            select(
+                applicants_t.c.case_id,
+                applicants_t.c.birth_date,
+                applicants_t.c.education,
+                applicants_t.c.cert_level,
+                posts_t.c.school_level,
+                posts_t.c.min_education,
+                posts_t.c.cert_required,
+                rounds_t.c.max_age,
+                cases_t.c.org_path,
+            )
+            .join(posts_t, posts_t.c.id == applicants_t.c.post_id)
+            .join(rounds_t, rounds_t.c.id == applicants_t.c.round_id)
+            .join(cases_t, cases_t.c.id == applicants_t.c.case_id)
+            .where(applicants_t.c.round_id == round_id, cases_t.c.state == "registered")
+        ).all()
+        moves: list[Move] = []
+        for r in rows:
+            if not actor.sees(r.org_path):
+                continue
+            problems = eligibility(
+                Candidate(r.birth_date, r.education, r.cert_level),
+                PostNeeds(r.school_level, r.min_education, r.cert_required, r.max_age),
+                today,
+            )
+            if problems:
+                moves.append(
+                    Move(
+                        r.case_id,
+                        "disqualify",
+                        {"reason": "；".join(reason for _, reason in problems)},
+                    )
+                )
+            else:
+                moves.append(Move(r.case_id, "qualify"))
+        # the eligibility rule was just evaluated above, row by row
+        engine.fire_many(APPLICANT, moves, actor, conn=conn, rules_checked=True)
+    ok = sum(1 for m in moves if m.event == "qualify")
+    return {"qualified": ok, "disqualified": len(moves) - ok}
+
+
 # --- scores and the set-based steps -------------------------------------------------------
 def record_scores(
     engine: CaseEngine,
