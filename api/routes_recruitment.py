@@ -17,6 +17,7 @@ from api.routes import ERRORS
 from states import recruitment as rec
 from states.errors import FormError, NotFound, PermissionDenied
 from states.identity import birth_date_of, gender_of, validate_id_number, validate_phone
+from states.machines.recruitment import HIRED, PAST_QUALIFICATION, PAST_RANKING, PAST_SHORTLIST
 from states.org import CITY_OFFICER, PROVINCE_OFFICER, SCOPE_ROLES
 from states.sheets import (
     APPLICANTS,
@@ -191,40 +192,7 @@ def skip_choice(case_id: RoundId, body: SkipIn, svc: Svc, actor: ApiActor) -> Co
 def progress(round_id: RoundId, svc: Svc, actor: ApiActor) -> list[ProgressRow]:
     """各县区、各岗位进度：报名、资格审查通过、入围、录用人数（仅管辖范围内）。"""
     scopes = actor.scopes(SCOPE_ROLES)
-    stages: dict[str, tuple[str, ...]] = {
-        "qualified": (
-            "qualified",
-            "examined",
-            "shortlisted",
-            "interviewed",
-            "physical",
-            "reserve",
-            "background",
-            "publicity",
-            "choosing",
-            "probation",
-            "confirmed",
-            "not_shortlisted",
-            "failed_physical",
-            "failed_background",
-            "not_hired",
-        ),
-        "shortlisted": (
-            "shortlisted",
-            "interviewed",
-            "physical",
-            "reserve",
-            "background",
-            "publicity",
-            "choosing",
-            "probation",
-            "confirmed",
-            "failed_physical",
-            "failed_background",
-            "not_hired",
-        ),
-        "hired": ("probation", "confirmed"),
-    }
+    stages = {"qualified": PAST_QUALIFICATION, "shortlisted": PAST_SHORTLIST, "hired": HIRED}
     with reader(svc.db).connect() as conn:
         if (
             conn.execute(select(RecruitmentRound.id).where(RecruitmentRound.id == round_id)).first()
@@ -358,20 +326,7 @@ def import_sheet(
 EXPORTS: dict[str, tuple[str, tuple[str, ...], list[tuple[str, str]]]] = {
     "shortlist": (
         "入围面试名单",
-        (
-            "shortlisted",
-            "interviewed",
-            "physical",
-            "reserve",
-            "background",
-            "publicity",
-            "choosing",
-            "probation",
-            "confirmed",
-            "failed_physical",
-            "failed_background",
-            "not_hired",
-        ),
+        PAST_SHORTLIST,
         [
             ("post_code", "岗位代码"),
             ("name", "姓名"),
@@ -382,18 +337,7 @@ EXPORTS: dict[str, tuple[str, tuple[str, ...], list[tuple[str, str]]]] = {
     ),
     "ranking": (
         "综合成绩排名",
-        (
-            "physical",
-            "reserve",
-            "background",
-            "publicity",
-            "choosing",
-            "probation",
-            "confirmed",
-            "failed_physical",
-            "failed_background",
-            "not_hired",
-        ),
+        PAST_RANKING,
         [
             ("post_code", "岗位代码"),
             ("rank", "名次"),

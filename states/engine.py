@@ -37,7 +37,7 @@ from states.errors import (
     RuleRefused,
 )
 from states.machines import PROCESSES
-from states.machines.recruitment import Candidate, PostNeeds
+from states.machines.recruitment import candidate_and_post
 from states.machines.spec import (
     COMMENT,
     STATE_ACTOR,
@@ -91,6 +91,7 @@ from states.store.models import (
     table_of,
 )
 from states.store.people import load_actor
+from states.store.queries import eligibility_rows
 
 cases_t = table_of(Case)
 tasks_t = table_of(Task)
@@ -1574,24 +1575,9 @@ class CaseEngine:
     @staticmethod
     def _applicant_facts(conn: Connection, case_id: int) -> dict[str, Any]:
         """A recruitment applicant and the post they applied for, as the rules read them."""
-        row = conn.execute(
-            select(
-                applicants_t.c.birth_date,
-                applicants_t.c.education,
-                applicants_t.c.cert_level,
-                posts_t.c.school_level,
-                posts_t.c.min_education,
-                posts_t.c.cert_required,
-                rounds_t.c.max_age,
-            )
-            .join(posts_t, posts_t.c.id == applicants_t.c.post_id)
-            .join(rounds_t, rounds_t.c.id == posts_t.c.round_id)
-            .where(applicants_t.c.case_id == case_id)
-        ).one()
-        return {
-            "candidate": Candidate(row.birth_date, row.education, row.cert_level),
-            "post": PostNeeds(row.school_level, row.min_education, row.cert_required, row.max_age),
-        }
+        row = conn.execute(eligibility_rows().where(applicants_t.c.case_id == case_id)).one()
+        candidate, post = candidate_and_post(row)
+        return {"candidate": candidate, "post": post}
 
     def _teacher_facts(self, conn: Connection, person_id: int) -> TeacherFacts:
         rows = conn.execute(LOAD_TEACHER, {"person_id": person_id}).all()

@@ -16,7 +16,14 @@ from sqlalchemy.exc import IntegrityError
 from states.clock import local_date
 from states.engine import CaseEngine, Move
 from states.errors import Conflict, FormError, NotFound, PermissionDenied, RuleRefused
-from states.machines.recruitment import APPLICANT, PLAN, Candidate, PostNeeds, eligibility
+from states.machines.recruitment import (
+    APPLICANT,
+    PLAN,
+    Candidate,
+    PostNeeds,
+    candidate_and_post,
+    eligibility,
+)
 from states.org import (
     CITY_OFFICER,
     COUNTY_OFFICER,
@@ -33,6 +40,7 @@ from states.store.models import (
     RecruitmentRound,
     table_of,
 )
+from states.store.queries import eligibility_rows
 
 cases_t, posts_t, seats_t = table_of(Case), table_of(Post), table_of(PostSeat)
 applicants_t, rounds_t = table_of(Applicant), table_of(RecruitmentRound)
@@ -224,31 +232,15 @@ def qualify_all(engine: CaseEngine, actor: Actor, round_id: int) -> dict[str, in
     today = local_date(engine.clock.now())
     with engine.db.begin() as conn:
         rows = conn.execute(
-            select(
-                applicants_t.c.case_id,
-                applicants_t.c.birth_date,
-                applicants_t.c.education,
-                applicants_t.c.cert_level,
-                posts_t.c.school_level,
-                posts_t.c.min_education,
-                posts_t.c.cert_required,
-                rounds_t.c.max_age,
-                cases_t.c.org_path,
+            eligibility_rows().where(
+                applicants_t.c.round_id == round_id, cases_t.c.state == "registered"
             )
-            .join(posts_t, posts_t.c.id == applicants_t.c.post_id)
-            .join(rounds_t, rounds_t.c.id == applicants_t.c.round_id)
-            .join(cases_t, cases_t.c.id == applicants_t.c.case_id)
-            .where(applicants_t.c.round_id == round_id, cases_t.c.state == "registered")
         ).all()
         moves: list[Move] = []
         for r in rows:
             if not actor.sees(r.org_path):
                 continue
-            problems = eligibility(
-                Candidate(r.birth_date, r.education, r.cert_level),
-                PostNeeds(r.school_level, r.min_education, r.cert_required, r.max_age),
-                today,
-            )
+            problems = eligibility(*candidate_and_post(r), today)
             if problems:
                 moves.append(
                     Move(

@@ -145,6 +145,14 @@ def eligibility(c: Candidate, post: PostNeeds, on: dt.date) -> list[tuple[str, s
     return out
 
 
+def candidate_and_post(row: Any) -> tuple[Candidate, PostNeeds]:
+    """Read a row of ``queries.eligibility_rows`` as the eligibility rule's two inputs."""
+    return (
+        Candidate(row.birth_date, row.education, row.cert_level),
+        PostNeeds(row.school_level, row.min_education, row.cert_required, row.max_age),
+    )
+
+
 @dataclass(frozen=True)
 class Eligible:
     """The qualification check as a rule: facts carry the candidate and the post."""
@@ -234,6 +242,23 @@ class ApplicantMachine(StateMachine):
 
 
 COUNTY, CITY, PROVINCE = By(officer="county"), By(officer="city"), By(officer="province")
+
+# The states an applicant is in once past each milestone (for progress and published lists).
+PAST_RANKING = (
+    "physical",
+    "reserve",
+    "background",
+    "publicity",
+    "choosing",
+    "probation",
+    "confirmed",
+    "failed_physical",
+    "failed_background",
+    "not_hired",
+)
+PAST_SHORTLIST = ("shortlisted", "interviewed", *PAST_RANKING)
+PAST_QUALIFICATION = ("qualified", "examined", "not_shortlisted", *PAST_SHORTLIST)
+HIRED = ("probation", "confirmed")
 
 APPLICANT_STATES: Mapping[str, StateSpec] = {
     "registered": StateSpec("registered", COUNTY, 10),

@@ -28,6 +28,7 @@ from sqlalchemy import (
 
 from states.org import SCOPE_ROLES, Actor
 from states.store.models import (
+    Applicant,
     Attachment,
     AuditEvent,
     Case,
@@ -35,6 +36,8 @@ from states.store.models import (
     Notification,
     OrgUnit,
     Person,
+    Post,
+    RecruitmentRound,
     Task,
     Teacher,
     table_of,
@@ -416,4 +419,27 @@ def unread_notifications(conn: Connection, actor: Actor) -> int:
                 notes_t.c.person_id == (actor.person_id or -1), notes_t.c.read_at.is_(None)
             )
         ).scalar_one()
+    )
+
+
+def eligibility_rows() -> Select[Any]:
+    """Each applicant with the requirements of the post they applied for: what the
+    eligibility rules read, for one case (the engine) or a whole round (the bulk check)."""
+    applicants_t, posts_t = table_of(Applicant), table_of(Post)
+    rounds_t = table_of(RecruitmentRound)
+    return (
+        select(
+            applicants_t.c.case_id,
+            applicants_t.c.birth_date,
+            applicants_t.c.education,
+            applicants_t.c.cert_level,
+            posts_t.c.school_level,
+            posts_t.c.min_education,
+            posts_t.c.cert_required,
+            rounds_t.c.max_age,
+            cases_t.c.org_path,
+        )
+        .join(posts_t, posts_t.c.id == applicants_t.c.post_id)
+        .join(rounds_t, rounds_t.c.id == applicants_t.c.round_id)
+        .join(cases_t, cases_t.c.id == applicants_t.c.case_id)
     )
