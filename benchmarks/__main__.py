@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import fire, http, recruitment, sweeps
+from benchmarks import fire, http, recruitment, registration, sweeps
 from states.seed import seed
 from states.store.db import make_engine
 from states.store.migrate import upgrade
@@ -67,6 +67,13 @@ def main() -> None:
                 work / "recruit.db",
                 applicants=20_000 if quick else 200_000,
                 posts=200 if quick else 2_000,
+            )
+        )
+        results.update(
+            registration.run(
+                work / "register.db",
+                registrations=3_000 if quick else 6_000,
+                seconds=2 if quick else 4,
             )
         )
         seed_n = 60_000 if quick else 600_000

@@ -68,7 +68,7 @@ def _drive(
             "wrk",
             f"-t{threads}",
             f"-c{CLIENTS}",
-            f"-d{seconds}s",
+            f"-d{seconds:g}s",
             "--timeout",
             "10s",
             "-s",
