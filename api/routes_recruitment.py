@@ -30,7 +30,7 @@ from states.sheets import (
 )
 from states.store.db import reader
 from states.store.models import Applicant, Case, OrgUnit, Post, RecruitmentRound
-from states.verification import check_code, issue_code
+from states.verification import check_code, issue_code, use_code
 
 RoundId = Annotated[int, Path(ge=1, le=2**53)]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -135,7 +135,7 @@ def register(round_id: RoundId, body: RegistrationIn, svc: Svc) -> Registered:
         id_number = validate_id_number(body.id_number)
     except ValueError as exc:
         raise FormError("id_number", str(exc)) from None
-    check_code(svc.db, svc.clock, body.phone, body.code)
+    code_id = check_code(svc.db, svc.clock, body.phone, body.code)
     case_id = rec.register(
         svc.engine,
         round_id,
@@ -150,6 +150,7 @@ def register(round_id: RoundId, body: RegistrationIn, svc: Svc) -> Registered:
             "cert_level": body.cert_level,
             "post_code": body.post_code,
         },
+        also=lambda conn: use_code(conn, code_id, svc.now()),
     )
     return Registered(case_id=case_id, message="报名成功，请关注资格审查结果")
 

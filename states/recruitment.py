@@ -6,7 +6,7 @@ functions, so a province's 200,000 applicants are ranked in one pass, not a Pyth
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,6 +128,7 @@ def register_many(
     rows: Sequence[Mapping[str, Any]],
     *,
     valid_only: bool = False,
+    also: Callable[[Connection], None] | None = None,
 ) -> ImportReport:
     """Register applicants (validated rows: id_number, name, phone, gender, birth_date,
     education, cert_level, post_code, and ``row`` for the report). Eligibility is checked
@@ -192,10 +193,17 @@ def register_many(
             ],
         )
         report.created = len(ids)
+        if also is not None:  # e.g. consume the registrant's verification code, atomically
+            also(conn)
     return report
 
 
-def register(engine: CaseEngine, round_id: int, form: Mapping[str, Any]) -> int:
+def register(
+    engine: CaseEngine,
+    round_id: int,
+    form: Mapping[str, Any],
+    also: Callable[[Connection], None] | None = None,
+) -> int:
     """One applicant registering online, inside the round's registration window."""
     today = local_date(engine.clock.now())
     with engine.db.connect() as conn:
@@ -208,7 +216,7 @@ def register(engine: CaseEngine, round_id: int, form: Mapping[str, Any]) -> int:
             f"报名时间为{rnd.registration_opens.isoformat()}至{rnd.registration_closes.isoformat()}",
         )
     try:
-        report = register_many(engine, public_applicant(form["name"]), round_id, [form])
+        report = register_many(engine, public_applicant(form["name"]), round_id, [form], also=also)
     except IntegrityError:  # two registrations of the same person raced; the first won
         raise FormError("id_number", "该身份证号本轮已报名，每人限报一个岗位") from None
     if report.errors:

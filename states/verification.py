@@ -11,7 +11,7 @@ import datetime as dt
 import hashlib
 import secrets
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from states.clock import Clock
 from states.errors import FormError, RuleRefused
@@ -59,11 +59,12 @@ def issue_code(db: Engine, clock: Clock, phone: str) -> None:
         )
 
 
-def check_code(db: Engine, clock: Clock, phone: str, code: str) -> None:
-    """Use the number's newest live code, or raise naming the field. A wrong try is counted
-    in its own transaction, so the count survives the error."""
+def check_code(db: Engine, clock: Clock, phone: str, code: str) -> int:
+    """The id of the number's newest live code if ``code`` matches it, without using it up:
+    the caller consumes it (``use_code``) in the same transaction as what it proves, so a
+    refused registration keeps its code. A wrong try is counted in its own transaction."""
     now = clock.now()
-    with db.begin() as conn:
+    with db.connect() as conn:
         row = conn.execute(
             select(codes_t)
             .where(
@@ -71,14 +72,25 @@ def check_code(db: Engine, clock: Clock, phone: str, code: str) -> None:
             )
             .order_by(codes_t.c.id.desc())
             .limit(1)
-            .with_for_update()
         ).one_or_none()
-        if row is None or row.attempts >= TRIES:
-            raise FormError("code", "验证码已失效，请重新获取")
-        if secrets.compare_digest(row.code_hash, _hash(phone, code)):
-            conn.execute(update(codes_t).where(codes_t.c.id == row.id).values(used_at=now))
-            return
+    if row is None or row.attempts >= TRIES:
+        raise FormError("code", "验证码已失效，请重新获取")
+    if secrets.compare_digest(row.code_hash, _hash(phone, code)):
+        return int(row.id)
+    with db.begin() as conn:
         conn.execute(
-            update(codes_t).where(codes_t.c.id == row.id).values(attempts=row.attempts + 1)
+            update(codes_t).where(codes_t.c.id == row.id).values(attempts=codes_t.c.attempts + 1)
         )
     raise FormError("code", "验证码错误")
+
+
+def use_code(conn: Connection, code_id: int, now: dt.datetime) -> None:
+    """Consume a checked code inside the caller's transaction; a code used meanwhile (the
+    same code sent twice at once) makes the caller's whole transaction fail."""
+    used = conn.execute(
+        update(codes_t)
+        .where(codes_t.c.id == code_id, codes_t.c.used_at.is_(None))
+        .values(used_at=now)
+    ).rowcount
+    if used != 1:
+        raise FormError("code", "验证码已使用，请重新获取")

@@ -124,8 +124,19 @@ def test_public_registration_with_an_sms_code(live: Live, robot: str) -> None:  
         json={**_form(1, code), "id_number": "110101199905010010"},
     )
     assert bad_id.status_code == 422 and bad_id.json()["field"] == "id_number"
+    ineligible = anon.post(
+        f"/api/v1/public/recruitment/{round_id}/registrations",
+        json={**_form(1, code), "cert_level": "kindergarten"},
+    )
+    assert ineligible.status_code == 422 and ineligible.json()["field"] == "cert_level"
+    # A refused registration keeps its code: the corrected one goes through with it.
     ok = anon.post(f"/api/v1/public/recruitment/{round_id}/registrations", json=_form(1, code))
     assert ok.status_code == 201, ok.text
+    reused = anon.post(
+        f"/api/v1/public/recruitment/{round_id}/registrations",
+        json={**_form(2, code), "phone": phone},
+    )
+    assert reused.status_code == 422 and reused.json()["field"] == "code"
 
     live.clock.advance(minutes=2)
     assert (
