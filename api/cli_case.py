@@ -11,6 +11,7 @@ import click
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from api.present import event_label
 from states.clock import BUREAU_TZ, Clock, FrozenClock, SystemClock
 from states.engine import CaseEngine, FireResult
 from states.errors import RenshiError
@@ -62,9 +63,6 @@ def _json(value: str | None, hint: str) -> dict[str, Any]:
     return obj
 
 
-BUILTIN = {"create": "创建", "transfer": "转交"}
-
-
 def _fail(exc: RenshiError) -> None:
     field = f"[{exc.field}] " if exc.field else ""
     click.echo(f"错误：{field}{exc.message}", err=True)
@@ -80,7 +78,7 @@ def _describe(result: FireResult) -> str:
     source = spec.state_label(result.from_state)
     extra = f"；原因：{result.reason}" if result.reason else ""
     again = "（重复请求，返回首次结果）" if result.replayed else ""
-    label = spec.events[result.event].label if result.event in spec.events else result.event
+    label = event_label(result.process, result.event)
     return f"{case}：{label}，「{source}」→「{to}」（版本{result.version}）{extra}{again}"
 
 
@@ -168,7 +166,7 @@ def case_show(case_id: int) -> None:
         ).scalars():
             at = e.at.astimezone(BUREAU_TZ).strftime("%Y-%m-%d %H:%M")
             to = spec.state_label(e.to_state)
-            label = spec.events[e.event].label if e.event in spec.events else BUILTIN[e.event]
+            label = event_label(row.process, e.event)
             click.echo(f"  {e.seq:>3} {at} {e.actor_label} {label} → {to}")
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
+from benchmarks.common import fresh_db
 from states.clock import FrozenClock, bureau_time
 from states.engine import (
     CLOSE_TASKS,
@@ -32,8 +33,6 @@ from states.engine import (
 )
 from states.org import SCHOOL_OFFICER, Actor, Binding, path_ids
 from states.seed import seed
-from states.store.db import make_engine
-from states.store.migrate import upgrade
 from states.store.models import (
     AuditEvent,
     Case,
@@ -56,10 +55,7 @@ DECLARE = {"statement": "任教以来认真履职。", "target_title": "senior"}
 
 def prepare(path: Path, teachers: int, cases: int) -> tuple[Engine, CaseEngine, list[int]]:
     """A seeded province with ``cases`` title-review cases waiting for their school."""
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    db = make_engine(f"sqlite:///{path}")
-    upgrade(db)
+    db = fresh_db(path)
     seed(db, teachers)
     clock = FrozenClock(bureau_time(2026, 9, 1))
     eng = CaseEngine(db, clock)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import insert, text
 
+from benchmarks.common import fresh_db
 from states import recruitment as rec
 from states.clock import FrozenClock, bureau_time
 from states.engine import CaseEngine, Move
@@ -21,8 +22,6 @@ from states.identity import make_id_number
 from states.org import CITY_OFFICER, COUNTY_OFFICER, SYSTEM_ACTOR, Actor, Binding
 from states.seed import seed
 from states.sheets import APPLICANTS, read_table, validate, write_xlsx
-from states.store.db import make_engine
-from states.store.migrate import upgrade
 from states.store.models import RecruitmentRound, table_of
 from states.store.people import load_actor
 
@@ -31,10 +30,7 @@ CERT = {"primary": "小学", "junior": "初级中学", "senior": "高级中学"}
 
 
 def run(path: Path, *, applicants: int, posts: int) -> dict[str, float]:
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    db = make_engine(f"sqlite:///{path}")
-    upgrade(db)
+    db = fresh_db(path)
     seed(db, 60_000)
     clock = FrozenClock(bureau_time(2026, 3, 2))
     engine = CaseEngine(db, clock)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
+from benchmarks.common import fresh_db
 from benchmarks.http import _drive, _free_port, _wait
 from states import recruitment as rec
 from states.clock import FrozenClock, bureau_time
@@ -20,8 +21,6 @@ from states.engine import CaseEngine, Move
 from states.identity import make_id_number
 from states.org import COUNTY_OFFICER, SYSTEM_ACTOR, Actor, Binding
 from states.seed import seed
-from states.store.db import make_engine
-from states.store.migrate import upgrade
 from states.store.models import OrgUnit, RecruitmentRound, VerificationCode, table_of
 from states.verification import VALID, _hash
 
@@ -29,10 +28,7 @@ CODE = "246810"
 
 
 def run(path: Path, *, registrations: int, seconds: float) -> dict[str, float]:
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    db = make_engine(f"sqlite:///{path}")
-    upgrade(db)
+    db = fresh_db(path)
     seed(db, 2_000)
     now = bureau_time(2026, 9, 1)  # the benchmark server's frozen clock
     engine = CaseEngine(db, FrozenClock(now))

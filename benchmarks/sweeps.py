@@ -15,13 +15,12 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, func, select, text, update
 
+from benchmarks.common import fresh_db
 from notifications.channels import SmtpChannel
 from notifications.dispatch import dispatch
 from states.clock import FrozenClock, bureau_time
 from states.engine import CaseEngine
 from states.seed import seed
-from states.store.db import make_engine
-from states.store.migrate import upgrade
 from states.store.models import OutboxMessage, Person, table_of
 from states.sweeps import reminder_sweep
 
@@ -87,10 +86,7 @@ def _fill(db: Engine, tasks: int, due: int) -> list[int]:
 
 
 def run(path: Path, *, tasks: int, due: int, mails: int) -> dict[str, float]:
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    db = make_engine(f"sqlite:///{path}")
-    upgrade(db)
+    db = fresh_db(path)
     seed(db, 2_000)
     people = _fill(db, tasks, due)
     clock = FrozenClock(bureau_time(TODAY.year, TODAY.month, TODAY.day, 8, 30))
