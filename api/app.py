@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
 
 from api import errors
 from api.auth import AuthConfig, load_secret
@@ -45,7 +47,26 @@ def create_app(services: Services | None = None) -> FastAPI:
     from api.pages import pages
 
     app.include_router(pages)
+    _health(app)
     return app
+
+
+def _health(app: FastAPI) -> None:
+    """Probes for a proxy, an orchestrator or systemd: ``/healthz`` answers while the process
+    serves; ``/readyz`` also asks the database, so a worker that lost it leaves the rotation."""
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz(request: Request) -> JSONResponse:
+        try:
+            with request.app.state.services.db.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:  # any failure to reach the database means "not ready"
+            return JSONResponse({"status": "unavailable", "detail": type(exc).__name__}, 503)
+        return JSONResponse({"status": "ok"})
 
 
 def default_services(clock: Clock | None = None) -> Services:

@@ -18,13 +18,13 @@ import secrets
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from statemachine.exceptions import TransitionNotAllowed
 
-from states.audit import GENESIS, canonical, event_hash
+from states.audit import GENESIS, canonical, event_hash, step_hasher
 from states.calendar import UnknownCalendarYear, WorkingCalendar
 from states.clock import BUREAU_TZ, Clock, SystemClock, local_date
 from states.errors import (
@@ -68,6 +68,7 @@ from states.org import (
     path_ids,
 )
 from states.rules.base import Facts, PanelFacts, QuotaFacts, TeacherFacts
+from states.store.bulk import FastMany
 from states.store.calendar_store import calendar_from_db
 from states.store.db import reader
 from states.store.models import (
@@ -183,6 +184,29 @@ BULK_CASE_COLUMNS = (
 )
 INSERT_AUDIT = insert(audit_t)
 INSERT_TASKS = insert(tasks_t)
+# The set-based steps write through FastMany: rows are tuples in these orders.
+BULK_CASES = FastMany(
+    BULK_WRITE_CASE,
+    ("p_id", "p_v", "p_state", "p_version", "p_seq", "p_head", "p_now", "p_closed"),
+)
+BULK_AUDIT = FastMany(
+    INSERT_AUDIT,
+    (
+        "case_id", "seq", "version", "at", "actor_id", "actor_label", "event", "from_state",
+        "to_state", "payload", "idempotency_key", "prev_hash", "hash",
+    ),
+)  # fmt: skip
+BULK_TASKS = FastMany(
+    INSERT_TASKS,
+    (
+        "case_id", "state", "kind", "role", "org_unit_id", "assignee_id", "opened_on",
+        "due_on", "due_flag", "status", "opened_at", "remind_level",
+    ),
+)  # fmt: skip
+BULK_HEADS = FastMany(
+    update(cases_t).where(cases_t.c.id == bindparam("h_id")).values(audit_head=bindparam("h_head")),
+    ("h_id", "h_head"),
+)
 INSERT_OUTBOX = insert(outbox_t)
 CLOSE_TASKS = (
     update(tasks_t)
@@ -246,10 +270,14 @@ class BulkResult:
     refused: dict[int, str] = field(default_factory=dict)  # case id -> why
 
 
-@dataclass(frozen=True)
-class _Opened:
-    id: int
-    org_path: str
+class _BulkPlan(NamedTuple):
+    """One kind of bulk move — (state, event, unit) — worked out once."""
+
+    target: str
+    problem: str | None
+    final: bool
+    has_form: bool
+    task: tuple[Any, ...] | None  # the task row it opens, without the case id
 
 
 @dataclass
@@ -1034,68 +1062,32 @@ class CaseEngine:
                 insert(cases_t).returning(cases_t.c.id, sort_by_parameter_order=True), rows
             ).scalars()
         )
-        audits, heads = [], []
         body = canonical({})
-        for case_id in ids:
-            head = event_hash(
-                GENESIS,
-                case_id=case_id,
-                seq=1,
-                at=now,
-                actor_id=actor.person_id,
-                actor_label=actor.label,
-                event="create",
-                from_state=None,
-                to_state=initial,
-                payload=body,
-            )
-            audits.append(
-                {
-                    "case_id": case_id,
-                    "seq": 1,
-                    "version": 1,
-                    "at": now,
-                    "actor_id": actor.person_id,
-                    "actor_label": actor.label,
-                    "event": "create",
-                    "from_state": None,
-                    "to_state": initial,
-                    "payload": body,
-                    "idempotency_key": None,
-                    "prev_hash": GENESIS,
-                    "hash": head,
-                }
-            )
-            heads.append({"h_id": case_id, "h_head": head})
-        conn.execute(INSERT_AUDIT, audits)
-        conn.execute(
-            update(cases_t)
-            .where(cases_t.c.id == bindparam("h_id"))
-            .values(audit_head=bindparam("h_head")),
-            heads,
+        hasher = step_hasher(
+            at=now, actor_id=actor.person_id, actor_label=actor.label, event="create", payload=body
         )
-        unit_ids = {i for p in paths.values() for i in path_ids(p)}
-        tiers = {
-            u.id: (u.tier, u.path)
-            for u in conn.execute(
-                select(units_t.c.id, units_t.c.tier, units_t.c.path).where(
-                    units_t.c.id.in_(unit_ids)
-                )
-            )
-        }
+        heads = [(case_id, hasher(GENESIS, case_id, 1, None, initial)) for case_id in ids]
+        who, label = actor.person_id, actor.label
+        BULK_AUDIT.run(
+            conn,
+            [
+                (cid, 1, 1, now, who, label, "create", None, initial, body, None, GENESIS, head)
+                for cid, head in heads
+            ],
+        )
+        BULK_HEADS.run(conn, heads)
+        tiers = self._tiers(conn, set(paths.values()))
         due_cache: dict[int, tuple[dt.date | None, str | None]] = {}
+        templates = {
+            unit: self._bulk_task(spec, initial, path, tiers, today, now, due_cache, conn)
+            for unit, path in paths.items()
+        }
         tasks = [
-            t
+            (case_id, *template)
             for case_id, (unit, _) in zip(ids, items, strict=True)
-            if (
-                t := self._bulk_task(
-                    spec, initial, _Opened(case_id, paths[unit]), tiers, today, now, due_cache, conn
-                )
-            )
-            is not None
+            if (template := templates[unit]) is not None
         ]
-        if tasks:
-            conn.execute(INSERT_TASKS, tasks)
+        BULK_TASKS.run(conn, tasks)
         return ids
 
     def fire_many(
@@ -1121,12 +1113,6 @@ class CaseEngine:
         An event with rules moves in bulk only when the caller has evaluated those rules
         set-wise itself (``rules_checked``): the engine does not run them row by row here.
         """
-        spec = self.processes[process]
-        result = BulkResult()
-        label = actor.label  # computed once: it is the same on every audit row
-        may: dict[tuple[str, str], str | None] = {}  # (unit path, event) -> refusal
-        final: dict[str, bool] = {}
-        bodies: dict[str, str] = {}
         if conn is None:
             with self.db.begin() as own:
                 return self.fire_many(
@@ -1138,131 +1124,138 @@ class CaseEngine:
                     chunk=chunk,
                     rules_checked=rules_checked,
                 )
+        spec = self.processes[process]
+        result = BulkResult()
+        label, who, empty = actor.label, actor.person_id, canonical({})
         now = self.clock.now()
         today = local_date(now)
+        closed_at = {True: now, False: None}
+        # Everything that depends only on (state, event, unit) is worked out once per kind of
+        # move, not once per case: a shortlist of 200,000 is two or three kinds per county.
+        plans: dict[tuple[str, str, str], _BulkPlan] = {}
+        hashers: dict[tuple[str, str], Callable[[str, int, int, str | None, str], str]] = {}
         due_cache: dict[int, tuple[dt.date | None, str | None]] = {}
         for start in range(0, len(moves), chunk):
             part = moves[start : start + chunk]
             rows = {
-                r.id: r
+                r[0]: r
                 for r in conn.execute(
                     select(*BULK_CASE_COLUMNS)
                     .where(cases_t.c.id.in_([m.case_id for m in part]))
                     .with_for_update()
-                )
+                ).all()
             }
-            unit_ids = {i for r in rows.values() for i in path_ids(r.org_path)}
-            tiers = {
-                u.id: (u.tier, u.path)
-                for u in conn.execute(
-                    select(units_t.c.id, units_t.c.tier, units_t.c.path).where(
-                        units_t.c.id.in_(unit_ids)
-                    )
-                )
-            }
-            updates, audits, opened, moved_ids = [], [], [], []
+            tiers = self._tiers(conn, {r[6] for r in rows.values()})
+            updates: list[tuple[Any, ...]] = []
+            audits: list[tuple[Any, ...]] = []
+            opened: list[tuple[Any, ...]] = []
             seen: set[int] = set()
             for m in part:
-                case = rows.get(m.case_id)
-                problem = None
-                target = spec.target(case.state, m.event) if case is not None else None
-                ev = spec.events.get(m.event)
-                if case is None or case.process != process or m.case_id in seen:
-                    problem = "案件不存在或重复"
-                elif ev is None or ev.internal or target is None:
-                    problem = f"当前状态「{spec.state_label(case.state)}」不能批量执行{m.event}"
-                elif ev.rules and not rules_checked:
-                    problem = f"「{ev.label}」有须逐案判断的规则，不能直接批量执行"
+                row = rows.get(m.case_id)
+                if row is None or row[1] != process or m.case_id in seen:
+                    problem: str | None = "案件不存在或重复"
+                    plan = None
                 else:
-                    key = (case.org_path, m.event)
-                    if key not in may:
-                        may[key] = self._bulk_may(actor, ev, case, tiers)
-                    problem = may[key]
-                clean: dict[str, Any] = {}
-                if problem is None and ev is not None and (m.payload or ev.form.fields):
+                    case_id, _, state, version, seq, prev, path = row
+                    key = (state, m.event, path)
+                    plan = plans.get(key)
+                    if plan is None:
+                        plan = plans[key] = self._bulk_plan(
+                            spec, actor, state, m.event, path, tiers, rules_checked,
+                            today, now, due_cache, conn,
+                        )  # fmt: skip
+                    problem = plan.problem
+                body = empty
+                if problem is None and plan is not None and (m.payload or plan.has_form):
                     try:
-                        clean = ev.form.validate(m.payload)
+                        clean = spec.events[m.event].form.validate(m.payload)
                     except FormError as exc:
                         problem = exc.message
-                if problem is not None:
+                    else:
+                        body = canonical(clean) if clean else empty
+                if problem is not None or plan is None:
                     if strict:
                         raise FormError("moves", f"案件{m.case_id}：{problem}")
-                    result.refused[m.case_id] = problem
+                    result.refused[m.case_id] = problem or ""
                     continue
-                assert case is not None and target is not None
-                seen.add(m.case_id)
-                version, seq = case.version + 1, case.seq + 1
-                body = bodies.get(m.event) if not clean else None
-                if body is None:
-                    body = canonical(clean)
-                    if not clean:
-                        bodies[m.event] = body
-                head = event_hash(
-                    case.audit_head,
-                    case_id=case.id,
-                    seq=seq,
-                    at=now,
-                    actor_id=actor.person_id,
-                    actor_label=label,
-                    event=m.event,
-                    from_state=case.state,
-                    to_state=target,
-                    payload=body,
-                )
-                if target not in final:
-                    final[target] = self._is_final(process, target)
-                is_final = final[target]
+                seen.add(case_id)
+                hk = (m.event, body)
+                hasher = hashers.get(hk)
+                if hasher is None:
+                    hasher = hashers[hk] = step_hasher(
+                        at=now, actor_id=who, actor_label=label, event=m.event, payload=body
+                    )
+                target = plan.target
+                head = hasher(prev, case_id, seq + 1, state, target)
                 updates.append(
-                    {
-                        "p_id": case.id,
-                        "p_v": case.version,
-                        "p_state": target,
-                        "p_version": version,
-                        "p_seq": seq,
-                        "p_head": head,
-                        "p_now": now,
-                        "p_closed": now if is_final else None,
-                    }
-                )
+                    (case_id, version, target, version + 1, seq + 1, head, now,
+                     closed_at[plan.final])
+                )  # fmt: skip
                 audits.append(
-                    {
-                        "case_id": case.id,
-                        "seq": seq,
-                        "version": version,
-                        "at": now,
-                        "actor_id": actor.person_id,
-                        "actor_label": label,
-                        "event": m.event,
-                        "from_state": case.state,
-                        "to_state": target,
-                        "payload": body,
-                        "idempotency_key": None,
-                        "prev_hash": case.audit_head,
-                        "hash": head,
-                    }
-                )
-                moved_ids.append(case.id)
-                task = self._bulk_task(spec, target, case, tiers, today, now, due_cache, conn)
-                if task is not None:
-                    opened.append(task)
+                    (case_id, seq + 1, version + 1, now, who, label, m.event, state, target,
+                     body, None, prev, head)
+                )  # fmt: skip
+                if plan.task is not None:
+                    opened.append((case_id, *plan.task))
             if updates:
-                moved = conn.execute(BULK_WRITE_CASE, updates).rowcount
-                if moved != len(updates):
+                if BULK_CASES.run(conn, updates) != len(updates):
                     raise Conflict("批量办理时有案件被他人同时更新，请刷新后重试")
-                conn.execute(INSERT_AUDIT, audits)
+                BULK_AUDIT.run(conn, audits)
                 conn.execute(
                     update(tasks_t)
-                    .where(tasks_t.c.case_id.in_(moved_ids), tasks_t.c.status == "open")
+                    .where(tasks_t.c.case_id.in_(list(seen)), tasks_t.c.status == "open")
                     .values(status="done", closed_at=now, closed_by=actor.person_id)
                 )
-                if opened:
-                    conn.execute(INSERT_TASKS, opened)
+                BULK_TASKS.run(conn, opened)
             result.moved += len(updates)
         return result
 
+    def _tiers(self, conn: Connection, paths: set[str]) -> dict[int, tuple[str, str]]:
+        """Tier and path of every unit on the given paths: what authorization and task
+        routing of a bulk step need, in one query."""
+        unit_ids = {i for p in paths for i in path_ids(p)}
+        return {
+            u.id: (u.tier, u.path)
+            for u in conn.execute(
+                select(units_t.c.id, units_t.c.tier, units_t.c.path).where(
+                    units_t.c.id.in_(unit_ids)
+                )
+            )
+        }
+
+    def _bulk_plan(
+        self,
+        spec: ProcessSpec,
+        actor: Actor,
+        state: str,
+        event: str,
+        org_path: str,
+        tiers: Mapping[int, tuple[str, str]],
+        rules_checked: bool,
+        today: dt.date,
+        now: dt.datetime,
+        due_cache: dict[int, tuple[dt.date | None, str | None]],
+        conn: Connection,
+    ) -> _BulkPlan:
+        """What one kind of bulk move does: where it goes, whether it may, the task it opens."""
+        target = spec.target(state, event)
+        ev = spec.events.get(event)
+        if ev is None or ev.internal or target is None:
+            why = f"当前状态「{spec.state_label(state)}」不能批量执行{event}"
+            return _BulkPlan("", why, False, False, None)
+        if ev.rules and not rules_checked:
+            why = f"「{ev.label}」有须逐案判断的规则，不能直接批量执行"
+            return _BulkPlan("", why, False, False, None)
+        refusal = self._bulk_may(actor, ev, org_path, tiers)
+        if refusal is not None:
+            return _BulkPlan("", refusal, False, False, None)
+        task = self._bulk_task(spec, target, org_path, tiers, today, now, due_cache, conn)
+        final = self._is_final(spec.name, target)
+        return _BulkPlan(target, None, final, bool(ev.form.fields), task)
+
     @staticmethod
     def _bulk_may(
-        actor: Actor, ev: EventSpec, case: Any, tiers: Mapping[int, tuple[str, str]]
+        actor: Actor, ev: EventSpec, org_path: str, tiers: Mapping[int, tuple[str, str]]
     ) -> str | None:
         """Who may take a bulk step: the system, or the officer the event names, over the
         case's own unit or one above it."""
@@ -1271,7 +1264,7 @@ class CaseEngine:
         by = ev.by
         if by.officer is None:
             return f"「{ev.label}」不能批量办理"
-        for unit_id in path_ids(case.org_path):
+        for unit_id in path_ids(org_path):
             tier = tiers[unit_id][0]
             if tier == by.officer and actor.holds(OFFICER_OF_TIER[tier], unit_id):
                 return None
@@ -1281,19 +1274,21 @@ class CaseEngine:
         self,
         spec: ProcessSpec,
         target: str,
-        case: Any,
+        org_path: str,
         tiers: Mapping[int, tuple[str, str]],
         today: dt.date,
         now: dt.datetime,
         due_cache: dict[int, tuple[dt.date | None, str | None]],
         conn: Connection,
-    ) -> dict[str, Any] | None:
+    ) -> tuple[Any, ...] | None:
+        """The task a bulk-moved case in ``org_path`` opens: a ``BULK_TASKS`` row without
+        its leading case id, the same for every case of that unit."""
         state = spec.states[target]
         if state.actor is None or not (state.actor.officer or state.actor.system):
             return None
         unit_id, role = None, SYSTEM
         if state.actor.officer:
-            ids = path_ids(case.org_path)
+            ids = path_ids(org_path)
             want = state.actor.officer
             chosen = next((i for i in reversed(ids) if tiers[i][0] == want), ids[-1])
             unit_id, role = chosen, OFFICER_OF_TIER[tiers[chosen][0]]
@@ -1302,20 +1297,8 @@ class CaseEngine:
             if state.deadline_days not in due_cache:
                 due_cache[state.deadline_days] = self._due(conn, today, state.deadline_days)
             due, flag = due_cache[state.deadline_days]
-        return {
-            "case_id": case.id,
-            "state": target,
-            "kind": "window" if state.window else "act",
-            "role": role,
-            "org_unit_id": unit_id,
-            "assignee_id": None,
-            "opened_on": today,
-            "due_on": due,
-            "due_flag": flag,
-            "status": "open",
-            "opened_at": now,
-            "remind_level": 0,
-        }
+        kind = "window" if state.window else "act"
+        return (target, kind, role, unit_id, None, today, due, flag, "open", now, 0)
 
     # --- the transition ---------------------------------------------------------------------
     def _fire(

@@ -8,6 +8,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from states.store.db import make_engine
 from states.store.models import OrgUnit, Person, Teacher
 from tests.live import Live, add_account
 
@@ -439,3 +440,21 @@ def test_notification_preferences(live: Live) -> None:
         "22:00-07:00",
         "officer@school.test",
     )
+
+
+def test_health_probes_for_the_proxy(live: Live) -> None:
+    """A reverse proxy or service manager keeps a worker in rotation only while it is ready:
+    alive, and able to reach its database."""
+    with live.client() as c:
+        assert c.get("/healthz").json() == {"status": "ok"}
+        assert c.get("/readyz").json() == {"status": "ok"}
+        working = live.services.db
+        live.services.db = make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
+        try:
+            down = c.get("/readyz")
+            alive = c.get("/healthz")
+        finally:
+            live.services.db = working
+        assert down.status_code == 503 and down.json()["status"] == "unavailable"
+        assert alive.status_code == 200
+        assert c.get("/readyz").status_code == 200

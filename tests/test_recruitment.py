@@ -12,6 +12,7 @@ from states import recruitment as rec
 from states.clock import bureau_time
 from states.errors import FormError, RuleRefused
 from states.identity import make_id_number
+from states.store.audit_store import verify_trail
 from states.store.models import Applicant, Case, PostSeat, RecruitmentRound, table_of
 from tests.world import Driver, World
 
@@ -179,6 +180,9 @@ def test_a_round_from_plan_to_confirmation(d: Driver, world: World) -> None:
     d.clock.set(bureau_time(2027, 3, 15))
     d.fire(first, "confirm", "county_officer")
     assert _state(d, first) == "confirmed"
+    # Every step, bulk or single, left chains that an inspector's verification accepts.
+    with d.eng.db.connect() as conn:
+        assert list(verify_trail(conn)) == []
 
 
 def test_bulk_steps_refuse_wrong_actor_and_write_nothing(d: Driver, world: World) -> None:

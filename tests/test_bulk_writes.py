@@ -1,0 +1,47 @@
+"""Rows written by the bulk path are stored exactly as the ordinary path stores them.
+
+Timestamps in particular: SQLite keeps them as text, and a differently spelled timestamp
+would sort and compare wrongly against every other row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import text
+
+from states.engine import BULK_AUDIT, INSERT_AUDIT
+from tests.world import Driver, World
+
+
+def test_fast_executemany_stores_what_sqlalchemy_stores(d: Driver, world: World) -> None:
+    case_id = d.declare(world.teacher("孙老师"))
+    at = dt.datetime(2026, 3, 2, 8, 0, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))  # whole second
+    row = {
+        "case_id": case_id,
+        "version": 9,
+        "at": at,
+        "actor_id": None,
+        "actor_label": "系统",
+        "event": "shortlist",
+        "from_state": "examined",
+        "to_state": "shortlisted",
+        "payload": "{}",
+        "idempotency_key": None,
+        "prev_hash": "0" * 64,
+        "hash": "1" * 64,
+    }
+    with d.eng.db.begin() as conn:
+        conn.execute(INSERT_AUDIT, [{**row, "seq": 100}])
+        columns = BULK_AUDIT.columns
+        assert BULK_AUDIT.run(conn, [tuple({**row, "seq": 101}[c] for c in columns)]) == 1
+    with d.eng.db.connect() as conn:
+        stored = conn.execute(
+            text(
+                "select seq, at, actor_id, actor_label, event, from_state, to_state, payload, "
+                "prev_hash, hash from audit_events where case_id = :c and seq >= 100 order by seq"
+            ),
+            {"c": case_id},
+        ).all()
+    ordinary, bulk = (tuple(r)[1:] for r in stored)
+    assert bulk == ordinary
