@@ -242,14 +242,16 @@ def _contexts(conn: Connection, rows: list[Any]) -> dict[int, dict[str, Any]]:
         p = dict(r.payload)
         case = cases.get(r.case_id)
         spec = PROCESSES.get(case.process) if case else None
+        # a public applicant (no account) is addressed by the name and mobile they registered
+        by_phone = not r.person_id and bool(p.get("phone"))
         ctx: dict[str, Any] = {
-            "recipient_name": names.get(r.person_id, "各位同志"),
+            "recipient_name": p.get("name", "") if by_phone else names.get(r.person_id, "各位同志"),
             "case_id": r.case_id,
             "process_label": spec.label if spec else "",
-            "applicant_name": (case.applicant_name if case else "") or "",
+            "applicant_name": (case.applicant_name if case else "") or p.get("name", ""),
             "unit_name": case.unit_name if case else "",
             "state_label": spec.state_label(p.get("state", case.state)) if spec and case else "",
-            "link": f"/cases/{r.case_id}" if r.case_id else "",
+            "link": f"/cases/{r.case_id}" if r.case_id and not by_phone else "",
             "due_on": p.get("due_on") or "",
             "reason": p.get("reason", ""),
             "by": p.get("by", ""),

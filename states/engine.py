@@ -92,7 +92,7 @@ from states.store.models import (
     table_of,
 )
 from states.store.people import load_actor
-from states.store.queries import eligibility_rows
+from states.store.queries import applicant_contacts, eligibility_rows
 
 cases_t = table_of(Case)
 tasks_t = table_of(Task)
@@ -184,6 +184,7 @@ BULK_CASE_COLUMNS = (
 )
 INSERT_AUDIT = insert(audit_t)
 INSERT_TASKS = insert(tasks_t)
+INSERT_OUTBOX = insert(outbox_t)
 # The set-based steps write through FastMany: rows are tuples in these orders.
 BULK_CASES = FastMany(
     BULK_WRITE_CASE,
@@ -203,11 +204,17 @@ BULK_TASKS = FastMany(
         "due_on", "due_flag", "status", "opened_at", "remind_level",
     ),
 )  # fmt: skip
+BULK_OUTBOX = FastMany(
+    INSERT_OUTBOX,
+    (
+        "case_id", "kind", "recipient_id", "recipient_role", "recipient_unit_id", "payload",
+        "created_at", "status",
+    ),
+)  # fmt: skip
 BULK_HEADS = FastMany(
     update(cases_t).where(cases_t.c.id == bindparam("h_id")).values(audit_head=bindparam("h_head")),
     ("h_id", "h_head"),
 )
-INSERT_OUTBOX = insert(outbox_t)
 CLOSE_TASKS = (
     update(tasks_t)
     .where(tasks_t.c.case_id == bindparam("p_case"), tasks_t.c.status == "open")
@@ -1207,8 +1214,30 @@ class CaseEngine:
                     .values(status="done", closed_at=now, closed_by=actor.person_id)
                 )
                 BULK_TASKS.run(conn, opened)
+                if spec.opened_by == "public":
+                    BULK_OUTBOX.run(conn, self._bulk_notices(conn, spec, audits, now))
             result.moved += len(updates)
         return result
+
+    @staticmethod
+    def _bulk_notices(
+        conn: Connection, spec: ProcessSpec, audits: Sequence[tuple[Any, ...]], now: dt.datetime
+    ) -> list[tuple[Any, ...]]:
+        """Progress notices to public applicants' mobiles for a bulk step, one per case moved,
+        as ``_notify_transition`` writes them for a single one."""
+        contacts = applicant_contacts(conn, [a[0] for a in audits])
+        rows = []
+        for case_id, _, _, _, _, _, event, source, target, *_ in audits:
+            contact = contacts.get(case_id)
+            if contact is None or source == target:
+                continue
+            name, phone = contact
+            body = {
+                "case_id": case_id, "process": spec.name, "event": event, "from": source,
+                "to": target, "name": name, "phone": phone,
+            }  # fmt: skip
+            rows.append((case_id, "case_update", None, None, None, body, now, "pending"))
+        return rows
 
     def _tiers(self, conn: Connection, paths: set[str]) -> dict[int, tuple[str, str]]:
         """Tier and path of every unit on the given paths: what authorization and task
@@ -1926,7 +1955,7 @@ class CaseEngine:
         now: dt.datetime,
     ) -> None:
         applicant = ctx.case.applicant_id
-        if applicant is None or applicant == ctx.actor.person_id or source == target:
+        if source == target:
             return
         body: dict[str, Any] = {
             "case_id": ctx.case.id,
@@ -1937,6 +1966,15 @@ class CaseEngine:
         }
         if payload.get("reason"):
             body["reason"] = payload["reason"]
+        if spec.opened_by == "public":
+            # A registrant has no account: the notice goes to the mobile they confirmed.
+            contact = applicant_contacts(conn, [ctx.case.id]).get(ctx.case.id)
+            if contact is not None:
+                body["name"], body["phone"] = contact
+                self._notify(conn, ctx.case.id, now, "case_update", None, None, None, body)
+            return
+        if applicant is None or applicant == ctx.actor.person_id:
+            return
         self._notify(conn, ctx.case.id, now, "case_update", applicant, None, None, body)
 
     @staticmethod

@@ -13,7 +13,14 @@ from states.clock import bureau_time
 from states.errors import FormError, RuleRefused
 from states.identity import make_id_number
 from states.store.audit_store import verify_trail
-from states.store.models import Applicant, Case, PostSeat, RecruitmentRound, table_of
+from states.store.models import (
+    Applicant,
+    Case,
+    OutboxMessage,
+    PostSeat,
+    RecruitmentRound,
+    table_of,
+)
 from tests.world import Driver, World
 
 
@@ -52,6 +59,13 @@ def _applicant(n: int, post: str = "DX-SX-01", **over: Any) -> dict[str, Any]:
         "post_code": post,
         **over,
     }
+
+
+def _notices(d: Driver) -> list[Any]:
+    with d.eng.db.connect() as conn:
+        return list(
+            conn.execute(select(OutboxMessage).where(OutboxMessage.kind == "case_update")).all()
+        )
 
 
 def _state(d: Driver, case_id: int) -> str:
@@ -125,6 +139,17 @@ def test_a_round_from_plan_to_confirmation(d: Driver, world: World) -> None:
         "not_shortlisted",
     ]
 
+    # Each applicant hears of the step on the mobile they registered, bulk step or not.
+    phones = {c: _applicant(i)["phone"] for i, c in enumerate(cases)}
+    notices = _notices(d)
+    assert {n.case_id: n.payload["to"] for n in notices if n.payload["event"] == "shortlist"} == {
+        c: "shortlisted" for c in cases[:7]
+    }
+    assert {n.payload["phone"] for n in notices if n.payload["event"] == "not_shortlist"} == {
+        phones[c] for c in cases[7:]
+    }
+    assert all(n.recipient_id is None and n.payload["name"].startswith("考生") for n in notices)
+
     interview = [70, 80, 90, 60, 85, 88, 86]
     rec.record_scores(
         d.eng,
@@ -149,6 +174,9 @@ def test_a_round_from_plan_to_confirmation(d: Driver, world: World) -> None:
     assert rec.fill_vacancies(d.eng, world.actors["city_officer"], round_id) == 1
     assert _state(d, third) == "physical"
     assert rec.fill_vacancies(d.eng, world.actors["city_officer"], round_id) == 0
+    [failed] = [n for n in _notices(d) if n.payload["event"] == "fail_physical"]
+    assert failed.payload["phone"] == phones[second]
+    assert failed.payload["reason"] == "体检不合格"
 
     for c in (first, third):
         d.fire(c, "pass_physical", "county_officer")

@@ -161,6 +161,19 @@ def test_public_registration_with_an_sms_code(live: Live, robot: str) -> None:  
         "result": {"shortlisted": 0, "not_shortlisted": 0}
     }
 
+    # The applicant hears of the qualification check by SMS, at the number they confirmed.
+    case_id = ok.json()["case_id"]
+    version = county.get(f"/api/v1/cases/{case_id}").json()["version"]
+    fired = county.post(
+        f"/api/v1/cases/{case_id}/events", json={"event": "qualify", "expected_version": version}
+    )
+    assert fired.status_code == 200, fired.text
+    report = dispatch(live.services.db, live.clock, {"sms": SmsGateway(robot)})
+    assert report.sent.get("sms") == 1, report
+    sms = Robot.received[-1]["json"]
+    assert sms["phone"] == phone
+    assert "资格审查通过" in sms["text"] and "新任教师招聘" in sms["text"]
+
 
 def test_import_applicants_and_scores_then_export(live: Live) -> None:
     from states.sheets import read_table, write_xlsx

@@ -443,3 +443,14 @@ def eligibility_rows() -> Select[Any]:
         .join(rounds_t, rounds_t.c.id == applicants_t.c.round_id)
         .join(cases_t, cases_t.c.id == applicants_t.c.case_id)
     )
+
+
+def applicant_contacts(conn: Connection, case_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+    """Name and mobile of public applicants (no account): where their progress notices go."""
+    a = table_of(Applicant)
+    return {
+        r.case_id: (r.name, r.phone)
+        for r in conn.execute(
+            select(a.c.case_id, a.c.name, a.c.phone).where(a.c.case_id.in_(list(case_ids)))
+        )
+    }
