@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import fire, http, recruitment, registration, sweeps
+from benchmarks import fire, http, pg, recruitment, registration, spiff, sweeps
 from states.seed import seed
 from states.store.db import make_engine
 from states.store.migrate import upgrade
@@ -74,6 +74,12 @@ def main() -> None:
                 work / "register.db",
                 registrations=3_000 if quick else 6_000,
                 seconds=2 if quick else 4,
+            )
+        )
+        results.update(spiff.run(work / "spiff.db", cases=50 if quick else 250))
+        results.update(
+            pg.run(
+                pg.bench_url(), teachers=20_000 if quick else 60_000, cases=800 if quick else 3_000
             )
         )
         seed_n = 60_000 if quick else 600_000

@@ -55,7 +55,11 @@ DECLARE = {"statement": "任教以来认真履职。", "target_title": "senior"}
 
 def prepare(path: Path, teachers: int, cases: int) -> tuple[Engine, CaseEngine, list[int]]:
     """A seeded province with ``cases`` title-review cases waiting for their school."""
-    db = fresh_db(path)
+    return declare(fresh_db(path), teachers, cases)
+
+
+def declare(db: Engine, teachers: int, cases: int) -> tuple[Engine, CaseEngine, list[int]]:
+    """``prepare`` on an empty, migrated database of either kind (the PostgreSQL benchmark's)."""
     seed(db, teachers)
     clock = FrozenClock(bureau_time(2026, 9, 1))
     eng = CaseEngine(db, clock)
