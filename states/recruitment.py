@@ -45,7 +45,15 @@ from states.store.queries import eligibility_rows
 cases_t, posts_t, seats_t = table_of(Case), table_of(Post), table_of(PostSeat)
 applicants_t, rounds_t = table_of(Applicant), table_of(RecruitmentRound)
 
-ACTIVE = ("physical", "background", "publicity", "choosing", "probation", "confirmed")
+ACTIVE = (
+    "physical",
+    "background",
+    "publicity",
+    "objection_review",
+    "choosing",
+    "probation",
+    "confirmed",
+)
 
 
 def public_applicant(name: str) -> Actor:

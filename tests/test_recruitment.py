@@ -10,8 +10,9 @@ from sqlalchemy import insert, select
 
 from states import recruitment as rec
 from states.clock import bureau_time
-from states.errors import FormError, RuleRefused
+from states.errors import EventNotAllowed, FormError, RuleRefused
 from states.identity import make_id_number
+from states.org import PUBLIC_ACTOR, SYSTEM_ACTOR
 from states.store.audit_store import verify_trail
 from states.store.models import (
     Applicant,
@@ -183,11 +184,27 @@ def test_a_round_from_plan_to_confirmation(d: Driver, world: World) -> None:
         d.fire(c, "pass_background", "county_officer")
     [window] = d.open_tasks(first)
     assert window.due_on == dt.date(2026, 3, 11)  # 7 working days from Mon 2 March
-    d.clock.set(bureau_time(2026, 3, 12, 0, 5))
-    from states.org import SYSTEM_ACTOR
 
-    for c in (first, third):
-        d.fire(c, "close_publicity", SYSTEM_ACTOR)
+    # An objection during the publicity stops that candidate's clock until the county has
+    # looked into it; a dismissed objection resumes it with the days that were left.
+    d.clock.set(bureau_time(2026, 3, 4, 10))
+    objection = {"content": "学历证书存疑", "contact_name": "张三", "contact_phone": "13800138000"}
+    d.fire(third, "raise_objection", PUBLIC_ACTOR, objection)
+    assert _state(d, third) == "objection_review"
+    with pytest.raises(EventNotAllowed):
+        d.fire(third, "close_publicity", SYSTEM_ACTOR)
+    d.clock.set(bureau_time(2026, 3, 6, 10))
+    d.fire(third, "dismiss_objection", "county_officer", {"reason": "经核查学历证书真实有效"})
+    assert _state(d, third) == "publicity"
+    [resumed] = d.open_tasks(third)
+    assert resumed.due_on > window.due_on, "the days of the suspension are not counted"
+    assert d.case(third).data["objections"][0]["contact_name"] == "张三"
+
+    d.clock.set(bureau_time(2026, 3, 12, 0, 5))
+    d.fire(first, "close_publicity", SYSTEM_ACTOR)
+    end = resumed.due_on + dt.timedelta(days=1)
+    d.clock.set(bureau_time(end.year, end.month, end.day, 0, 5))
+    d.fire(third, "close_publicity", SYSTEM_ACTOR)
 
     # Post choice in rank order; skipping sends the first to the end; no school overfilled.
     with d.eng.db.connect() as conn:

@@ -23,6 +23,7 @@ from typing import Any
 from statemachine import State, StateMachine
 
 from states.machines.spec import (
+    OBJECTION,
     REASON,
     By,
     Command,
@@ -31,9 +32,11 @@ from states.machines.spec import (
     Field,
     Form,
     ProcessSpec,
+    ResumeWindow,
     RuleUse,
     SetData,
     StateSpec,
+    SuspendWindow,
 )
 from states.org import EDUCATION, EDUCATION_LABELS, SCHOOL_LEVELS, education_at_least
 from states.rules.base import Facts, Verdict, full_years
@@ -199,6 +202,7 @@ class ApplicantMachine(StateMachine):
     reserve = State("候补")
     background = State("待考察")
     publicity = State("公示中")
+    objection_review = State("异议核查")
     choosing = State("待选岗")
     probation = State("试用期")
     confirmed = State("正式录用", final=True)
@@ -222,6 +226,10 @@ class ApplicantMachine(StateMachine):
     pass_background = background.to(publicity)
     fail_background = background.to(failed_background)
     close_publicity = publicity.to(choosing)
+    # An objection stops the publicity clock until the county has looked into it.
+    raise_objection = publicity.to(objection_review)
+    dismiss_objection = objection_review.to(publicity)
+    uphold_objection = objection_review.to(not_hired)
     choose_post = choosing.to(probation)
     confirm = probation.to(confirmed)
     close_reserve = reserve.to(not_hired)
@@ -237,6 +245,7 @@ class ApplicantMachine(StateMachine):
         | reserve.to(withdrew)
         | background.to(withdrew)
         | publicity.to(withdrew)
+        | objection_review.to(withdrew)
         | choosing.to(withdrew)
     )
 
@@ -249,6 +258,7 @@ PAST_RANKING = (
     "reserve",
     "background",
     "publicity",
+    "objection_review",
     "choosing",
     "probation",
     "confirmed",
@@ -271,6 +281,7 @@ APPLICANT_STATES: Mapping[str, StateSpec] = {
     "reserve": StateSpec("reserve"),
     "background": StateSpec("background", COUNTY, 15),
     "publicity": StateSpec("publicity", By(system=True), 7, (), "none", True),
+    "objection_review": StateSpec("objection_review", COUNTY, 10),
     "choosing": StateSpec("choosing", COUNTY, 5),
     "probation": StateSpec("probation", COUNTY, escalation="none"),
     **{
@@ -307,6 +318,9 @@ APPLICANT_EVENTS: Mapping[str, EventSpec] = {
         EventSpec("pass_background", "考察合格"),
         EventSpec("fail_background", "考察不合格", form=Form((REASON,))),
         EventSpec("close_publicity", "公示期满", By(system=True)),
+        EventSpec("raise_objection", "提出异议", By(public=True), form=OBJECTION, decision=False),
+        EventSpec("dismiss_objection", "异议不成立", form=Form((REASON,))),
+        EventSpec("uphold_objection", "异议成立，不予录用", form=Form((REASON,))),
         EventSpec("choose_post", "选定岗位", form=Form((Field("seat_id", "岗位学校", "int"),))),
         EventSpec("confirm", "转正定级", rules=(RuleUse(ProbationOver()),)),
         EventSpec("close_reserve", "候补截止", By(system=True)),
@@ -334,6 +348,11 @@ def _effects(ctx: EffectContext) -> Sequence[Command]:
         return (
             SetData({"hired_on": ctx.facts.today.isoformat(), "seat_id": ctx.payload["seat_id"]}),
         )
+    if ctx.event == "raise_objection":
+        objections = [*ctx.facts.data.get("objections", []), dict(ctx.payload)]
+        return (SetData({"objections": objections}), SuspendWindow())
+    if ctx.event == "dismiss_objection":
+        return (ResumeWindow(),)
     return ()
 
 
@@ -347,7 +366,7 @@ APPLICANT_SPEC = ProcessSpec(
     policy_defaults={},
     resolve_tier=_applicant_tier,
     effects=_effects,
-    extra_needs={"qualify": frozenset({"applicant"})},
+    extra_needs={"qualify": frozenset({"applicant"}), "raise_objection": frozenset({"window"})},
     opened_by="public",
     main_path=(
         "registered",

@@ -106,6 +106,14 @@ class Form:
 
 COMMENT = Field("comment", "意见", required=False, max_length=1000)
 REASON = Field("reason", "理由", max_length=1000)
+# An objection from the public during a publicity window: anonymous objections are not taken.
+OBJECTION = Form(
+    (
+        Field("content", "异议内容", max_length=2000),
+        Field("contact_name", "联系人", max_length=50),
+        Field("contact_phone", "联系电话", pattern=r"1[3-9]\d{9}|0\d{2,3}-?\d{7,8}"),
+    )
+)
 
 
 # --- who may act --------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import Any
 from statemachine import State, StateMachine
 
 from states.machines.spec import (
+    OBJECTION,
     REASON,
     STATE_ACTOR,
     By,
@@ -212,13 +213,7 @@ EVENTS: Mapping[str, EventSpec] = {
             "raise_objection",
             "提出异议",
             By(public=True),
-            form=Form(
-                (
-                    Field("content", "异议内容", max_length=2000),
-                    Field("contact_name", "联系人", max_length=50),
-                    Field("contact_phone", "联系电话", pattern=r"1[3-9]\d{9}|0\d{2,3}-?\d{7,8}"),
-                )
-            ),
+            form=OBJECTION,
             decision=False,
         ),
         EventSpec("dismiss_objection", "异议不成立", form=REASONED),
