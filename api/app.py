@@ -47,6 +47,9 @@ def create_app(services: Services | None = None) -> FastAPI:
     from api.pages import pages
 
     app.include_router(pages)
+    from api.pages_recruitment import recruitment_pages
+
+    app.include_router(recruitment_pages)
     _health(app)
     return app
 

@@ -47,6 +47,7 @@ from api.auth import (
 from api.deps import Services, page_session
 from api.files import UploadRejected
 from api.present import event_label, masked_publicity
+from api.recruitment_views import works_on_rounds
 from api.routes import PUBLIC_STATES, case_detail
 from states.clock import BUREAU_TZ
 from states.engine import OPINIONS, SIGN_POSITIONS, FireResult
@@ -221,7 +222,12 @@ def _me(who: Who | None) -> dict[str, Any] | None:
         if actor.holds(TEACHER)
         else []
     )
-    return {"name": actor.name, "roles": "、".join(roles), "declare": declare}
+    return {
+        "name": actor.name,
+        "roles": "、".join(roles),
+        "declare": declare,
+        "recruit": works_on_rounds(actor),  # the 招聘 link: officers who work on rounds
+    }
 
 
 def _render(

@@ -1275,7 +1275,8 @@ class CaseEngine:
         if ev.rules and not rules_checked:
             why = f"「{ev.label}」有须逐案判断的规则，不能直接批量执行"
             return _BulkPlan("", why, False, False, None)
-        refusal = self._bulk_may(actor, ev, org_path, tiers)
+        by = spec.states[state].actor if ev.by is STATE_ACTOR else ev.by
+        refusal = self._bulk_may(actor, ev, by, org_path, tiers)
         if refusal is not None:
             return _BulkPlan("", refusal, False, False, None)
         task = self._bulk_task(spec, target, org_path, tiers, today, now, due_cache, conn)
@@ -1284,14 +1285,18 @@ class CaseEngine:
 
     @staticmethod
     def _bulk_may(
-        actor: Actor, ev: EventSpec, org_path: str, tiers: Mapping[int, tuple[str, str]]
+        actor: Actor,
+        ev: EventSpec,
+        by: By | None,
+        org_path: str,
+        tiers: Mapping[int, tuple[str, str]],
     ) -> str | None:
-        """Who may take a bulk step: the system, or the officer the event names, over the
-        case's own unit or one above it."""
+        """Who may take a bulk step: the system, or the officer the event names (or, for an
+        event taken by whoever holds the step, the step's officer) over the case's own unit
+        or one above it."""
         if actor.holds(SYSTEM):
             return None
-        by = ev.by
-        if by.officer is None:
+        if by is None or by.officer is None:
             return f"「{ev.label}」不能批量办理"
         for unit_id in path_ids(org_path):
             tier = tiers[unit_id][0]
