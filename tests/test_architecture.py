@@ -4,16 +4,22 @@ and the migrations describe exactly the models."""
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
+import uuid
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
+from states.store.db import make_engine
 from states.store.models import Base
 
 ROOT = Path(__file__).resolve().parent.parent
+RENSHI = str(Path(sys.executable).parent / "renshi")
 PURE = [
     "states/machines",
     "states/rules",
@@ -62,3 +68,33 @@ def test_migrations_match_models(engine: Engine) -> None:
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
+
+
+def test_machines_starting_together_migrate_once() -> None:
+    """Several API machines run `renshi db upgrade` as they start; on one PostgreSQL they
+    must queue, not fail on each other's half-created tables."""
+    from tests.conftest import PG_BASE_URL
+
+    schema = f"renshi_m_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(PG_BASE_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{PG_BASE_URL}?options=-csearch_path%3D{schema}"
+    try:
+        env = {**os.environ, "RENSHI_DATABASE_URL": url}
+        machines = [
+            subprocess.Popen(
+                [RENSHI, "db", "upgrade"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            )
+            for _ in range(4)
+        ]
+        results = [(m.wait(timeout=120), m.communicate()[1].decode()) for m in machines]
+        assert [code for code, _ in results] == [0, 0, 0, 0], results
+        migrated = make_engine(url)
+        with migrated.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+        migrated.dispose()
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

@@ -1,8 +1,14 @@
 """Alembic environment: runs on the engine the caller hands in (see states.store.migrate)."""
 
 from alembic import context
+from sqlalchemy import text
 
 from states.store.models import Base
+
+# Several API machines may start at once, each running `renshi db upgrade` first: on
+# PostgreSQL they queue on one advisory lock (released at commit), and each one that follows
+# finds the schema already at head.
+MIGRATION_LOCK = 7_210_521
 
 engine = context.config.attributes["engine"]
 with engine.connect() as connection:
@@ -13,5 +19,7 @@ with engine.connect() as connection:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
         context.run_migrations()
     connection.commit()
