@@ -6,7 +6,7 @@ functions, so a province's 200,000 applicants are ranked in one pass, not a Pyth
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,16 +113,23 @@ def declare_plan(
 class ImportReport:
     created: int = 0
     errors: list[tuple[int, str, str]] = field(default_factory=list)  # row, field, reason
+    case_ids: list[int] = field(default_factory=list)  # of the rows registered, in order
 
 
-def _open_posts(conn: Connection, round_id: int) -> dict[str, Any]:
-    rows = conn.execute(
+def _open_posts(
+    conn: Connection, round_id: int, codes: Collection[str] | None = None
+) -> dict[str, Any]:
+    """The round's posts open for registration (their plan approved), by code; only
+    ``codes`` when given — one registration need not read a province's 2,000 posts."""
+    query = (
         select(posts_t, rounds_t.c.max_age)
         .join(rounds_t, rounds_t.c.id == posts_t.c.round_id)
         .join(cases_t, cases_t.c.id == posts_t.c.plan_case_id)
         .where(posts_t.c.round_id == round_id, cases_t.c.state == "approved")
-    ).all()
-    return {r.code: r for r in rows}
+    )
+    if codes is not None:
+        query = query.where(posts_t.c.code.in_(list(codes)))
+    return {r.code: r for r in conn.execute(query).all()}
 
 
 def _needs(post: Any) -> PostNeeds:
@@ -137,6 +144,7 @@ def register_many(
     *,
     valid_only: bool = False,
     also: Callable[[Connection], None] | None = None,
+    online: bool = False,
 ) -> ImportReport:
     """Register applicants (validated rows: id_number, name, phone, gender, birth_date,
     education, cert_level, post_code, and ``row`` for the report). Eligibility is checked
@@ -148,7 +156,13 @@ def register_many(
         rnd = conn.execute(select(rounds_t).where(rounds_t.c.id == round_id)).one_or_none()
         if rnd is None:
             raise NotFound("招聘轮次不存在")
-        posts = _open_posts(conn, round_id)
+        if online and not rnd.registration_opens <= today <= rnd.registration_closes:
+            raise RuleRefused(
+                "registration_window",
+                f"报名时间为{rnd.registration_opens.isoformat()}"
+                f"至{rnd.registration_closes.isoformat()}",
+            )
+        posts = _open_posts(conn, round_id, {r["post_code"] for r in rows} if online else None)
         taken = set(
             conn.execute(
                 select(applicants_t.c.id_number).where(
@@ -200,7 +214,7 @@ def register_many(
                 for cid, r in zip(ids, good, strict=True)
             ],
         )
-        report.created = len(ids)
+        report.created, report.case_ids = len(ids), ids
         if also is not None:  # e.g. consume the registrant's verification code, atomically
             also(conn)
     return report
@@ -212,33 +226,18 @@ def register(
     form: Mapping[str, Any],
     also: Callable[[Connection], None] | None = None,
 ) -> int:
-    """One applicant registering online, inside the round's registration window."""
-    today = local_date(engine.clock.now())
-    with engine.db.connect() as conn:
-        rnd = conn.execute(select(rounds_t).where(rounds_t.c.id == round_id)).one_or_none()
-    if rnd is None:
-        raise NotFound("招聘轮次不存在")
-    if not rnd.registration_opens <= today <= rnd.registration_closes:
-        raise RuleRefused(
-            "registration_window",
-            f"报名时间为{rnd.registration_opens.isoformat()}至{rnd.registration_closes.isoformat()}",
-        )
+    """One applicant registering online, inside the round's registration window: one
+    transaction, refused whole (the verification code kept) when any check fails."""
     try:
-        report = register_many(engine, public_applicant(form["name"]), round_id, [form], also=also)
+        report = register_many(
+            engine, public_applicant(form["name"]), round_id, [form], also=also, online=True
+        )
     except IntegrityError:  # two registrations of the same person raced; the first won
         raise FormError("id_number", "该身份证号本轮已报名，每人限报一个岗位") from None
     if report.errors:
         _, field_, reason = report.errors[0]
         raise FormError(field_, reason)
-    with engine.db.connect() as conn:
-        return int(
-            conn.execute(
-                select(applicants_t.c.case_id).where(
-                    applicants_t.c.round_id == round_id,
-                    applicants_t.c.id_number == form["id_number"],
-                )
-            ).scalar_one()
-        )
+    return report.case_ids[0]
 
 
 def qualify_all(engine: CaseEngine, actor: Actor, round_id: int) -> dict[str, int]:

@@ -107,7 +107,11 @@ def test_a_round_from_plan_to_confirmation(d: Driver, world: World) -> None:
     assert early.errors and "未批准" in early.errors[0][2], "no registration before approval"
     d.fire(plan, "approve", "province_officer")
 
-    # Registration: eligibility at the door, one application per ID number.
+    # Registration: only inside the window, eligibility at the door, one per ID number.
+    d.clock.set(bureau_time(2026, 3, 11, 0, 1))
+    with pytest.raises(RuleRefused, match="报名时间为2026-03-01至2026-03-10"):
+        rec.register(d.eng, round_id, _applicant(60))
+    d.clock.set(bureau_time(2026, 3, 2))
     with pytest.raises(FormError) as young:
         rec.register(d.eng, round_id, _applicant(50, birth_date=dt.date(1980, 1, 1)))
     assert young.value.field == "birth_date" and "年龄" in young.value.message
