@@ -183,6 +183,13 @@ BULK_CASE_COLUMNS = (
     cases_t.c.org_path,
 )
 INSERT_AUDIT = insert(audit_t)
+OPEN_CASES = insert(cases_t).returning(cases_t.c.id, sort_by_parameter_order=True)
+UNIT_PATHS = select(units_t.c.id, units_t.c.path).where(
+    units_t.c.id.in_(bindparam("ids", expanding=True))
+)
+UNIT_TIERS = select(units_t.c.id, units_t.c.tier, units_t.c.path).where(
+    units_t.c.id.in_(bindparam("ids", expanding=True))
+)
 INSERT_TASKS = insert(tasks_t)
 INSERT_OUTBOX = insert(outbox_t)
 # The set-based steps write through FastMany: rows are tuples in these orders.
@@ -222,6 +229,31 @@ CLOSE_TASKS = (
         status="done",
         closed_at=bindparam("p_now", type_=tasks_t.c.closed_at.type),
         closed_by=bindparam("p_by"),
+    )
+)
+# The committee's seats, in expert order (the tally is recorded in that order).
+PANEL = (
+    select(seats_t.c.expert_id, seats_t.c.choice)
+    .where(seats_t.c.case_id == bindparam("case_id"))
+    .order_by(seats_t.c.expert_id)
+)
+CAST_VOTE = (
+    update(seats_t)
+    .where(seats_t.c.case_id == bindparam("v_case"), seats_t.c.expert_id == bindparam("v_person"))
+    .values(choice=bindparam("v_choice"), cast_at=bindparam("v_now", type_=seats_t.c.cast_at.type))
+)
+CLOSE_EXPERT_TASK = (
+    update(tasks_t)
+    .where(
+        tasks_t.c.case_id == bindparam("v_case"),
+        tasks_t.c.assignee_id == bindparam("v_person"),
+        tasks_t.c.role == REVIEW_EXPERT,
+        tasks_t.c.status == "open",
+    )
+    .values(
+        status="done",
+        closed_at=bindparam("v_now", type_=tasks_t.c.closed_at.type),
+        closed_by=bindparam("v_person"),
     )
 )
 CANCEL_WAITING = (
@@ -836,15 +868,7 @@ class CaseEngine:
     ) -> FireResult | None:
         """Hold or refuse a decision while added signers have not signed."""
         signers = [t for t in ctx.open_tasks if t.kind == "sign"]
-        waiting = (
-            conn.execute(
-                select(tasks_t.c.id).where(
-                    tasks_t.c.case_id == ctx.case.id, tasks_t.c.status == "waiting"
-                )
-            )
-            .scalars()
-            .all()
-        )
+        waiting = [t.id for t in ctx.waiting]  # loaded with the open tasks
         if any(t.position == "before" for t in signers):
             raise RuleRefused("countersign", "须待前加签人签署意见后才能办理")
         if not signers and not waiting:
@@ -1039,11 +1063,7 @@ class CaseEngine:
         initial: str = spec.machine.initial_state.id
         paths = {
             u.id: u.path
-            for u in conn.execute(
-                select(units_t.c.id, units_t.c.path).where(
-                    units_t.c.id.in_({unit for unit, _ in items})
-                )
-            )
+            for u in conn.execute(UNIT_PATHS, {"ids": list({unit for unit, _ in items})})
         }
         rows = [
             {
@@ -1064,11 +1084,7 @@ class CaseEngine:
             }
             for unit, data in items
         ]
-        ids = list(
-            conn.execute(
-                insert(cases_t).returning(cases_t.c.id, sort_by_parameter_order=True), rows
-            ).scalars()
-        )
+        ids = list(conn.execute(OPEN_CASES, rows).scalars())
         body = canonical({})
         hasher = step_hasher(
             at=now, actor_id=actor.person_id, actor_label=actor.label, event="create", payload=body
@@ -1243,14 +1259,7 @@ class CaseEngine:
         """Tier and path of every unit on the given paths: what authorization and task
         routing of a bulk step need, in one query."""
         unit_ids = {i for p in paths for i in path_ids(p)}
-        return {
-            u.id: (u.tier, u.path)
-            for u in conn.execute(
-                select(units_t.c.id, units_t.c.tier, units_t.c.path).where(
-                    units_t.c.id.in_(unit_ids)
-                )
-            )
-        }
+        return {u.id: (u.tier, u.path) for u in conn.execute(UNIT_TIERS, {"ids": list(unit_ids)})}
 
     def _bulk_plan(
         self,
@@ -1559,9 +1568,7 @@ class CaseEngine:
         if "quota" in needs:
             quota = self._quota_facts(conn, ctx, str(ctx.data["target_title"]))
         if "panel" in needs:
-            seats = conn.execute(
-                select(seats_t.c.expert_id, seats_t.c.choice).where(seats_t.c.case_id == case.id)
-            ).all()
+            seats = conn.execute(PANEL, {"case_id": case.id}).all()
             counts = {c: sum(1 for s in seats if s.choice == c) for c in ("yes", "no", "abstain")}
             mine = [s for s in seats if s.expert_id == ctx.actor.person_id]
             panel = PanelFacts(
@@ -1665,24 +1672,9 @@ class CaseEngine:
             elif isinstance(cmd, DrawPanel):
                 seated = self._draw_panel(conn, ctx, cmd, payload)
             elif isinstance(cmd, RecordVote):
-                conn.execute(
-                    update(seats_t)
-                    .where(
-                        seats_t.c.case_id == ctx.case.id,
-                        seats_t.c.expert_id == ctx.actor.person_id,
-                    )
-                    .values(choice=cmd.choice, cast_at=ctx.now)
-                )
-                conn.execute(
-                    update(tasks_t)
-                    .where(
-                        tasks_t.c.case_id == ctx.case.id,
-                        tasks_t.c.assignee_id == ctx.actor.person_id,
-                        tasks_t.c.role == REVIEW_EXPERT,
-                        tasks_t.c.status == "open",
-                    )
-                    .values(status="done", closed_at=ctx.now, closed_by=ctx.actor.person_id)
-                )
+                who = {"v_case": ctx.case.id, "v_person": ctx.actor.person_id, "v_now": ctx.now}
+                conn.execute(CAST_VOTE, {**who, "v_choice": cmd.choice})
+                conn.execute(CLOSE_EXPERT_TASK, who)
             elif isinstance(cmd, SuspendWindow):
                 due = next((t.due_on for t in ctx.open_tasks if t.kind == "window"), None)
                 left = (
@@ -1697,11 +1689,7 @@ class CaseEngine:
         if target == "committee" and ctx.case.state != "committee" and not seated:
             raise AssertionError("committee entered without a panel")
         if ctx.case.state == "committee" and target != "committee":
-            tally = conn.execute(
-                select(seats_t.c.expert_id, seats_t.c.choice)
-                .where(seats_t.c.case_id == ctx.case.id)
-                .order_by(seats_t.c.expert_id)
-            ).all()
+            tally = conn.execute(PANEL, {"case_id": ctx.case.id}).all()
             # The sitting is over: its votes become part of the record.
             payload["votes"] = {str(s.expert_id): s.choice for s in tally}
         return seated

@@ -116,20 +116,32 @@ class ImportReport:
     case_ids: list[int] = field(default_factory=list)  # of the rows registered, in order
 
 
+# Built once: on registration day these run for every applicant.
+ROUND = select(rounds_t).where(rounds_t.c.id == bindparam("round_id"))
+OPEN_POSTS = (
+    select(posts_t, rounds_t.c.max_age)
+    .join(rounds_t, rounds_t.c.id == posts_t.c.round_id)
+    .join(cases_t, cases_t.c.id == posts_t.c.plan_case_id)
+    .where(posts_t.c.round_id == bindparam("round_id"), cases_t.c.state == "approved")
+)
+OPEN_POSTS_BY_CODE = OPEN_POSTS.where(posts_t.c.code.in_(bindparam("codes", expanding=True)))
+TAKEN = select(applicants_t.c.id_number).where(
+    applicants_t.c.round_id == bindparam("round_id"),
+    applicants_t.c.id_number.in_(bindparam("ids", expanding=True)),
+)
+INSERT_APPLICANTS = insert(applicants_t)
+
+
 def _open_posts(
     conn: Connection, round_id: int, codes: Collection[str] | None = None
 ) -> dict[str, Any]:
     """The round's posts open for registration (their plan approved), by code; only
     ``codes`` when given — one registration need not read a province's 2,000 posts."""
-    query = (
-        select(posts_t, rounds_t.c.max_age)
-        .join(rounds_t, rounds_t.c.id == posts_t.c.round_id)
-        .join(cases_t, cases_t.c.id == posts_t.c.plan_case_id)
-        .where(posts_t.c.round_id == round_id, cases_t.c.state == "approved")
-    )
-    if codes is not None:
-        query = query.where(posts_t.c.code.in_(list(codes)))
-    return {r.code: r for r in conn.execute(query).all()}
+    if codes is None:
+        rows = conn.execute(OPEN_POSTS, {"round_id": round_id}).all()
+    else:
+        rows = conn.execute(OPEN_POSTS_BY_CODE, {"round_id": round_id, "codes": list(codes)}).all()
+    return {r.code: r for r in rows}
 
 
 def _needs(post: Any) -> PostNeeds:
@@ -153,7 +165,7 @@ def register_many(
     now = engine.clock.now()
     today = local_date(now)
     with engine.db.begin() as conn:
-        rnd = conn.execute(select(rounds_t).where(rounds_t.c.id == round_id)).one_or_none()
+        rnd = conn.execute(ROUND, {"round_id": round_id}).one_or_none()
         if rnd is None:
             raise NotFound("招聘轮次不存在")
         if online and not rnd.registration_opens <= today <= rnd.registration_closes:
@@ -165,10 +177,7 @@ def register_many(
         posts = _open_posts(conn, round_id, {r["post_code"] for r in rows} if online else None)
         taken = set(
             conn.execute(
-                select(applicants_t.c.id_number).where(
-                    applicants_t.c.round_id == round_id,
-                    applicants_t.c.id_number.in_([r["id_number"] for r in rows]),
-                )
+                TAKEN, {"round_id": round_id, "ids": [r["id_number"] for r in rows]}
             ).scalars()
         )
         good: list[Mapping[str, Any]] = []
@@ -196,7 +205,7 @@ def register_many(
         items = [(posts[r["post_code"]].county_id, {"round_id": round_id}) for r in good]
         ids = engine.open_many(APPLICANT, items, actor, conn=conn, year=rnd.year)
         conn.execute(
-            insert(applicants_t),
+            INSERT_APPLICANTS,
             [
                 {
                     "case_id": cid,

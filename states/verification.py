@@ -11,7 +11,7 @@ import datetime as dt
 import hashlib
 import secrets
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from states.clock import Clock
 from states.errors import FormError, RuleRefused
@@ -59,20 +59,31 @@ def issue_code(db: Engine, clock: Clock, phone: str) -> None:
         )
 
 
+# Built once: registration day runs these for every applicant.
+LIVE_CODE = (
+    select(codes_t)
+    .where(
+        codes_t.c.phone == bindparam("phone"),
+        codes_t.c.used_at.is_(None),
+        codes_t.c.expires_at > bindparam("now", type_=codes_t.c.expires_at.type),
+    )
+    .order_by(codes_t.c.id.desc())
+    .limit(1)
+)
+USE_CODE = (
+    update(codes_t)
+    .where(codes_t.c.id == bindparam("code_id"), codes_t.c.used_at.is_(None))
+    .values(used_at=bindparam("now", type_=codes_t.c.used_at.type))
+)
+
+
 def check_code(db: Engine, clock: Clock, phone: str, code: str) -> int:
     """The id of the number's newest live code if ``code`` matches it, without using it up:
     the caller consumes it (``use_code``) in the same transaction as what it proves, so a
     refused registration keeps its code. A wrong try is counted in its own transaction."""
     now = clock.now()
     with db.connect() as conn:
-        row = conn.execute(
-            select(codes_t)
-            .where(
-                codes_t.c.phone == phone, codes_t.c.used_at.is_(None), codes_t.c.expires_at > now
-            )
-            .order_by(codes_t.c.id.desc())
-            .limit(1)
-        ).one_or_none()
+        row = conn.execute(LIVE_CODE, {"phone": phone, "now": now}).one_or_none()
     if row is None or row.attempts >= TRIES:
         raise FormError("code", "验证码已失效，请重新获取")
     if secrets.compare_digest(row.code_hash, _hash(phone, code)):
@@ -87,10 +98,6 @@ def check_code(db: Engine, clock: Clock, phone: str, code: str) -> int:
 def use_code(conn: Connection, code_id: int, now: dt.datetime) -> None:
     """Consume a checked code inside the caller's transaction; a code used meanwhile (the
     same code sent twice at once) makes the caller's whole transaction fail."""
-    used = conn.execute(
-        update(codes_t)
-        .where(codes_t.c.id == code_id, codes_t.c.used_at.is_(None))
-        .values(used_at=now)
-    ).rowcount
+    used = conn.execute(USE_CODE, {"code_id": code_id, "now": now}).rowcount
     if used != 1:
         raise FormError("code", "验证码已使用，请重新获取")
