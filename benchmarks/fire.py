@@ -30,8 +30,9 @@ from states.engine import (
     LOAD_UNITS,
     WRITE_CASE,
     CaseEngine,
+    unit_params,
 )
-from states.org import SCHOOL_OFFICER, Actor, Binding, path_ids
+from states.org import SCHOOL_OFFICER, Actor, Binding
 from states.seed import seed
 from states.store.models import (
     AuditEvent,
@@ -112,7 +113,7 @@ def raw_transition(db: Engine, case_id: int, now: dt.datetime, due: dt.date) -> 
     with the engine's work (scope, rules, machine, hashing, due dates) already done."""
     with db.begin() as conn:
         case = conn.execute(LOAD_CASE, {"case_id": case_id}).one()
-        conn.execute(LOAD_UNITS, {"ids": path_ids(case.org_path)}).all()
+        conn.execute(LOAD_UNITS, unit_params(case.org_path)).all()
         conn.execute(LOAD_OPEN_TASKS, {"case_id": case_id}).all()
         conn.execute(LOAD_TEACHER, {"person_id": case.subject_id}).all()
         version, seq = case.version + 1, case.seq + 1

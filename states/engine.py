@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from statemachine.exceptions import TransitionNotAllowed
 
@@ -68,7 +68,7 @@ from states.org import (
     path_ids,
 )
 from states.rules.base import Facts, PanelFacts, QuotaFacts, TeacherFacts
-from states.store.bulk import FastMany
+from states.store.bulk import FastMany, FastOne
 from states.store.calendar_store import calendar_from_db
 from states.store.db import reader
 from states.store.models import (
@@ -123,9 +123,10 @@ LOAD_UNITS = select(
     units_t.c.is_weak,
     units_t.c.self_review_pilot,
     units_t.c.settings,
-).where(units_t.c.id.in_(bindparam("ids", expanding=True)))
+).where(units_t.c.id.in_([bindparam(f"u{i}") for i in range(len(TIERS))]))
 LOAD_OPEN_TASKS = select(tasks_t).where(
-    tasks_t.c.case_id == bindparam("case_id"), tasks_t.c.status.in_(("open", "waiting"))
+    tasks_t.c.case_id == bindparam("case_id"),
+    or_(tasks_t.c.status == "open", tasks_t.c.status == "waiting"),
 )
 LOAD_TEACHER = (
     select(
@@ -231,6 +232,20 @@ CLOSE_TASKS = (
         closed_by=bindparam("p_by"),
     )
 )
+# Whether a case was handed to someone outside its unit: a task named to them, or a copy.
+HANDED = (
+    select(tasks_t.c.id)
+    .where(
+        tasks_t.c.case_id == bindparam("case_id"), tasks_t.c.assignee_id == bindparam("person_id")
+    )
+    .union_all(
+        select(copies_t.c.id).where(
+            copies_t.c.case_id == bindparam("case_id"),
+            copies_t.c.person_id == bindparam("person_id"),
+        )
+    )
+    .limit(1)
+)
 # The committee's seats, in expert order (the tally is recorded in that order).
 PANEL = (
     select(seats_t.c.expert_id, seats_t.c.choice)
@@ -262,6 +277,31 @@ CANCEL_WAITING = (
     .values(status="cancelled", closed_at=bindparam("p_now", type_=tasks_t.c.closed_at.type))
 )
 
+
+def unit_params(org_path: str) -> dict[str, int | None]:
+    """``LOAD_UNITS``'s parameters: a case's unit and those above it, one per tier at most."""
+    ids: list[int | None] = list(path_ids(org_path))
+    return {f"u{i}": ids[i] if i < len(ids) else None for i in range(len(TIERS))}
+
+
+class _Hot:
+    """The statements every transition runs, on the driver's cursor (see FastOne)."""
+
+    load_case = FastOne(LOAD_CASE)
+    units = FastOne(LOAD_UNITS)
+    open_tasks = FastOne(LOAD_OPEN_TASKS)
+    teacher = FastOne(LOAD_TEACHER)
+    panel = FastOne(PANEL)
+    handed = FastOne(HANDED)
+    write_case = FastOne(WRITE_CASE)
+    audit = FastOne(INSERT_AUDIT)
+    close_tasks = FastOne(CLOSE_TASKS)
+    outbox = FastOne(INSERT_OUTBOX)
+    cast_vote = FastOne(CAST_VOTE)
+    close_expert_task = FastOne(CLOSE_EXPERT_TASK)
+
+
+HOT = _Hot()
 NEGATIVE_END = ("rejected", "withdrawn")
 COMMENT_FORM = Form((COMMENT,))
 ADD_SIGNER = EventSpec("add_signer", "加签")
@@ -1456,7 +1496,7 @@ class CaseEngine:
         ``public`` may depend on the process, known only once the row is read)."""
         # The row lock (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers) makes
         # every read below fresh: a concurrent writer waits here, then sees the new version.
-        case = conn.execute(LOAD_CASE, {"case_id": case_id}).one_or_none()
+        case = HOT.load_case.one_or_none(conn, {"case_id": case_id})
         if case is not None and callable(public):
             public = public(case.process)
         # Out of scope looks exactly like absent: no hint that the case exists.
@@ -1479,20 +1519,15 @@ class CaseEngine:
             return False
         if actor.person_id == case.applicant_id:
             return True
-        named = select(tasks_t.c.id).where(
-            tasks_t.c.case_id == case.id, tasks_t.c.assignee_id == actor.person_id
-        )
-        copied = select(copies_t.c.id).where(
-            copies_t.c.case_id == case.id, copies_t.c.person_id == actor.person_id
-        )
-        return conn.execute(named.union_all(copied).limit(1)).first() is not None
+        found = HOT.handed.all(conn, {"case_id": case.id, "person_id": actor.person_id})
+        return bool(found)
 
     def _context(
         self, conn: Connection, case: Any, spec: ProcessSpec, actor: Actor, now: dt.datetime
     ) -> _Ctx:
-        rows = conn.execute(LOAD_UNITS, {"ids": path_ids(case.org_path)}).all()
+        rows = HOT.units.all(conn, unit_params(case.org_path))
         units = {r.tier: _Unit(*r) for r in rows}
-        tasks = conn.execute(LOAD_OPEN_TASKS, {"case_id": case.id}).all()
+        tasks = HOT.open_tasks.all(conn, {"case_id": case.id})
         waiting = [t for t in tasks if t.status == "waiting"]
         return _Ctx(
             case=case,
@@ -1568,7 +1603,7 @@ class CaseEngine:
         if "quota" in needs:
             quota = self._quota_facts(conn, ctx, str(ctx.data["target_title"]))
         if "panel" in needs:
-            seats = conn.execute(PANEL, {"case_id": case.id}).all()
+            seats = HOT.panel.all(conn, {"case_id": case.id})
             counts = {c: sum(1 for s in seats if s.choice == c) for c in ("yes", "no", "abstain")}
             mine = [s for s in seats if s.expert_id == ctx.actor.person_id]
             panel = PanelFacts(
@@ -1604,7 +1639,7 @@ class CaseEngine:
         return {"candidate": candidate, "post": post}
 
     def _teacher_facts(self, conn: Connection, person_id: int) -> TeacherFacts:
-        rows = conn.execute(LOAD_TEACHER, {"person_id": person_id}).all()
+        rows = HOT.teacher.all(conn, {"person_id": person_id})
         if not rows:
             raise NotFound("教师档案不存在")
         r = rows[0]
@@ -1673,8 +1708,8 @@ class CaseEngine:
                 seated = self._draw_panel(conn, ctx, cmd, payload)
             elif isinstance(cmd, RecordVote):
                 who = {"v_case": ctx.case.id, "v_person": ctx.actor.person_id, "v_now": ctx.now}
-                conn.execute(CAST_VOTE, {**who, "v_choice": cmd.choice})
-                conn.execute(CLOSE_EXPERT_TASK, who)
+                HOT.cast_vote.run(conn, {**who, "v_choice": cmd.choice})
+                HOT.close_expert_task.run(conn, who)
             elif isinstance(cmd, SuspendWindow):
                 due = next((t.due_on for t in ctx.open_tasks if t.kind == "window"), None)
                 left = (
@@ -1689,7 +1724,7 @@ class CaseEngine:
         if target == "committee" and ctx.case.state != "committee" and not seated:
             raise AssertionError("committee entered without a panel")
         if ctx.case.state == "committee" and target != "committee":
-            tally = conn.execute(PANEL, {"case_id": ctx.case.id}).all()
+            tally = HOT.panel.all(conn, {"case_id": ctx.case.id})
             # The sitting is over: its votes become part of the record.
             payload["votes"] = {str(s.expert_id): s.choice for s in tally}
         return seated
@@ -1771,8 +1806,8 @@ class CaseEngine:
             canonical(payload),
             key,
         )
-        moved = conn.execute(
-            WRITE_CASE,
+        moved = HOT.write_case.run(
+            conn,
             {
                 "p_id": case.id,
                 "p_seq": case.seq,
@@ -1785,7 +1820,7 @@ class CaseEngine:
                 "p_closed": now if self._is_final(case.process, target) else case.closed_at,
                 "p_quota": quota.key if quota is not None else case.quota_key,
             },
-        ).rowcount
+        )
         if moved != 1:
             raise Conflict("案件已被他人同时更新，请刷新后重试")
         return version
@@ -1818,8 +1853,8 @@ class CaseEngine:
             to_state=target,
             payload=payload,
         )
-        conn.execute(
-            INSERT_AUDIT,
+        HOT.audit.run(
+            conn,
             {
                 "case_id": case_id,
                 "seq": seq,
@@ -1852,7 +1887,7 @@ class CaseEngine:
     ) -> None:
         """Leaving a state ends its work: open tasks are done, signers still waiting are
         no longer needed."""
-        conn.execute(CLOSE_TASKS, {"p_case": case_id, "p_now": now, "p_by": actor.person_id})
+        HOT.close_tasks.run(conn, {"p_case": case_id, "p_now": now, "p_by": actor.person_id})
         if waiting:
             conn.execute(CANCEL_WAITING, {"p_case": case_id, "p_now": now})
 
@@ -1981,8 +2016,8 @@ class CaseEngine:
         unit_id: int | None,
         payload: Mapping[str, Any],
     ) -> None:
-        conn.execute(
-            INSERT_OUTBOX,
+        HOT.outbox.run(
+            conn,
             {
                 "case_id": case_id,
                 "kind": kind,

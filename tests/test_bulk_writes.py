@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import text
 
 from states.engine import BULK_AUDIT, INSERT_AUDIT
@@ -45,3 +46,29 @@ def test_fast_executemany_stores_what_sqlalchemy_stores(d: Driver, world: World)
         ).all()
     ordinary, bulk = (tuple(r)[1:] for r in stored)
     assert bulk == ordinary
+
+
+def test_driver_level_statements_read_and_fail_like_sqlalchemy(d: Driver, world: World) -> None:
+    """The transition's statements run on the driver's cursor: rows must come back typed as
+    SQLAlchemy types them (aware timestamps, JSON as dicts), and a broken constraint must
+    still be SQLAlchemy's IntegrityError, which the engine turns into a 409."""
+    from sqlalchemy.exc import IntegrityError
+
+    from states.engine import HOT, LOAD_CASE
+
+    case_id = d.declare(world.teacher("孙老师"))
+    with d.eng.db.connect() as conn:
+        fast = HOT.load_case.one_or_none(conn, {"case_id": case_id})
+        core = conn.execute(LOAD_CASE, {"case_id": case_id}).one()
+        assert tuple(fast) == tuple(core)
+        assert fast.opened_at.tzinfo is not None and isinstance(fast.data, dict)
+        assert HOT.load_case.one_or_none(conn, {"case_id": 10**9}) is None
+    with d.eng.db.connect() as conn:
+        first = conn.execute(
+            text("select * from audit_events where case_id = :c order by seq limit 1"),
+            {"c": case_id},
+        ).one()
+        row = {k: v for k, v in first._mapping.items() if k != "id"}
+        row["at"] = dt.datetime.now(dt.UTC)
+        with pytest.raises(IntegrityError):
+            HOT.audit.run(conn, row)

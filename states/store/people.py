@@ -4,11 +4,39 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, String, literal, select, union_all
+from sqlalchemy import CompoundSelect, Connection, String, bindparam, literal, select, union_all
 
 from states.errors import NotFound
 from states.org import TEACHER, Actor, Binding
 from states.store.models import OrgUnit, Person, RoleBinding, Teacher
+
+_PERSON = select(Person.id, Person.name, Person.active)
+PERSON_BY_ID = _PERSON.where(Person.id == bindparam("person_id"))
+PERSON_BY_USERNAME = _PERSON.where(Person.username == bindparam("username"))
+# The teacher role follows the teacher record; then the role bindings, each with its unit's
+# path. Built once: every signed-in request runs it.
+BINDINGS: CompoundSelect[Any] = union_all(
+    select(
+        literal(0).label("k"),
+        literal(0).label("n"),
+        literal(TEACHER).label("role"),
+        Teacher.school_id.label("org_unit_id"),
+        OrgUnit.path,
+        literal(None, String).label("subject"),
+    )
+    .join(OrgUnit, OrgUnit.id == Teacher.school_id)
+    .where(Teacher.person_id == bindparam("person_id")),
+    select(
+        literal(1).label("k"),
+        RoleBinding.id.label("n"),
+        RoleBinding.role,
+        RoleBinding.org_unit_id,
+        OrgUnit.path,
+        RoleBinding.subject,
+    )
+    .join(OrgUnit, OrgUnit.id == RoleBinding.org_unit_id)
+    .where(RoleBinding.person_id == bindparam("person_id")),
+).order_by("k", "n")
 
 
 def load_actor(
@@ -24,40 +52,14 @@ def load_actor(
     every signed-in request pays for this. ``active_only`` makes a disabled account look
     like an unknown one, so it loses access at once whatever credentials it still holds.
     """
-    query = select(Person.id, Person.name, Person.active)
     if person_id is not None:
-        query = query.where(Person.id == person_id)
+        person = conn.execute(PERSON_BY_ID, {"person_id": person_id}).one_or_none()
     elif username is not None:
-        query = query.where(Person.username == username)
+        person = conn.execute(PERSON_BY_USERNAME, {"username": username}).one_or_none()
     else:
         raise ValueError("person_id or username")
-    person = conn.execute(query).one_or_none()
     if person is None or (active_only and not person.active):
         raise NotFound(f"用户不存在：{username or person_id}")
-    teaching = (
-        select(
-            literal(0).label("k"),
-            literal(0).label("n"),
-            literal(TEACHER).label("role"),
-            Teacher.school_id.label("org_unit_id"),
-            OrgUnit.path,
-            literal(None, String).label("subject"),
-        )
-        .join(OrgUnit, OrgUnit.id == Teacher.school_id)
-        .where(Teacher.person_id == person.id)
-    )
-    bound = (
-        select(
-            literal(1).label("k"),
-            RoleBinding.id.label("n"),
-            RoleBinding.role,
-            RoleBinding.org_unit_id,
-            OrgUnit.path,
-            RoleBinding.subject,
-        )
-        .join(OrgUnit, OrgUnit.id == RoleBinding.org_unit_id)
-        .where(RoleBinding.person_id == person.id)
-    )
-    rows: list[Any] = list(conn.execute(union_all(teaching, bound).order_by("k", "n")))
+    rows: list[Any] = list(conn.execute(BINDINGS, {"person_id": person.id}))
     bindings = tuple(Binding(r.role, r.org_unit_id, r.path, r.subject) for r in rows)
     return Actor(person.id, person.name, bindings)
