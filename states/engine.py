@@ -277,6 +277,41 @@ CANCEL_WAITING = (
     .values(status="cancelled", closed_at=bindparam("p_now", type_=tasks_t.c.closed_at.type))
 )
 
+NEGATIVE_END = ("rejected", "withdrawn")
+# Opening a declaration, and the quota check when a school recommends.
+TEACHER_SCHOOL = (
+    select(teachers_t.c.school_id, units_t.c.path)
+    .join(units_t, units_t.c.id == teachers_t.c.school_id)
+    .where(teachers_t.c.person_id == bindparam("person_id"))
+)
+OPEN_DECLARATION = select(cases_t.c.id).where(
+    cases_t.c.process == bindparam("process"),
+    cases_t.c.subject_id == bindparam("person_id"),
+    cases_t.c.year == bindparam("year"),
+    cases_t.c.closed_at.is_(None),
+)
+CREATE_CASE = insert(cases_t).returning(cases_t.c.id)
+QUOTA_POSTS = (
+    select(quotas_t.c.posts)
+    .where(
+        quotas_t.c.org_unit_id == bindparam("unit"),
+        quotas_t.c.year == bindparam("year"),
+        quotas_t.c.title == bindparam("title"),
+    )
+    .with_for_update()
+)
+QUOTA_USED = (
+    select(func.count())
+    .select_from(cases_t)
+    .where(
+        cases_t.c.org_unit_id == bindparam("unit"),
+        cases_t.c.year == bindparam("year"),
+        cases_t.c.quota_key == bindparam("key"),
+        cases_t.c.state.not_in(NEGATIVE_END),
+        cases_t.c.id != bindparam("case_id"),
+    )
+)
+
 
 def unit_params(org_path: str) -> dict[str, int | None]:
     """``LOAD_UNITS``'s parameters: a case's unit and those above it, one per tier at most."""
@@ -299,10 +334,13 @@ class _Hot:
     outbox = FastOne(INSERT_OUTBOX)
     cast_vote = FastOne(CAST_VOTE)
     close_expert_task = FastOne(CLOSE_EXPERT_TASK)
+    task = FastOne(INSERT_TASKS)
+    teacher_school = FastOne(TEACHER_SCHOOL)
+    open_declaration = FastOne(OPEN_DECLARATION)
+    set_head = FastOne(BULK_HEADS.statement)
 
 
 HOT = _Hot()
-NEGATIVE_END = ("rejected", "withdrawn")
 COMMENT_FORM = Form((COMMENT,))
 ADD_SIGNER = EventSpec("add_signer", "加签")
 # Decisions that end or return a case are never held for an added signer.
@@ -416,6 +454,11 @@ def _transition(spec: ProcessSpec, source: str, event: str, kwargs: Mapping[str,
     keeps one per process bound to a ``_Slot`` and only rebuilds it after a final state
     (which stops the machine) or an error (which may leave its queue dirty).
     """
+    # A transition without a guard has one outcome, read from the table built once from the
+    # machine's own transitions (as bulk moves do); only guarded branches run the machine.
+    known = spec.target(source, event)
+    if known is not None:
+        return known
     cache: dict[str, tuple[Any, _Slot]] = _machines.__dict__.setdefault("cache", {})
     entry = cache.get(spec.name)
     if entry is None:
@@ -510,49 +553,40 @@ class CaseEngine:
         now = self.clock.now()
         year = year or local_date(now).year
         with self.db.begin() as conn:
-            teacher = conn.execute(
-                select(teachers_t.c.school_id, units_t.c.path)
-                .join(units_t, units_t.c.id == teachers_t.c.school_id)
-                .where(teachers_t.c.person_id == actor.person_id)
-            ).one_or_none()
+            teacher = HOT.teacher_school.one_or_none(conn, {"person_id": actor.person_id})
             if teacher is None:
                 raise PermissionDenied("只有在职教师可以申报")
-            open_case = conn.execute(
-                select(cases_t.c.id).where(
-                    cases_t.c.process == process,
-                    cases_t.c.subject_id == actor.person_id,
-                    cases_t.c.year == year,
-                    cases_t.c.closed_at.is_(None),
-                )
-            ).first()
+            found = HOT.open_declaration.all(
+                conn, {"process": process, "person_id": actor.person_id, "year": year}
+            )
+            open_case = found[0] if found else None
             if open_case is not None:
                 raise Conflict(f"您本年度已有进行中的{spec.label}申报（编号{open_case.id}）")
             initial: str = spec.machine.initial_state.id
             payload = canonical({"form": data})
             case_id = conn.execute(
-                insert(cases_t)
-                .values(
-                    process=process,
-                    year=year,
-                    state=initial,
-                    org_unit_id=teacher.school_id,
-                    org_path=teacher.path,
-                    applicant_id=actor.person_id,
-                    subject_id=actor.person_id,
-                    data=data,
-                    version=1,
-                    seq=1,
-                    audit_head=GENESIS,
-                    opened_at=now,
-                    updated_at=now,
-                )
-                .returning(cases_t.c.id)
+                CREATE_CASE,
+                {
+                    "process": process,
+                    "year": year,
+                    "state": initial,
+                    "org_unit_id": teacher.school_id,
+                    "org_path": teacher.path,
+                    "applicant_id": actor.person_id,
+                    "subject_id": actor.person_id,
+                    "data": data,
+                    "version": 1,
+                    "seq": 1,
+                    "audit_head": GENESIS,
+                    "opened_at": now,
+                    "updated_at": now,
+                },
             ).scalar_one()
             head = self._append_audit(
                 conn, case_id, 1, 1, GENESIS, now, actor, "create", None, initial, payload, None
             )
-            conn.execute(update(cases_t).where(cases_t.c.id == case_id).values(audit_head=head))
-            case = conn.execute(select(cases_t).where(cases_t.c.id == case_id)).one()
+            HOT.set_head.run(conn, {"h_id": case_id, "h_head": head})
+            case = HOT.load_case.one_or_none(conn, {"case_id": case_id})
             ctx = self._context(conn, case, spec, actor, now)
             self._open_tasks(conn, ctx, spec.states[initial], case_id, [])
             if submit:
@@ -1662,25 +1696,10 @@ class CaseEngine:
         """Free posts and those already held, with the quota row locked (PostgreSQL) so two
         officers recommending at once cannot both take the last post."""
         case = ctx.case
-        posts = conn.execute(
-            select(quotas_t.c.posts)
-            .where(
-                quotas_t.c.org_unit_id == case.org_unit_id,
-                quotas_t.c.year == case.year,
-                quotas_t.c.title == title,
-            )
-            .with_for_update()
-        ).scalar()
+        where = {"unit": case.org_unit_id, "year": case.year}
+        posts = conn.execute(QUOTA_POSTS, {**where, "title": title}).scalar()
         used = conn.execute(
-            select(func.count())
-            .select_from(cases_t)
-            .where(
-                cases_t.c.org_unit_id == case.org_unit_id,
-                cases_t.c.year == case.year,
-                cases_t.c.quota_key == f"title:{title}",
-                cases_t.c.state.not_in(NEGATIVE_END),
-                cases_t.c.id != case.id,
-            )
+            QUOTA_USED, {**where, "key": f"title:{title}", "case_id": case.id}
         ).scalar_one()
         return QuotaFacts(title=title, posts=int(posts or 0), used=int(used))
 
@@ -1949,8 +1968,11 @@ class CaseEngine:
                 {**base, "role": REVIEW_EXPERT, "org_unit_id": unit_id, "assignee_id": p}
                 for p in seated
             )
-        if rows:
+        if len(rows) == 1:
+            HOT.task.run(conn, rows[0])
+        elif rows:
             conn.execute(INSERT_TASKS, rows)
+        if rows:
             for r in rows:
                 # Nobody needs telling about work they just handed themselves.
                 own = r["assignee_id"] is not None and r["assignee_id"] == ctx.actor.person_id
