@@ -1,4 +1,9 @@
-"""Executemany with SQLAlchemy's per-row work taken out, for the set-based steps.
+"""Statements on the hot paths with SQLAlchemy's per-call work taken out.
+
+``FastMany`` serves the set-based steps, ``FastOne`` the ~10 statements of every single
+transition. Both compile a Core statement once per dialect and hand the driver the same SQL
+text inside the caller's transaction; what they skip is SQLAlchemy's per-execution
+bookkeeping, not its type processing or its exceptions.
 
 A recruitment shortlist moves 200,000 cases in one transaction. Through ``conn.execute(stmt,
 list_of_dicts)`` SQLAlchemy builds every row's parameters itself — name lookups, type
