@@ -97,7 +97,8 @@ def test_flows_close_a_window_and_deliver_the_notices(
 def test_served_deployments_run_on_schedule(tmp_path: Path, sqlite_template: Path) -> None:
     """A real ``prefect server`` and ``flows.serve``: the scheduler creates runs of our
     deployments and the served process completes them. (This is what broke when the server
-    met a SQLAlchemy it could not work with: deployments registered, nothing ever ran.)"""
+    met a SQLAlchemy it could not work with: deployments registered, nothing ever ran.) The
+    same server must take the requests ``prefect deploy`` makes for deploy/prefect.yaml."""
     shutil.copy(sqlite_template, tmp_path / "renshi.db")
     db_url = f"sqlite:///{tmp_path / 'renshi.db'}"
     port = free_port()
@@ -137,6 +138,19 @@ def test_served_deployments_run_on_schedule(tmp_path: Path, sqlite_template: Pat
             return len(runs) > 0
 
         _wait_for(completed, 150)
+
+        # `prefect deploy` (deploy/prefect.yaml) asks for a pool's workers with "limit": null;
+        # a server on FastAPI 0.151 or later refuses that with 422 and the deploy stops.
+        pool = httpx.post(
+            f"{api}/work_pools/", json={"name": "renshi", "type": "process"}, timeout=5
+        )
+        assert pool.status_code in (200, 201), pool.text
+        workers = httpx.post(
+            f"{api}/work_pools/renshi/workers/filter",
+            json={"offset": None, "limit": None},
+            timeout=5,
+        )
+        assert workers.status_code == 200, workers.text
     finally:
         for proc in (served, server):
             if proc is not None:
