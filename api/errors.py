@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from states.errors import RenshiError
@@ -61,6 +61,13 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     return [{"field": _field(tuple(e["loc"])), "reason": _reason(e)} for e in exc.errors()]
 
 
+def _wants_page(request: Request) -> bool:
+    """A browser asking for an address outside the API: it gets the site's own page."""
+    path = request.url.path
+    api = path.startswith(("/api/", "/docs", "/redoc", "/openapi"))
+    return not api and "text/html" in request.headers.get("accept", "")
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(RenshiError)
     async def _renshi(request: Request, exc: RenshiError) -> JSONResponse:
@@ -81,7 +88,11 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404 and _wants_page(request):
+            from api.pages import not_found_page
+
+            return not_found_page(request)
         detail = exc.detail if isinstance(exc.detail, str) else "请求无效"
         if exc.status_code == 404 and detail == "Not Found":
             detail = "资源不存在"

@@ -275,6 +275,12 @@ def _message(request: Request, who: Who | None, title: str, text: str, status: i
     return _render(request, "message.html", who, {"title": title, "text": text}, status=status)
 
 
+def not_found_page(request: Request) -> Response:
+    """An address no page answers, typed or followed from an old link: the site's own page
+    in Chinese rather than the API's JSON."""
+    return _message(request, _who(request), "页面不存在", "您访问的网址不存在，请检查后重试。", 404)
+
+
 def _not_found(request: Request, who: Who | None, text: str = "案件不存在") -> Response:
     """The same page whether the thing is absent or outside the person's scope."""
     return _message(request, who, "未找到", f"{text}，或您无权查看。", 404)

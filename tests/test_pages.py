@@ -207,6 +207,19 @@ def test_signed_out_goes_to_login(live: Live) -> None:
     assert evil.headers["location"] == "/inbox"
 
 
+def test_an_unknown_address_is_a_page_not_json(live: Live) -> None:
+    """A mistyped or stale link in the browser lands on the site's own page in Chinese; the
+    API keeps answering its clients in JSON."""
+    c = _client(live)
+    page = c.get("/recruitmen", headers={"accept": "text/html,application/xhtml+xml"})
+    assert page.status_code == 404
+    assert "text/html" in page.headers["content-type"] and "页面不存在" in page.text
+    _check_page(page.text)
+    api = c.get("/api/v1/nope", headers={"accept": "text/html"})
+    assert api.status_code == 404 and api.json()["message"] == "资源不存在"
+    assert c.get("/recruitmen", headers={"accept": "application/json"}).json()["code"] == "error"
+
+
 def test_login_failure_lockout_and_logout(live: Live) -> None:
     c = _client(live)
     bad = c.post("/login", data={"username": "teacher", "password": "wrong"})
