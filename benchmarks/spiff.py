@@ -61,13 +61,21 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import (  # type: ignore[imp
     WorkflowConverter,
 )
 from SpiffWorkflow.util.task import TaskState  # type: ignore[import-untyped]
-from sqlalchemy import Connection, Engine, bindparam, event, select, text, update
+from sqlalchemy import Connection, Engine, event, select, text, update
 
 from benchmarks.common import fresh_db
 from states.audit import GENESIS, canonical, event_hash
 from states.calendar import WorkingCalendar
 from states.clock import FrozenClock, bureau_time
-from states.engine import CLOSE_TASKS, INSERT_AUDIT, INSERT_OUTBOX, INSERT_TASKS, CaseEngine
+from states.engine import (
+    CLOSE_EXPERT_TASK,
+    CLOSE_TASKS,
+    EXPERT_POOL,
+    INSERT_AUDIT,
+    INSERT_OUTBOX,
+    INSERT_TASKS,
+    CaseEngine,
+)
 from states.org import (
     CITY_OFFICER,
     COUNTY_OFFICER,
@@ -153,29 +161,6 @@ OPENS: Mapping[str, tuple[str, str | None, str, int | None]] = {
 LOAD_WORKFLOW = text("SELECT serialized FROM spiff_workflows WHERE id = :id")
 SAVE_WORKFLOW = text("UPDATE spiff_workflows SET serialized = :s WHERE id = :id")
 NEW_WORKFLOW = text("INSERT INTO spiff_workflows (id, serialized) VALUES (:id, :s)")
-EXPERT_POOL = (
-    select(bindings_t.c.person_id, teachers_t.c.school_id)
-    .outerjoin(teachers_t, teachers_t.c.person_id == bindings_t.c.person_id)
-    .where(
-        bindings_t.c.role == REVIEW_EXPERT,
-        bindings_t.c.org_unit_id == bindparam("unit"),
-        bindings_t.c.subject == bindparam("subject"),
-    )
-)
-CLOSE_VOTE = (
-    update(tasks_t)
-    .where(
-        tasks_t.c.case_id == bindparam("p_case"),
-        tasks_t.c.assignee_id == bindparam("p_by"),
-        tasks_t.c.role == REVIEW_EXPERT,
-        tasks_t.c.status == "open",
-    )
-    .values(
-        status="done",
-        closed_at=bindparam("p_now", type_=tasks_t.c.closed_at.type),
-        closed_by=bindparam("p_by"),
-    )
-)
 
 
 @dataclass(frozen=True)
@@ -428,7 +413,9 @@ class SpiffSide:
             self._audit(conn, wf, wf_id, actor, event_name, source, target, record)
             conn.execute(SAVE_WORKFLOW, {"id": wf_id, "s": self.serializer.serialize_json(wf)})
             if event_name == "vote":
-                conn.execute(CLOSE_VOTE, {"p_case": wf_id, "p_now": now, "p_by": actor.person_id})
+                conn.execute(
+                    CLOSE_EXPERT_TASK, {"v_case": wf_id, "v_now": now, "v_person": actor.person_id}
+                )
             elif event_name == "appoint":
                 conn.execute(
                     update(teachers_t)

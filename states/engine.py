@@ -252,6 +252,16 @@ PANEL = (
     .where(seats_t.c.case_id == bindparam("case_id"))
     .order_by(seats_t.c.expert_id)
 )
+# The experts of one subject at the organising unit, with their schools (for recusal).
+EXPERT_POOL = (
+    select(bindings_t.c.person_id, teachers_t.c.school_id)
+    .outerjoin(teachers_t, teachers_t.c.person_id == bindings_t.c.person_id)
+    .where(
+        bindings_t.c.role == REVIEW_EXPERT,
+        bindings_t.c.org_unit_id == bindparam("unit"),
+        bindings_t.c.subject == bindparam("subject"),
+    )
+)
 CAST_VOTE = (
     update(seats_t)
     .where(seats_t.c.case_id == bindparam("v_case"), seats_t.c.expert_id == bindparam("v_person"))
@@ -1756,15 +1766,7 @@ class CaseEngine:
         The pool and the seed go into the audit event, so an inspector can redraw the panel
         and get the same experts.
         """
-        rows = conn.execute(
-            select(bindings_t.c.person_id, teachers_t.c.school_id)
-            .outerjoin(teachers_t, teachers_t.c.person_id == bindings_t.c.person_id)
-            .where(
-                bindings_t.c.role == REVIEW_EXPERT,
-                bindings_t.c.org_unit_id == cmd.unit_id,
-                bindings_t.c.subject == cmd.subject,
-            )
-        ).all()
+        rows = conn.execute(EXPERT_POOL, {"unit": cmd.unit_id, "subject": cmd.subject}).all()
         pool = sorted(
             {
                 r.person_id
