@@ -10,7 +10,7 @@ endpoint can never disagree on who sees what or what an import found wrong.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
@@ -352,13 +352,35 @@ STEPS: Final = (
 )
 
 
-def _round_for(request: Request, who: Who, round_id: str) -> tuple[int, Any] | Response:
+class _At(NamedTuple):
+    who: Who
+    rid: int
+    rnd: Any
+
+
+def _round_for(request: Request, who: Who, round_id: str) -> _At | Response:
     """The round, for an officer who works on rounds; the same 404 otherwise."""
     rid = _id(round_id)
     rnd = views.get_round(who.svc, rid) if rid is not None else None
     if rid is None or rnd is None or not views.works_on_rounds(who.actor):
         return _not_found(request, who, "招聘轮次不存在")
-    return rid, rnd
+    return _At(who, rid, rnd)
+
+
+def _viewing(request: Request, round_id: str) -> _At | Response:
+    """A round page asked for: signed in (or off to the login page) and allowed to see it."""
+    who = _who(request)
+    if who is None:
+        return _to_login(request)
+    return _round_for(request, who, round_id)
+
+
+def _posting(request: Request, form: FormData, round_id: str, back: str) -> _At | Response:
+    """A form posted on a round page: signed in, from this site, and allowed on the round."""
+    guard = _guard(request, form, back)
+    if isinstance(guard, Response):
+        return guard
+    return _round_for(request, guard, round_id)
 
 
 def _may_act(actor: Actor, action: str) -> bool:
@@ -449,25 +471,18 @@ def rounds(request: Request) -> Response:
 
 @recruitment_pages.get("/recruitment/{round_id}")
 def round_page(request: Request, round_id: str) -> Response:
-    who = _who(request)
-    if who is None:
-        return _to_login(request)
-    got = _round_for(request, who, round_id)
+    got = _viewing(request, round_id)
     if isinstance(got, Response):
         return got
-    return _round_page(request, who, *got)
+    return _round_page(request, *got)
 
 
 @recruitment_pages.post("/recruitment/{round_id}/steps/{action}")
 def step(request: Request, round_id: str, action: str, form: Posted) -> Response:
-    guard = _guard(request, form, f"/recruitment/{round_id}")
-    if isinstance(guard, Response):
-        return guard
-    who = guard
-    got = _round_for(request, who, round_id)
+    got = _posting(request, form, round_id, f"/recruitment/{round_id}")
     if isinstance(got, Response):
         return got
-    rid, rnd = got
+    who, rid, rnd = got
     if action not in ACTIONS:
         return _not_found(request, who, "办理事项不存在")
     try:
@@ -485,14 +500,10 @@ def step(request: Request, round_id: str, action: str, form: Posted) -> Response
 
 @recruitment_pages.post("/recruitment/{round_id}/imports/{kind}")
 def import_sheet(request: Request, round_id: str, kind: str, form: Posted) -> Response:
-    guard = _guard(request, form, f"/recruitment/{round_id}")
-    if isinstance(guard, Response):
-        return guard
-    who = guard
-    got = _round_for(request, who, round_id)
+    got = _posting(request, form, round_id, f"/recruitment/{round_id}")
     if isinstance(got, Response):
         return got
-    rid, rnd = got
+    who, rid, rnd = got
     if kind not in IMPORT_LABELS:
         return _not_found(request, who, "导入类型不存在")
     upload = form.get("file")
@@ -527,16 +538,14 @@ def import_sheet(request: Request, round_id: str, kind: str, form: Posted) -> Re
 
 @recruitment_pages.get("/recruitment/{round_id}/exports/{name}")
 def export(request: Request, round_id: str, name: str) -> Response:
-    who = _who(request)
-    if who is None:
-        return _to_login(request)
-    got = _round_for(request, who, round_id)
+    got = _viewing(request, round_id)
     if isinstance(got, Response):
         return got
+    who = got.who
     if name not in EXPORT_LABELS:
         return _not_found(request, who, "导出名单不存在")
     try:
-        title, data = views.export_sheet(who.svc, who.actor, got[0], name)
+        title, data = views.export_sheet(who.svc, who.actor, got.rid, name)
     except RenshiError as exc:
         return _message(request, who, "无法导出", exc.message, exc.status)
     response = Response(
@@ -549,13 +558,10 @@ def export(request: Request, round_id: str, name: str) -> Response:
 
 @recruitment_pages.get("/recruitment/{round_id}/progress")
 def progress(request: Request, round_id: str) -> Response:
-    who = _who(request)
-    if who is None:
-        return _to_login(request)
-    got = _round_for(request, who, round_id)
+    got = _viewing(request, round_id)
     if isinstance(got, Response):
         return got
-    rid, rnd = got
+    who, rid, rnd = got
     lines = views.progress(who.svc, who.actor, rid)
     totals = {
         key: sum(getattr(line, key) for line in lines)
@@ -596,25 +602,18 @@ def _choice_page(
 
 @recruitment_pages.get("/recruitment/{round_id}/choice")
 def choice(request: Request, round_id: str) -> Response:
-    who = _who(request)
-    if who is None:
-        return _to_login(request)
-    got = _round_for(request, who, round_id)
+    got = _viewing(request, round_id)
     if isinstance(got, Response):
         return got
-    return _choice_page(request, who, *got)
+    return _choice_page(request, *got)
 
 
 @recruitment_pages.post("/recruitment/{round_id}/choice/{case_id}")
 def choose(request: Request, round_id: str, case_id: str, form: Posted) -> Response:
-    guard = _guard(request, form, f"/recruitment/{round_id}/choice")
-    if isinstance(guard, Response):
-        return guard
-    who = guard
-    got = _round_for(request, who, round_id)
+    got = _posting(request, form, round_id, f"/recruitment/{round_id}/choice")
     if isinstance(got, Response):
         return got
-    rid, rnd = got
+    who, rid, rnd = got
     cid = _id(case_id)
     if cid is None:
         return _not_found(request, who)
