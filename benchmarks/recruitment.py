@@ -12,7 +12,7 @@ import random
 import time
 from pathlib import Path
 
-from sqlalchemy import insert, text
+from sqlalchemy import text
 
 from benchmarks.common import fresh_db
 from states import recruitment as rec
@@ -22,7 +22,6 @@ from states.identity import make_id_number
 from states.org import CITY_OFFICER, COUNTY_OFFICER, SYSTEM_ACTOR, Actor, Binding
 from states.seed import seed
 from states.sheets import APPLICANTS, read_table, validate, write_xlsx
-from states.store.models import RecruitmentRound, table_of
 from states.store.people import load_actor
 
 LEVELS = ("primary", "junior", "senior")
@@ -36,21 +35,15 @@ def run(path: Path, *, applicants: int, posts: int) -> dict[str, float]:
     engine = CaseEngine(db, clock)
     rng = random.Random(7)
     with db.begin() as conn:
-        round_id = conn.execute(
-            insert(table_of(RecruitmentRound))
-            .values(
-                province_id=1,
-                year=2026,
-                name="基准招聘",
-                written_weight=0.5,
-                shortlist_ratio=3,
-                registration_opens=dt.date(2026, 3, 1),
-                registration_closes=dt.date(2026, 3, 10),
-                replacement_deadline=dt.date(2026, 8, 31),
-                max_age=35,
-            )
-            .returning(table_of(RecruitmentRound).c.id)
-        ).scalar_one()
+        round_id = rec.open_round(
+            conn,
+            province_id=1,
+            year=2026,
+            name="基准招聘",
+            registration_opens=dt.date(2026, 3, 1),
+            registration_closes=dt.date(2026, 3, 10),
+            replacement_deadline=dt.date(2026, 8, 31),
+        )
         counties = conn.execute(
             text(
                 "select c.id, min(s.id) from org_units c join org_units s on s.parent_id = c.id "

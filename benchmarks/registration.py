@@ -21,7 +21,7 @@ from states.engine import CaseEngine, Move
 from states.identity import make_id_number
 from states.org import COUNTY_OFFICER, SYSTEM_ACTOR, Actor, Binding
 from states.seed import seed
-from states.store.models import OrgUnit, RecruitmentRound, VerificationCode, table_of
+from states.store.models import OrgUnit, VerificationCode, table_of
 from states.verification import VALID, _hash
 
 CODE = "246810"
@@ -33,20 +33,14 @@ def run(path: Path, *, registrations: int, seconds: float) -> dict[str, float]:
     now = bureau_time(2026, 9, 1)  # the benchmark server's frozen clock
     engine = CaseEngine(db, FrozenClock(now))
     with db.begin() as conn:
-        round_id = conn.execute(
-            insert(table_of(RecruitmentRound))
-            .values(
-                province_id=1,
-                year=2026,
-                name="报名峰值",
-                written_weight=0.5,
-                shortlist_ratio=3,
-                registration_opens=dt.date(2026, 8, 25),
-                registration_closes=dt.date(2026, 9, 10),
-                max_age=35,
-            )
-            .returning(table_of(RecruitmentRound).c.id)
-        ).scalar_one()
+        round_id = rec.open_round(
+            conn,
+            province_id=1,
+            year=2026,
+            name="报名峰值",
+            registration_opens=dt.date(2026, 8, 25),
+            registration_closes=dt.date(2026, 9, 10),
+        )
         county = conn.execute(
             table_of(OrgUnit).select().where(table_of(OrgUnit).c.tier == "county").limit(1)
         ).one()

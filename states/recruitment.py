@@ -6,6 +6,7 @@ functions, so a province's 200,000 applicants are ranked in one pass, not a Pyth
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,6 +55,40 @@ ACTIVE = (
     "probation",
     "confirmed",
 )
+
+
+def open_round(
+    conn: Connection,
+    *,
+    province_id: int,
+    year: int,
+    name: str,
+    registration_opens: dt.date,
+    registration_closes: dt.date,
+    replacement_deadline: dt.date | None = None,
+    written_weight: float = 0.5,
+    shortlist_ratio: int = 3,
+    max_age: int = 35,
+) -> int:
+    """A province's round for the year, with its policy (defaults: written and interview
+    weighed 50/50, 1:3 to interview, age 35) and its dates; returns its id."""
+    return int(
+        conn.execute(
+            insert(rounds_t)
+            .values(
+                province_id=province_id,
+                year=year,
+                name=name,
+                written_weight=written_weight,
+                shortlist_ratio=shortlist_ratio,
+                registration_opens=registration_opens,
+                registration_closes=registration_closes,
+                replacement_deadline=replacement_deadline,
+                max_age=max_age,
+            )
+            .returning(rounds_t.c.id)
+        ).scalar_one()
+    )
 
 
 def public_applicant(name: str) -> Actor:

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from states import recruitment as rec
 from states.clock import bureau_time
@@ -19,30 +19,20 @@ from states.store.models import (
     Case,
     OutboxMessage,
     PostSeat,
-    RecruitmentRound,
-    table_of,
 )
 from tests.world import Driver, World
 
 
 def _round(d: Driver, world: World) -> int:
     with d.eng.db.begin() as conn:
-        return int(
-            conn.execute(
-                insert(table_of(RecruitmentRound))
-                .values(
-                    province_id=world.unit("province"),
-                    year=2026,
-                    name="2026年新任教师公开招聘",
-                    written_weight=0.5,
-                    shortlist_ratio=3,
-                    registration_opens=dt.date(2026, 3, 1),
-                    registration_closes=dt.date(2026, 3, 10),
-                    replacement_deadline=dt.date(2026, 8, 31),
-                    max_age=35,
-                )
-                .returning(table_of(RecruitmentRound).c.id)
-            ).scalar_one()
+        return rec.open_round(
+            conn,
+            province_id=world.unit("province"),
+            year=2026,
+            name="2026年新任教师公开招聘",
+            registration_opens=dt.date(2026, 3, 1),
+            registration_closes=dt.date(2026, 3, 10),
+            replacement_deadline=dt.date(2026, 8, 31),
         )
 
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from notifications.channels import SmsGateway
 from notifications.dispatch import dispatch
 from states import recruitment as rec
 from states.identity import make_id_number
 from states.org import Actor
-from states.store.models import OrgUnit, RecruitmentRound, table_of
+from states.store.models import OrgUnit
 from states.store.people import load_actor
 from tests.live import Live
 from tests.test_dispatch import Robot, robot  # noqa: F401 - the fixture
@@ -29,20 +29,14 @@ def _round_with_plan(live: Live) -> tuple[int, str]:
     county = _actor(live, "county_officer")
     county_id = county.bindings[0].unit_id
     with live.services.db.begin() as conn:
-        round_id = conn.execute(
-            insert(table_of(RecruitmentRound))
-            .values(
-                province_id=1,
-                year=2026,
-                name="2026年招聘",
-                written_weight=0.5,
-                shortlist_ratio=3,
-                registration_opens=dt.date(2026, 8, 25),
-                registration_closes=dt.date(2026, 9, 10),
-                max_age=35,
-            )
-            .returning(table_of(RecruitmentRound).c.id)
-        ).scalar_one()
+        round_id = rec.open_round(
+            conn,
+            province_id=1,
+            year=2026,
+            name="2026年招聘",
+            registration_opens=dt.date(2026, 8, 25),
+            registration_closes=dt.date(2026, 9, 10),
+        )
         school = (
             conn.execute(
                 select(OrgUnit.id).where(OrgUnit.parent_id == county_id, OrgUnit.tier == "school")
