@@ -16,9 +16,11 @@ from api import errors
 from api.auth import AuthConfig, load_secret
 from api.deps import Services
 from api.files import FileStore
+from api.processes import load as load_web
 from api.routes import public, router
 from states.clock import Clock, SystemClock
 from states.engine import CaseEngine
+from states.processes import installed
 from states.store.db import make_engine
 
 VAR = Path(os.environ.get("RENSHI_VAR", "var"))
@@ -52,19 +54,17 @@ def create_app(services: Services | None = None) -> FastAPI:
         ],
     )
     app.state.services = services or default_services()
+    # The installed processes' web twins, and the public board built from them.
+    app.state.web = web = load_web(app.state.services.engine.processes)
     errors.install(app)
     app.include_router(router)
     app.include_router(public)
-    from api import routes_recruitment
-
-    app.include_router(routes_recruitment.public)
-    app.include_router(routes_recruitment.officer)
+    for package in web.packages:
+        for process_router in package.routers:
+            app.include_router(process_router)
     from api.pages import pages
 
     app.include_router(pages)
-    from api.pages_recruitment import recruitment_pages
-
-    app.include_router(recruitment_pages)
     _health(app)
     return app
 
@@ -92,7 +92,7 @@ def default_services(clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
     return Services(
         db=db,
-        engine=CaseEngine(db, clock),
+        engine=CaseEngine(db, installed(), clock),
         clock=clock,
         auth=AuthConfig(secret=load_secret(VAR / "secret.key")),
         files=FileStore(Path(os.environ.get("RENSHI_FILES", VAR / "files"))),

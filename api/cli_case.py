@@ -13,14 +13,16 @@ from sqlalchemy.orm import Session
 
 from api.present import event_label
 from states.clock import BUREAU_TZ, Clock, FrozenClock, SystemClock
-from states.engine import CaseEngine, FireResult
+from states.engine import CaseEngine, FireResult, build_catalogue
 from states.errors import RenshiError
-from states.machines import PROCESSES
 from states.org import PUBLIC_ACTOR, SYSTEM_ACTOR, Actor
+from states.processes import installed
 from states.store.audit_store import verify_trail
 from states.store.db import make_engine, reader
 from states.store.models import AuditEvent, Case, Task
 from states.store.people import load_actor
+
+PROCESSES = build_catalogue(installed())  # the CLI is a composition root
 
 
 def parse_at(value: str | None) -> Clock:
@@ -36,7 +38,7 @@ def parse_at(value: str | None) -> Clock:
 
 def _engine(ctx: click.Context) -> tuple[Engine, CaseEngine]:
     db = make_engine()
-    return db, CaseEngine(db, ctx.obj["clock"] if ctx.obj else SystemClock())
+    return db, CaseEngine(db, installed(), ctx.obj["clock"] if ctx.obj else SystemClock())
 
 
 def _actor(db: Engine, who: str) -> Actor:
@@ -78,7 +80,7 @@ def _describe(result: FireResult) -> str:
     source = spec.state_label(result.from_state)
     extra = f"；原因：{result.reason}" if result.reason else ""
     again = "（重复请求，返回首次结果）" if result.replayed else ""
-    label = event_label(result.process, result.event)
+    label = event_label(spec, result.event)
     return f"{case}：{label}，「{source}」→「{to}」（版本{result.version}）{extra}{again}"
 
 
@@ -166,7 +168,7 @@ def case_show(case_id: int) -> None:
         ).scalars():
             at = e.at.astimezone(BUREAU_TZ).strftime("%Y-%m-%d %H:%M")
             to = spec.state_label(e.to_state)
-            label = event_label(row.process, e.event)
+            label = event_label(PROCESSES[row.process], e.event)
             click.echo(f"  {e.seq:>3} {at} {e.actor_label} {label} → {to}")
 
 

@@ -12,7 +12,8 @@ from notifications.config import ConfigError, build_channels, from_env
 from notifications.dispatch import dispatch
 from notifications.render import KINDS, SAMPLE_CONTEXTS, render
 from states.clock import BUREAU_TZ
-from states.engine import CaseEngine
+from states.engine import CaseEngine, build_catalogue
+from states.processes import installed
 from states.store.db import make_engine, reader
 from states.store.models import Delivery, OutboxMessage
 from states.sweeps import SweepReport, deadline_sweep, publicity_sweep, reminder_sweep
@@ -25,7 +26,7 @@ SWEEPS = {"reminders": reminder_sweep, "deadlines": deadline_sweep, "publicity":
 @click.pass_context
 def sweep(ctx: click.Context, name: str) -> None:
     """运行一次定时任务：reminders（催办提醒）、deadlines（逾期督办）、publicity（公示期满）。"""
-    engine = CaseEngine(make_engine(), ctx.obj["clock"])
+    engine = CaseEngine(make_engine(), installed(), ctx.obj["clock"])
     report: SweepReport = SWEEPS[name](engine)
     if report.skipped:
         click.echo(f"未执行：{report.skipped}")
@@ -49,7 +50,8 @@ def notify_dispatch(ctx: click.Context) -> None:
     except ConfigError as exc:
         click.echo(f"通知渠道配置错误：{exc}", err=True)
         sys.exit(2)
-    report = dispatch(make_engine(), ctx.obj["clock"], channels)
+    catalogue = build_catalogue(installed())
+    report = dispatch(make_engine(), ctx.obj["clock"], channels, catalogue=catalogue)
     click.echo(
         f"展开{report.expanded}条通知；发送 {report.sent or {}}；"
         f"待重试{report.retried}条；失败{report.failed}条"

@@ -23,8 +23,9 @@ from sqlalchemy import Engine, select
 
 from api.cli import main as cli
 from states.clock import BUREAU_TZ
-from states.machines import PROCESSES
+from states.engine import build_catalogue
 from states.org import ROLE_LABELS
+from states.processes import installed
 from states.store.db import make_engine, reader
 from states.store.models import (
     Case,
@@ -311,7 +312,7 @@ def walk() -> None:
 
     click.secho("\n== 本轮结果 ==", bold=True)
     with reader(db).connect() as conn:
-        spec = PROCESSES["title_review"]
+        spec = build_catalogue(installed())["title_review"]
         for c in conn.execute(select(Case.id, Case.state).order_by(Case.id)):
             click.echo(f"案件{c.id}：{spec.state_label(c.state)}")
     renshi("case", "show", str(case_id))

@@ -47,14 +47,11 @@ from api.auth import (
 from api.deps import Services, page_session
 from api.files import UploadRejected
 from api.present import event_label, masked_publicity
-from api.recruitment_views import works_on_rounds
-from api.routes import PUBLIC_STATES, case_detail
+from api.processes import web_of
+from api.routes import case_detail
 from states.clock import BUREAU_TZ
 from states.engine import OPINIONS, SIGN_POSITIONS, FireResult
 from states.errors import Conflict, FormError, NotFound, RenshiError
-from states.machines import PROCESSES
-from states.machines.diagram import diagram_svg
-from states.machines.spec import COMMENT, Field, Form, ProcessSpec
 from states.org import (
     PUBLIC_ACTOR,
     ROLE_LABELS,
@@ -62,9 +59,12 @@ from states.org import (
     SYSTEM,
     TEACHER,
     Actor,
-    next_title,
     path_ids,
 )
+from states.process.diagram import diagram_svg
+from states.process.forms import COMMENT, Field, Form
+from states.process.package import Catalogue
+from states.process.spec import ProcessSpec
 from states.store import queries
 from states.store.db import reader
 from states.store.models import OrgUnit, Person, RoleBinding
@@ -77,9 +77,6 @@ CASES_PAGE: Final = 20
 PUBLIC_PAGE: Final = 50
 MAX_BATCH: Final = 500
 
-# Which look each event's button gets: ending a case is red, sending it back is plain.
-DANGER: Final = frozenset({"reject", "uphold_objection", "withdraw"})
-SECONDARY: Final = frozenset({"send_back", "dismiss_objection"})
 TASK_KINDS: Final = {"act": "办理", "sign": "加签", "window": "公示期"}
 BOXES: Final = {"todo": "待办", "done": "已办", "cc": "抄送我的"}
 
@@ -96,7 +93,10 @@ CSP: Final = (
 )
 
 _env = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(HERE / "templates"),
+    # the generic templates, then each process's own (api/processes/<name>/templates)
+    loader=jinja2.FileSystemLoader(
+        [HERE / "templates", *sorted((HERE / "processes").glob("*/templates"))]
+    ),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
@@ -135,6 +135,10 @@ class Who:
 def _services(request: Request) -> Services:
     svc: Services = request.app.state.services
     return svc
+
+
+def _catalogue(request: Request) -> Catalogue:
+    return _services(request).engine.processes
 
 
 def _who(request: Request) -> Who | None:
@@ -218,7 +222,7 @@ def _me(who: Who | None) -> dict[str, Any] | None:
     actor = who.actor
     roles = dict.fromkeys(ROLE_LABELS.get(b.role, b.role) for b in actor.bindings)
     declare = (
-        [(n, p.label) for n, p in PROCESSES.items() if p.opened_by == "teacher"]
+        [(n, p.label) for n, p in who.svc.engine.processes.items() if p.opened_by == "teacher"]
         if actor.holds(TEACHER)
         else []
     )
@@ -226,7 +230,12 @@ def _me(who: Who | None) -> dict[str, Any] | None:
         "name": actor.name,
         "roles": "、".join(roles),
         "declare": declare,
-        "recruit": works_on_rounds(actor),  # the 招聘 link: officers who work on rounds
+        # the installed processes' links, to those who work there (招聘: officers of rounds)
+        "links": [
+            (entry.href, entry.label)
+            for entry in who.svc.engine.processes.nav()
+            if any(actor.holds(role) for role in entry.roles)
+        ],
     }
 
 
@@ -514,14 +523,16 @@ class BatchOutcome:
     failures: list[tuple[int, str]]
 
 
-def _batch_events(items: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
+def _batch_events(
+    catalogue: Catalogue, items: Sequence[Mapping[str, Any]]
+) -> list[tuple[str, str]]:
     """Events an officer can fire on many cases at once: those of the states in the list
     that the state's own handler fires and that ask for nothing but an optional comment."""
     out: dict[str, str] = {}
     for item in items:
         if item.get("kind") != "act":
             continue
-        spec = PROCESSES[item["process"]]
+        spec = catalogue[item["process"]]
         for name in spec.allowed_events(item["state"]):
             ev = spec.events[name]
             by = ev.by
@@ -557,8 +568,8 @@ def _inbox_page(
     items = [
         {
             **item,
-            "process_label": PROCESSES[item["process"]].label,
-            "state_label": PROCESSES[item["process"]].state_label(item["state"]),
+            "process_label": _catalogue(request)[item["process"]].label,
+            "state_label": _catalogue(request)[item["process"]].state_label(item["state"]),
             "kind_label": TASK_KINDS.get(item["kind"] or "", ""),
         }
         for item in result.items
@@ -583,7 +594,7 @@ def _inbox_page(
             "total": result.total,
             "page": page,
             "pages": pages_total,
-            "events": _batch_events(items) if box == "todo" else [],
+            "events": _batch_events(_catalogue(request), items) if box == "todo" else [],
             "outcome": outcome,
             "problem": problem,
             "once": secrets.token_urlsafe(12),
@@ -613,7 +624,9 @@ def batch(request: Request, form: Posted) -> Response:
         return guard
     who = guard
     event = _text(form, "event")
-    label = next((p.events[event].label for p in PROCESSES.values() if event in p.events), None)
+    label = next(
+        (p.events[event].label for p in _catalogue(request).values() if event in p.events), None
+    )
     items: dict[int, int] = {}
     for raw in form.getlist("item"):
         match = _ITEM.fullmatch(raw) if isinstance(raw, str) else None
@@ -647,9 +660,9 @@ def batch(request: Request, form: Posted) -> Response:
 
 
 # --- case list -------------------------------------------------------------------------------
-def _state_options() -> list[tuple[str, str]]:
+def _state_options(catalogue: Catalogue) -> list[tuple[str, str]]:
     seen: dict[str, str] = {}
-    for spec in PROCESSES.values():
+    for spec in catalogue.values():
         for state in spec.states:
             seen.setdefault(state, spec.state_label(state))
     return list(seen.items())
@@ -667,9 +680,9 @@ def cases(
     who = _who(request)
     if who is None:
         return _to_login(request)
-    states = _state_options()
+    states = _state_options(_catalogue(request))
     state = state if state in dict(states) else ""
-    process = process if process in PROCESSES else ""
+    process = process if process in _catalogue(request) else ""
     year_value = _id(year.strip())
     year_value = year_value if year_value is not None and 2000 <= year_value <= 2100 else None
     applicant = applicant.strip()
@@ -689,8 +702,8 @@ def cases(
     items = [
         {
             **row,
-            "process_label": PROCESSES[row["process"]].label,
-            "state_label": PROCESSES[row["process"]].state_label(row["state"]),
+            "process_label": _catalogue(request)[row["process"]].label,
+            "state_label": _catalogue(request)[row["process"]].state_label(row["state"]),
             "updated": _local(row["updated_at"]),
         }
         for row in result.items
@@ -716,7 +729,7 @@ def cases(
             "page": page_no,
             "pages": max(1, -(-result.total // CASES_PAGE)),
             "states": states,
-            "processes": [(n, p.label) for n, p in PROCESSES.items()],
+            "processes": [(n, p.label) for n, p in _catalogue(request).items()],
             "filters": {
                 "state": state,
                 "year": str(year_value or ""),
@@ -791,7 +804,7 @@ def _notes(
     for key, value in payload.items():
         if value is None or value == "":
             continue
-        if event == "raise_objection":
+        if ev is not None and ev.by.public:  # an objection: its content to officers only
             if key == "content" and officer:
                 out.append(("异议内容", str(value)))
             continue
@@ -800,7 +813,7 @@ def _notes(
         elif key == "comment":
             out.append(("意见", str(value)))
         elif key == "reason":
-            out.append(("否决理由" if event == "veto" else "理由", str(value)))
+            out.append(("否决理由" if event == spec.reject_event else "理由", str(value)))
         elif key == "opinion":
             out.append(("签署意见", OPINIONS.get(str(value), str(value))))
         elif key == "position":
@@ -814,9 +827,9 @@ def _notes(
         elif key == "filename":
             out.append(("文件", str(value)))
         elif key == "event":
-            out.append(("待生效决定", event_label(spec.name, str(value))))
+            out.append(("待生效决定", event_label(spec, str(value))))
         elif key == "requested":
-            out.append(("原办理事项", event_label(spec.name, str(value))))
+            out.append(("原办理事项", event_label(spec, str(value))))
     return out
 
 
@@ -855,7 +868,7 @@ def _case_page(
         detail = case_detail(svc, actor, case_id)
     except NotFound:
         return _not_found(request, who)
-    spec = PROCESSES[detail.process]
+    spec = _catalogue(request)[detail.process]
     with reader(svc.db).connect() as conn:
         row = queries.get_case(conn, actor, case_id)
         if row is None:
@@ -874,14 +887,15 @@ def _case_page(
         for f in spec.start_form.fields
         if data.get(f.name) not in (None, "")
     ]
-    if data.get("return_reason") and detail.state == "returned":
+    back_with = spec.states[detail.state].actor
+    if data.get("return_reason") and back_with is not None and back_with.applicant:
         facts.append(("退回原因", str(data["return_reason"])))
     pending = data.get("pending_decision")
     steps = [
         Step(
             at=_local(e["at"]),
             actor=e["actor_label"],
-            label=event_label(detail.process, e["event"]),
+            label=event_label(_catalogue(request)[detail.process], e["event"]),
             move=(
                 f"{spec.state_label(e['from_state'])} → {spec.state_label(e['to_state'])}"
                 if e["from_state"] and e["from_state"] != e["to_state"]
@@ -900,11 +914,12 @@ def _case_page(
             Action(
                 event=name,
                 label=ev.label,
-                tone="danger" if name in DANGER else ("secondary" if name in SECONDARY else ""),
+                # ending a case is red, sending it back is plain (each event's declared style)
+                tone="" if ev.style == "primary" else ev.style,
                 fields=[field_view(f, name, problem, where) for f in ev.form.fields],
                 comment=field_view(COMMENT, name, problem, where),
                 error=mine.message if mine is not None and mine.field is None else None,
-                open=mine is not None or (name not in DANGER and name not in SECONDARY),
+                open=mine is not None or ev.style == "primary",
             )
         )
     objections = data.get("objections", []) if officer else []
@@ -917,7 +932,9 @@ def _case_page(
             "case": detail,
             "spec_label": spec.label,
             "facts": facts,
-            "pending": event_label(detail.process, pending["event"]) if pending else None,
+            "pending": event_label(_catalogue(request)[detail.process], pending["event"])
+            if pending
+            else None,
             "tasks": [
                 {
                     **t.model_dump(),
@@ -987,10 +1004,10 @@ def case(request: Request, case_id: str) -> Response:
 def _fired_message(spec: ProcessSpec, result: FireResult) -> str:
     if result.event == "hold":
         return "您的决定已记录，待加签人签署意见后生效"
-    if result.event == "veto":
+    if result.event == spec.reject_event:
         return f"案件因规则否决未通过：{result.reason or ''}"
     return (
-        f"已办理「{event_label(spec.name, result.event)}」，"
+        f"已办理「{event_label(spec, result.event)}」，"
         f"案件当前状态：{spec.state_label(result.to_state)}"
     )
 
@@ -1012,7 +1029,7 @@ def fire(request: Request, case_id: str, form: Posted) -> Response:
         row = queries.get_case(conn, who.actor, cid)
     if row is None:
         return _not_found(request, who)
-    spec = PROCESSES[row["process"]]
+    spec = _catalogue(request)[row["process"]]
     event = _text(form, "event")
     ev = spec.events.get(event)
     payload, values = _payload(ev.form if ev is not None else Form(), form)
@@ -1178,20 +1195,17 @@ def download(request: Request, case_id: str, attachment_id: str) -> Response:
 
 
 # --- declaring -------------------------------------------------------------------------------
-def _declare_defaults(who: Who, spec: ProcessSpec) -> dict[str, str]:
-    """Start the form from the teacher's record: their subject, and the next rung up."""
+def _declare_defaults(request: Request, who: Who, spec: ProcessSpec) -> dict[str, str]:
+    """Start the form from the teacher's record, as the process's web twin says."""
+    start = web_of(request).declare_defaults(spec.name)
+    if start is None:
+        return {}
     with reader(who.svc.db).connect() as conn:
         found = queries.teachers(conn, who.actor, person_id=who.actor.person_id or -1)
     if not found.items:
         return {}
-    record = found.items[0]
     names = {f.name for f in spec.start_form.fields}
-    out: dict[str, str] = {}
-    if "subject" in names and record.get("subject"):
-        out["subject"] = str(record["subject"])
-    if "target_title" in names and record.get("title"):
-        out["target_title"] = next_title(str(record["title"])) or ""
-    return out
+    return {k: v for k, v in start(found.items[0]).items() if k in names}
 
 
 def _declare_page(
@@ -1202,8 +1216,8 @@ def _declare_page(
     problem: Problem | None = None,
     status: int = 200,
 ) -> Response:
-    spec = PROCESSES[process]
-    defaults = _declare_defaults(who, spec) if problem is None else {}
+    spec = _catalogue(request)[process]
+    defaults = _declare_defaults(request, who, spec) if problem is None else {}
     fields = [
         field_view(f, "declare", problem, "declare", defaults.get(f.name, ""))
         for f in spec.start_form.fields
@@ -1229,7 +1243,7 @@ def declare_form(request: Request, process: str) -> Response:
     who = _who(request)
     if who is None:
         return _to_login(request)
-    if process not in PROCESSES or PROCESSES[process].opened_by != "teacher":
+    if process not in _catalogue(request) or _catalogue(request)[process].opened_by != "teacher":
         return _not_found(request, who, "业务流程不存在")
     return _declare_page(request, who, process)
 
@@ -1240,7 +1254,7 @@ def declare(request: Request, process: str, form: Posted) -> Response:
     if isinstance(guard, Response):
         return guard
     who = guard
-    spec = PROCESSES.get(process)
+    spec = _catalogue(request).get(process)
     if spec is None or spec.opened_by != "teacher":
         return _not_found(request, who, "业务流程不存在")
     payload, values = _payload(spec.start_form, form, comment=False)
@@ -1259,9 +1273,6 @@ def declare(request: Request, process: str, form: Posted) -> Response:
 
 
 # --- public ----------------------------------------------------------------------------------
-OBJECTION_EVENT: Final = "raise_objection"
-
-
 def _publicity_page(
     request: Request,
     page: int,
@@ -1271,14 +1282,16 @@ def _publicity_page(
 ) -> Response:
     svc = _services(request)
     with reader(svc.db).connect() as conn:
-        result = queries.publicity(conn, PUBLIC_STATES, page=page, page_size=PUBLIC_PAGE)
+        board = web_of(request).board
+        result = queries.publicity(conn, board.windows, page=page, page_size=PUBLIC_PAGE)
     entries = []
     for row in result.items:
-        item = masked_publicity(row)
+        spec = _catalogue(request)[row["process"]]
+        item = masked_publicity(spec, row, board.detail(row))
         where = f"objection:{item.case_id}"
-        spec = PROCESSES[row["process"]]
-        ev = spec.events.get(OBJECTION_EVENT)
-        open_for_objection = row["state"] == "result_publicity" and ev is not None
+        objecting = spec.public_event(row["state"])
+        ev = spec.events[objecting] if objecting is not None else None
+        open_for_objection = (row["process"], row["state"]) in board.objections
         mine = problem if problem is not None and problem.where == where else None
         entries.append(
             {
@@ -1325,18 +1338,20 @@ def objection(request: Request, case_id: str, form: Posted) -> Response:
     listed = None
     if cid is not None:
         with reader(svc.db).connect() as conn:
-            listed = queries.publicity(conn, ("result_publicity",), case_id=cid)
+            listed = queries.publicity(conn, web_of(request).board.objections, case_id=cid)
     if listed is None or not listed.items:
         text = "该人员不在异议受理期内的公示名单中"
         return _publicity_page(request, 1, problem=Problem("top", text), status=404)
     assert cid is not None
-    spec = PROCESSES[listed.items[0]["process"]]
-    ev = spec.events[OBJECTION_EVENT]
+    spec = _catalogue(request)[listed.items[0]["process"]]
+    objecting = spec.public_event(listed.items[0]["state"])
+    assert objecting is not None
+    ev = spec.events[objecting]
     payload, values = _payload(ev.form, form, comment=False)
     try:
         svc.engine.fire(
             cid,
-            OBJECTION_EVENT,
+            objecting,
             PUBLIC_ACTOR,
             payload,
             expected_version=int(listed.items[0]["version"]),

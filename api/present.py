@@ -10,13 +10,13 @@ from typing import Any
 from api import schemas as s
 from states.engine import ANNOTATION_LABELS
 from states.identity import mask_id_number
-from states.machines import PROCESSES
-from states.machines.spec import Field
 from states.org import TITLE_LABELS
+from states.process.forms import Field
+from states.process.package import Catalogue
+from states.process.spec import ProcessSpec
 
 
-def event_label(process: str, event: str) -> str:
-    spec = PROCESSES[process]
+def event_label(spec: ProcessSpec, event: str) -> str:
     if event in spec.events:
         return spec.events[event].label
     return ANNOTATION_LABELS.get(event, event)
@@ -33,8 +33,8 @@ def field_out(f: Field) -> s.FieldOut:
     )
 
 
-def case_summary(row: Mapping[str, Any]) -> s.CaseSummary:
-    spec = PROCESSES[row["process"]]
+def case_summary(catalogue: Catalogue, row: Mapping[str, Any]) -> s.CaseSummary:
+    spec = catalogue[row["process"]]
     return s.CaseSummary(
         id=row["id"],
         process=row["process"],
@@ -70,14 +70,14 @@ def task_out(t: Mapping[str, Any], today: dt.date) -> s.TaskOut:
     )
 
 
-def audit_row(process: str, e: Mapping[str, Any]) -> s.AuditOut:
+def audit_row(spec: ProcessSpec, e: Mapping[str, Any]) -> s.AuditOut:
     return s.AuditOut(
         seq=e["seq"],
         at=e["at"],
         actor_id=e["actor_id"],
         actor_label=e["actor_label"],
         event=e["event"],
-        event_label=event_label(process, e["event"]),
+        event_label=event_label(spec, e["event"]),
         from_state=e["from_state"],
         to_state=e["to_state"],
         payload=json.loads(e["payload"]),
@@ -91,16 +91,9 @@ def mask_phone(phone: str | None) -> str | None:
     return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "****"
 
 
-def masked_publicity(row: Mapping[str, Any]) -> s.PublicityItem:
-    spec = PROCESSES[row["process"]]
-    data = row["data"] or {}
-    detail = ""
-    if "target_title" in data:
-        detail = f"拟{'推荐' if row['state'] == 'school_publicity' else '认定'}" + TITLE_LABELS.get(
-            data["target_title"], data["target_title"]
-        )
-        if data.get("subject"):
-            detail += f"（{data['subject']}）"
+def masked_publicity(spec: ProcessSpec, row: Mapping[str, Any], detail: str) -> s.PublicityItem:
+    """A publicity entry as the public sees it; ``detail`` is the process's own line (what
+    the person is publicised for)."""
     return s.PublicityItem(
         case_id=row["id"],
         process_label=spec.label,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Header, HTTPException, Path, Query, UploadFile
+from fastapi import APIRouter, File, Header, HTTPException, Path, Query, Request, UploadFile
 from fastapi.responses import FileResponse
 from sqlalchemy import select, update
 
 from api import schemas as s
 from api.auth import AuthError, issue_token, sign_in, token_expires_in
-from api.deps import ApiActor, Svc
+from api.deps import ApiActor, Services, Svc
 from api.files import UploadRejected
 from api.present import (
     audit_row,
@@ -21,11 +21,13 @@ from api.present import (
     task_out,
     teacher_out,
 )
+from api.processes import web_of
 from states.engine import FireResult
 from states.errors import FormError, NotFound, RenshiError
-from states.machines import PROCESSES
-from states.machines.diagram import diagram_svg
 from states.org import PUBLIC_ACTOR, ROLE_LABELS, Actor
+from states.process.diagram import diagram_svg
+from states.process.package import Catalogue
+from states.process.spec import ProcessSpec
 from states.store import queries
 from states.store.db import reader
 from states.store.models import Person
@@ -50,8 +52,8 @@ IdemKey = Annotated[
 ]
 
 
-def _fire_out(result: FireResult) -> s.FireOut:
-    spec = PROCESSES[result.process]
+def _fire_out(svc: Services, result: FireResult) -> s.FireOut:
+    spec = svc.engine.processes[result.process]
     return s.FireOut(
         case_id=result.case_id,
         process=result.process,
@@ -139,8 +141,8 @@ def set_preferences(body: s.PreferencesIn, svc: Svc, actor: ApiActor) -> s.Prefe
 
 
 # --- catalogue -------------------------------------------------------------------------------
-def _process_out(name: str) -> s.ProcessOut:
-    spec = PROCESSES[name]
+def _process_out(catalogue: Catalogue, name: str) -> s.ProcessOut:
+    spec = catalogue[name]
     states = [
         s.StateOut(
             id=st,
@@ -161,7 +163,7 @@ def _process_out(name: str) -> s.ProcessOut:
                 id=ev.name,
                 label=ev.label,
                 sources=sources,
-                who=_who(name, ev.name),
+                who=_who(spec, ev.name),
                 fields=[field_out(f) for f in ev.form.fields],
             )
         )
@@ -175,8 +177,7 @@ def _process_out(name: str) -> s.ProcessOut:
     )
 
 
-def _who(process: str, event: str) -> str:
-    spec = PROCESSES[process]
+def _who(spec: ProcessSpec, event: str) -> str:
     by = spec.events[event].by
     if by.applicant:
         return "申报人本人"
@@ -201,23 +202,23 @@ def _who(process: str, event: str) -> str:
 
 
 @router.get("/processes", response_model=list[s.ProcessOut], tags=["流程目录"])
-def processes(actor: ApiActor) -> list[s.ProcessOut]:
+def processes(svc: Svc, actor: ApiActor) -> list[s.ProcessOut]:
     """每个流程的状态、事件、谁可以执行，以及流程图（SVG）。"""
-    return [_process_out(name) for name in PROCESSES]
+    return [_process_out(svc.engine.processes, name) for name in svc.engine.processes]
 
 
 @router.get("/processes/{name}", response_model=s.ProcessOut, tags=["流程目录"])
-def process(name: Annotated[str, Path(max_length=32)], actor: ApiActor) -> s.ProcessOut:
-    if name not in PROCESSES:
+def process(name: Annotated[str, Path(max_length=32)], svc: Svc, actor: ApiActor) -> s.ProcessOut:
+    if name not in svc.engine.processes:
         raise NotFound(f"流程不存在：{name}")
-    return _process_out(name)
+    return _process_out(svc.engine.processes, name)
 
 
 # --- cases -----------------------------------------------------------------------------------
 @router.post("/cases", response_model=s.FireOut, status_code=201, tags=["案件"])
 def start_case(body: s.StartIn, svc: Svc, actor: ApiActor) -> s.FireOut:
     """发起案件（如教师职称申报）；submit 为真时创建后立即提交。"""
-    return _fire_out(svc.engine.start(body.process, actor, body.form, submit=body.submit))
+    return _fire_out(svc, svc.engine.start(body.process, actor, body.form, submit=body.submit))
 
 
 @router.get("/cases", response_model=s.CaseList, tags=["案件"])
@@ -248,7 +249,7 @@ def list_cases(
             page_size=page_size,
         )
     return s.CaseList(
-        items=[case_summary(r) for r in result.items],
+        items=[case_summary(svc.engine.processes, r) for r in result.items],
         total=result.total,
         page=page,
         page_size=page_size,
@@ -267,7 +268,7 @@ def case_detail(svc: Svc, actor: Actor, case_id: int) -> s.CaseDetail:
         svc.engine.mark_read(case_id, actor)
     today = svc.today()
     return s.CaseDetail(
-        **case_summary(row).model_dump(),
+        **case_summary(svc.engine.processes, row).model_dump(),
         data={k: v for k, v in row["data"].items() if k not in ("pending_decision",)},
         tasks=[task_out(t, today) for t in tasks],
         may=may["events"],
@@ -288,6 +289,7 @@ def fire(
 ) -> s.FireOut:
     """执行事件（审核通过、退回补正、不予通过……）。须带上读到的版本号；版本过期返回409。"""
     return _fire_out(
+        svc,
         svc.engine.fire(
             case_id,
             body.event,
@@ -295,7 +297,7 @@ def fire(
             body.payload,
             expected_version=body.expected_version,
             idempotency_key=key,
-        )
+        ),
     )
 
 
@@ -338,13 +340,14 @@ def batch(body: s.BatchIn, svc: Svc, actor: ApiActor, key: IdemKey = None) -> s.
 def transfer(task_id: CaseId, body: s.TransferIn, svc: Svc, actor: ApiActor) -> s.FireOut:
     """转交：把待办交给同单位同角色的其他人员。"""
     return _fire_out(
+        svc,
         svc.engine.transfer(
             task_id,
             body.to_person_id,
             actor,
             expected_version=body.expected_version,
             comment=body.comment,
-        )
+        ),
     )
 
 
@@ -352,6 +355,7 @@ def transfer(task_id: CaseId, body: s.TransferIn, svc: Svc, actor: ApiActor) -> 
 def add_signer(case_id: CaseId, body: s.SignerIn, svc: Svc, actor: ApiActor) -> s.FireOut:
     """加签：在当前办理人之前（before）、并行（beside）或之后（after）加一位签署人。"""
     return _fire_out(
+        svc,
         svc.engine.add_signer(
             case_id,
             actor,
@@ -359,7 +363,7 @@ def add_signer(case_id: CaseId, body: s.SignerIn, svc: Svc, actor: ApiActor) -> 
             body.position,
             expected_version=body.expected_version,
             comment=body.comment,
-        )
+        ),
     )
 
 
@@ -367,26 +371,27 @@ def add_signer(case_id: CaseId, body: s.SignerIn, svc: Svc, actor: ApiActor) -> 
 def countersign(case_id: CaseId, body: s.CountersignIn, svc: Svc, actor: ApiActor) -> s.FireOut:
     """加签人签署意见（同意/不同意）。"""
     return _fire_out(
+        svc,
         svc.engine.countersign(
             case_id,
             actor,
             body.opinion,
             expected_version=body.expected_version,
             comment=body.comment,
-        )
+        ),
     )
 
 
 @router.post("/cases/{case_id}/copies", response_model=s.FireOut, tags=["案件"])
 def copy_case(case_id: CaseId, body: s.CopyIn, svc: Svc, actor: ApiActor) -> s.FireOut:
     """抄送：让其他人知悉本案（只读）。"""
-    return _fire_out(svc.engine.copy_to(case_id, actor, body.person_ids, body.note))
+    return _fire_out(svc, svc.engine.copy_to(case_id, actor, body.person_ids, body.note))
 
 
 @router.post("/cases/{case_id}/urge", response_model=s.FireOut, tags=["案件"])
 def urge(case_id: CaseId, body: s.UrgeIn, svc: Svc, actor: ApiActor) -> s.FireOut:
     """催办：提醒当前办理人尽快办理；每个案件每天限一次。"""
-    return _fire_out(svc.engine.urge(case_id, actor, body.note))
+    return _fire_out(svc, svc.engine.urge(case_id, actor, body.note))
 
 
 @router.get("/cases/{case_id}/comments", response_model=list[s.AuditOut], tags=["案件"])
@@ -400,7 +405,7 @@ def comments(case_id: CaseId, svc: Svc, actor: ApiActor) -> list[s.AuditOut]:
 
 @router.post("/cases/{case_id}/comments", response_model=s.FireOut, status_code=201, tags=["案件"])
 def add_comment(case_id: CaseId, body: s.CommentIn, svc: Svc, actor: ApiActor) -> s.FireOut:
-    return _fire_out(svc.engine.comment(case_id, actor, body.text))
+    return _fire_out(svc, svc.engine.comment(case_id, actor, body.text))
 
 
 @router.get("/cases/{case_id}/attachments", response_model=list[s.AttachmentOut], tags=["附件"])
@@ -462,7 +467,8 @@ def _trail(svc: Svc, actor: Actor, case_id: int) -> list[s.AuditOut]:
         if row is None:
             raise NotFound("案件不存在")
         trail = queries.audit_trail(conn, case_id)
-    return [audit_row(row["process"], e) for e in trail]
+    spec = svc.engine.processes[row["process"]]
+    return [audit_row(spec, e) for e in trail]
 
 
 @router.get("/cases/{case_id}/audit", response_model=list[s.AuditOut], tags=["案件"])
@@ -489,7 +495,9 @@ def my_tasks(
         )
         counts = queries.inbox_counts(conn, actor, today)
     items = [
-        s.InboxItem(**{**i, "state_label": PROCESSES[i["process"]].state_label(i["state"])})
+        s.InboxItem(
+            **{**i, "state_label": svc.engine.processes[i["process"]].state_label(i["state"])}
+        )
         for i in result.items
     ]
     return s.Inbox(
@@ -571,34 +579,38 @@ public = APIRouter(
 
 @public.get("/publicity", response_model=s.PublicityList)
 def publicity(
+    request: Request,
     svc: Svc,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> s.PublicityList:
     """正在公示的名单。身份证号与手机号已脱敏。"""
+    board = web_of(request).board
     with reader(svc.db).connect() as conn:
-        result = queries.publicity(conn, PUBLIC_STATES, page=page, page_size=page_size)
+        result = queries.publicity(conn, board.windows, page=page, page_size=page_size)
     return s.PublicityList(
-        items=[masked_publicity(r) for r in result.items],
+        items=[
+            masked_publicity(svc.engine.processes[r["process"]], r, board.detail(r))
+            for r in result.items
+        ],
         total=result.total,
         page=page,
         page_size=page_size,
     )
 
 
-PUBLIC_STATES = ("school_publicity", "result_publicity")
-
-
 @public.post("/publicity/{case_id}/objections", response_model=s.ObjectionOut, status_code=201)
-def object_to(case_id: CaseId, body: s.ObjectionIn, svc: Svc) -> s.ObjectionOut:
+def object_to(request: Request, case_id: CaseId, body: s.ObjectionIn, svc: Svc) -> s.ObjectionOut:
     """对公示中的人员提出异议（须留联系方式）。结果公示期内的异议会暂停该案。"""
     with reader(svc.db).connect() as conn:
-        listed = queries.publicity(conn, ("result_publicity",), case_id=case_id)
+        listed = queries.publicity(conn, web_of(request).board.objections, case_id=case_id)
     if not listed.items:
         raise NotFound("该人员不在异议受理期内的公示名单中")
-    version = int(listed.items[0]["version"])
+    row = listed.items[0]
+    objecting = svc.engine.processes[row["process"]].public_event(row["state"])
+    assert objecting is not None
     svc.engine.fire(
-        case_id, "raise_objection", PUBLIC_ACTOR, body.model_dump(), expected_version=version
+        case_id, objecting, PUBLIC_ACTOR, body.model_dump(), expected_version=int(row["version"])
     )
     return s.ObjectionOut(received=True, message="异议已受理，公示暂停，主管部门将核查处理")
 

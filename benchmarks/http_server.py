@@ -18,6 +18,7 @@ from api.files import FileStore
 from benchmarks.fire import raw_transition
 from states.clock import FrozenClock, bureau_time
 from states.engine import CaseEngine
+from states.processes import installed
 from states.store.db import make_engine, reader
 from states.store.models import OrgUnit, Person, RoleBinding, Teacher
 
@@ -28,7 +29,7 @@ def build(url: str, secret: str) -> FastAPI:
     cfg = AuthConfig(secret=secret.encode())
     svc = Services(
         db=db,
-        engine=CaseEngine(db, clock),
+        engine=CaseEngine(db, installed(), clock),
         clock=clock,
         auth=cfg,
         files=FileStore(__import__("pathlib").Path("/tmp/renshi-bench-files")),

@@ -15,11 +15,12 @@ from pathlib import Path
 from sqlalchemy import text
 
 from benchmarks.common import fresh_db
-from states import recruitment as rec
 from states.clock import FrozenClock, bureau_time
 from states.engine import CaseEngine, Move
 from states.identity import make_id_number
 from states.org import CITY_OFFICER, COUNTY_OFFICER, SYSTEM_ACTOR, Actor, Binding
+from states.processes import installed
+from states.processes.recruitment import steps as rec
 from states.seed import seed
 from states.sheets import APPLICANTS, read_table, validate, write_xlsx
 from states.store.people import load_actor
@@ -32,7 +33,7 @@ def run(path: Path, *, applicants: int, posts: int) -> dict[str, float]:
     db = fresh_db(path)
     seed(db, 60_000)
     clock = FrozenClock(bureau_time(2026, 3, 2))
-    engine = CaseEngine(db, clock)
+    engine = CaseEngine(db, installed(), clock)
     rng = random.Random(7)
     with db.begin() as conn:
         round_id = rec.open_round(

@@ -15,11 +15,12 @@ from sqlalchemy import insert
 
 from benchmarks.common import fresh_db
 from benchmarks.http import _drive, _free_port, _wait
-from states import recruitment as rec
 from states.clock import FrozenClock, bureau_time
 from states.engine import CaseEngine, Move
 from states.identity import make_id_number
 from states.org import COUNTY_OFFICER, SYSTEM_ACTOR, Actor, Binding
+from states.processes import installed
+from states.processes.recruitment import steps as rec
 from states.seed import seed
 from states.store.models import OrgUnit, VerificationCode, table_of
 from states.verification import VALID, _hash
@@ -31,7 +32,7 @@ def run(path: Path, *, registrations: int, seconds: float) -> dict[str, float]:
     db = fresh_db(path)
     seed(db, 2_000)
     now = bureau_time(2026, 9, 1)  # the benchmark server's frozen clock
-    engine = CaseEngine(db, FrozenClock(now))
+    engine = CaseEngine(db, installed(), FrozenClock(now))
     with db.begin() as conn:
         round_id = rec.open_round(
             conn,

@@ -65,17 +65,11 @@ from sqlalchemy import Connection, Engine, event, select, text, update
 
 from benchmarks.common import fresh_db
 from states.audit import GENESIS, canonical, event_hash
+from states.blocks.panel.store import CLOSE_SEAT_TASK, POOL
 from states.calendar import WorkingCalendar
 from states.clock import FrozenClock, bureau_time
-from states.engine import (
-    CLOSE_EXPERT_TASK,
-    CLOSE_TASKS,
-    EXPERT_POOL,
-    INSERT_AUDIT,
-    INSERT_OUTBOX,
-    INSERT_TASKS,
-    CaseEngine,
-)
+from states.engine import CaseEngine
+from states.engine.statements import CLOSE_TASKS, INSERT_AUDIT, INSERT_OUTBOX, INSERT_TASKS
 from states.org import (
     CITY_OFFICER,
     COUNTY_OFFICER,
@@ -88,6 +82,7 @@ from states.org import (
     Binding,
     path_ids,
 )
+from states.processes import installed
 from states.seed import seed
 from states.store.db import make_engine
 from states.store.models import (
@@ -414,7 +409,13 @@ class SpiffSide:
             conn.execute(SAVE_WORKFLOW, {"id": wf_id, "s": self.serializer.serialize_json(wf)})
             if event_name == "vote":
                 conn.execute(
-                    CLOSE_EXPERT_TASK, {"v_case": wf_id, "v_now": now, "v_person": actor.person_id}
+                    CLOSE_SEAT_TASK,
+                    {
+                        "v_case": wf_id,
+                        "v_now": now,
+                        "v_person": actor.person_id,
+                        "v_role": REVIEW_EXPERT,
+                    },
                 )
             elif event_name == "appoint":
                 conn.execute(
@@ -447,7 +448,9 @@ class SpiffSide:
 
     def _draw(self, conn: Connection, c: Chain) -> tuple[list[int], dict[str, Any]]:
         """The panel, drawn from the same pool with the same recusal as ours."""
-        rows = conn.execute(EXPERT_POOL, {"unit": c.units["city"], "subject": c.subject}).all()
+        rows = conn.execute(
+            POOL, {"unit": c.units["city"], "subject": c.subject, "role": REVIEW_EXPERT}
+        ).all()
         pool = sorted(
             {
                 r.person_id
@@ -630,7 +633,7 @@ def run(path: Path, *, cases: int, rounds: int = 5, teachers: int = 0) -> dict[s
     teachers = teachers or max(5_000, cases * 40)
     db, chains = prepare(path, teachers, 2 * (cases + 1))
     clock = FrozenClock(bureau_time(2026, 9, 1))
-    eng = CaseEngine(db, clock)
+    eng = CaseEngine(db, installed(), clock)
     calendar = eng.calendar()
     times = chain_times(calendar)
     spiff_db = spiff_engine(path)

@@ -19,7 +19,8 @@ from benchmarks.common import fresh_db
 from notifications.channels import SmtpChannel
 from notifications.dispatch import dispatch
 from states.clock import FrozenClock, bureau_time
-from states.engine import CaseEngine
+from states.engine import CaseEngine, build_catalogue
+from states.processes import installed
 from states.seed import seed
 from states.store.models import OutboxMessage, Person, table_of
 from states.sweeps import reminder_sweep
@@ -46,7 +47,7 @@ def _fill(db: Engine, tasks: int, due: int) -> list[int]:
         cur = raw.cursor()
         cur.executemany(
             "insert into cases (id, process, year, state, org_unit_id, org_path, applicant_id,"
-            " subject_id, data, quota_key, version, seq, audit_head, opened_at, updated_at)"
+            " subject_id, data, slot_key, version, seq, audit_head, opened_at, updated_at)"
             " values (?, 'title_review', 2026, 'school_review', ?, ?, ?, ?, '{}', null, 2, 2,"
             " ?, ?, ?)",
             [
@@ -90,7 +91,7 @@ def run(path: Path, *, tasks: int, due: int, mails: int) -> dict[str, float]:
     seed(db, 2_000)
     people = _fill(db, tasks, due)
     clock = FrozenClock(bureau_time(TODAY.year, TODAY.month, TODAY.day, 8, 30))
-    engine = CaseEngine(db, clock)
+    engine = CaseEngine(db, installed(), clock)
     t0 = time.perf_counter()
     report = reminder_sweep(engine)
     sweep_s = time.perf_counter() - t0
@@ -98,7 +99,7 @@ def run(path: Path, *, tasks: int, due: int, mails: int) -> dict[str, float]:
     assert reminded == due, report.counts
 
     t0 = time.perf_counter()
-    sent = dispatch(db, clock, {})
+    sent = dispatch(db, clock, {}, catalogue=engine.processes)
     inapp_s = time.perf_counter() - t0
     assert sent.sent.get("inapp") == due, sent
 
@@ -166,7 +167,7 @@ def _smtp(db: Engine, clock: FrozenClock, people: list[int]) -> float:
             )
         channel = SmtpChannel("127.0.0.1", port, "renshi@bureau.test")
         t0 = time.perf_counter()
-        report = dispatch(db, clock, {"email": channel})
+        report = dispatch(db, clock, {"email": channel}, catalogue=build_catalogue(installed()))
         elapsed = time.perf_counter() - t0
         channel.close()
         assert report.sent.get("email") == len(people) == sink.count, (report, sink.count)

@@ -16,7 +16,8 @@ from prefect import flow, get_run_logger
 from notifications.config import build_channels, from_env
 from notifications.dispatch import dispatch
 from states.clock import BUREAU_TZ, Clock, FrozenClock, SystemClock
-from states.engine import CaseEngine
+from states.engine import CaseEngine, build_catalogue
+from states.processes import installed
 from states.store.db import make_engine
 from states.sweeps import SweepReport, deadline_sweep, publicity_sweep, reminder_sweep
 
@@ -30,7 +31,7 @@ def _clock(at: str | None) -> Clock:
 
 
 def _engine(at: str | None) -> CaseEngine:
-    return CaseEngine(make_engine(), _clock(at))
+    return CaseEngine(make_engine(), installed(), _clock(at))
 
 
 def _log(report: SweepReport) -> dict[str, Any]:
@@ -80,7 +81,7 @@ def dispatch_flow(at: str | None = None) -> dict[str, Any]:
     db = make_engine()
     channels = build_channels(from_env(os.environ))
     try:
-        report = dispatch(db, _clock(at), channels)
+        report = dispatch(db, _clock(at), channels, catalogue=build_catalogue(installed()))
     finally:
         db.dispose()
         for channel in channels.values():

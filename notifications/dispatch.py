@@ -28,7 +28,7 @@ from notifications.channels import Channel, DeliveryError, Message
 from notifications.config import ConfigError, validate_webhooks
 from notifications.render import UnknownKind, render
 from states.clock import BUREAU_TZ, Clock
-from states.machines import PROCESSES
+from states.process.spec import ProcessSpec
 from states.store.models import (
     Case,
     Delivery,
@@ -201,7 +201,9 @@ def _delivery(
 
 
 # --- rendering --------------------------------------------------------------------------------
-def _contexts(conn: Connection, rows: list[Any]) -> dict[int, dict[str, Any]]:
+def _contexts(
+    conn: Connection, rows: list[Any], catalogue: Mapping[str, ProcessSpec]
+) -> dict[int, dict[str, Any]]:
     """The template context of each delivery (the contract in notifications.render)."""
     case_ids = {r.case_id for r in rows if r.case_id}
     cases = {
@@ -241,7 +243,7 @@ def _contexts(conn: Connection, rows: list[Any]) -> dict[int, dict[str, Any]]:
     for r in rows:
         p = dict(r.payload)
         case = cases.get(r.case_id)
-        spec = PROCESSES.get(case.process) if case else None
+        spec = catalogue.get(case.process) if case else None
         # a public applicant (no account) is addressed by the name and mobile they registered
         by_phone = not r.person_id and bool(p.get("phone"))
         ctx: dict[str, Any] = {
@@ -324,14 +326,16 @@ def _claim(conn: Connection, now: dt.datetime, channels: Iterable[str], batch: i
     )
 
 
-def deliver_inapp(db: Engine, clock: Clock, *, batch: int = 2000) -> int:
+def deliver_inapp(
+    db: Engine, clock: Clock, *, catalogue: Mapping[str, ProcessSpec], batch: int = 2000
+) -> int:
     """In-app notices: written to the person's inbox and marked sent in one transaction."""
     now = clock.now()
     with db.begin() as conn:
         rows = _claim(conn, now, ["inapp"], batch)
         if not rows:
             return 0
-        contexts = _contexts(conn, rows)
+        contexts = _contexts(conn, rows, catalogue)
         notes = []
         broken: list[dict[str, Any]] = []
         for r in rows:
@@ -381,6 +385,7 @@ def deliver_external(
     clock: Clock,
     channels: Mapping[str, Channel],
     *,
+    catalogue: Mapping[str, ProcessSpec],
     batch: int = 200,
     report: DispatchReport | None = None,
 ) -> DispatchReport:
@@ -389,7 +394,7 @@ def deliver_external(
     now = clock.now()
     with db.begin() as conn:
         rows = _claim(conn, now, ["email", "sms", "webhook"], batch)
-        contexts = _contexts(conn, rows) if rows else {}
+        contexts = _contexts(conn, rows, catalogue) if rows else {}
     done = update(deliveries_t).where(deliveries_t.c.id == bindparam("d_id"))
     for r in rows:
         channel = channels.get(r.channel)
@@ -443,18 +448,20 @@ def dispatch(
     clock: Clock,
     channels: Mapping[str, Channel],
     *,
+    catalogue: Mapping[str, ProcessSpec],
     rounds: int = 50,
 ) -> DispatchReport:
-    """One sweep: expand what is pending, then deliver until nothing is due (bounded)."""
+    """One sweep: expand what is pending, then deliver until nothing is due (bounded).
+    ``catalogue``: the installed processes, for the labels a notice names."""
     report = DispatchReport()
     enabled = set(channels) | {"inapp"}
     for _ in range(rounds):
         report.expanded += expand(db, clock, enabled)
-        inapp = deliver_inapp(db, clock)
+        inapp = deliver_inapp(db, clock, catalogue=catalogue)
         if inapp:
             report.count("inapp", inapp)
         before = sum(report.sent.values()) + report.retried + report.failed
-        deliver_external(db, clock, channels, report=report)
+        deliver_external(db, clock, channels, catalogue=catalogue, report=report)
         after = sum(report.sent.values()) + report.retried + report.failed
         if not inapp and after == before and not _pending(db):
             break

@@ -22,6 +22,8 @@ from sqlalchemy import Connection, and_, bindparam, insert, select, update
 from states.calendar import UnknownCalendarYear, WorkingCalendar
 from states.clock import local_date
 from states.engine import CaseEngine
+from states.engine.outbox import notice, task_notice
+from states.engine.tasks import task_row
 from states.errors import RenshiError
 from states.org import OFFICER_OF_TIER, SYSTEM_ACTOR
 from states.store.models import Case, OrgUnit, OutboxMessage, Task, table_of
@@ -66,21 +68,17 @@ def _enqueue(conn: Connection, rows: Sequence[Any], kind: str, now: dt.datetime)
     conn.execute(
         insert(outbox_t),
         [
-            {
-                "case_id": r.case_id,
-                "kind": kind,
-                "recipient_id": r.assignee_id,
-                "recipient_role": None if r.assignee_id else r.role,
-                "recipient_unit_id": None if r.assignee_id else r.org_unit_id,
-                "payload": {
+            task_notice(
+                r,
+                kind,
+                now,
+                {
                     "task_id": r.id,
                     "case_id": r.case_id,
                     "state": r.state,
                     "due_on": r.due_on.isoformat() if r.due_on else None,
                 },
-                "created_at": now,
-                "status": "pending",
-            }
+            )
             for r in rows
         ],
     )
@@ -140,7 +138,8 @@ def deadline_sweep(engine: CaseEngine, *, batch: int = 500) -> SweepReport:
     """Act on open tasks whose deadline has passed, as each state's spec says.
 
     ``notify_superior`` (督责): the unit above the late unit gets a supervision task and a
-    notice, once. ``auto_return``: the case goes back to the applicant through the engine.
+    notice, once. ``fire_expiry``: the system fires the state's ``on_expiry`` event (an
+    automatic return, say) through the engine.
     Tasks whose due date was flagged for want of a calendar are given one as soon as the
     year's schedule is loaded.
     """
@@ -148,7 +147,7 @@ def deadline_sweep(engine: CaseEngine, *, batch: int = 500) -> SweepReport:
     now = engine.clock.now()
     today = local_date(now)
     _refresh_flagged(engine, report)
-    auto: list[tuple[int, str]] = []
+    auto: list[tuple[int, str]] = []  # (case, the state's on_expiry event)
     with engine.db.begin() as conn:
         late = conn.execute(
             select(
@@ -184,9 +183,10 @@ def deadline_sweep(engine: CaseEngine, *, batch: int = 500) -> SweepReport:
         supervise: list[dict[str, Any]] = []
         notices: list[dict[str, Any]] = []
         for r in late:
-            rule = engine.processes[r.process].states[r.state].escalation
-            if rule == "auto_return":
-                auto.append((r.case_id, "send_back"))
+            state = engine.processes[r.process].states[r.state]
+            rule = state.escalation
+            if rule == "fire_expiry" and state.on_expiry is not None:
+                auto.append((r.case_id, state.on_expiry))
                 continue
             parent = parents.get(r.parent_id) if rule == "notify_superior" else None
             if parent is None:  # applicant's own work, or nobody above: nothing to escalate
@@ -194,39 +194,28 @@ def deadline_sweep(engine: CaseEngine, *, batch: int = 500) -> SweepReport:
             role = OFFICER_OF_TIER[parent.tier]
             supervise.append(
                 {
-                    "case_id": r.case_id,
-                    "state": r.state,
-                    "kind": "supervise",
-                    "role": role,
-                    "org_unit_id": parent.id,
-                    "assignee_id": None,
-                    "opened_on": today,
-                    "due_on": None,
-                    "due_flag": None,
-                    "status": "open",
-                    "opened_at": now,
-                    "remind_level": 0,
-                    "position": None,
+                    **task_row(
+                        r.case_id, r.state, kind="supervise", role=role, unit_id=parent.id,
+                        assignee_id=None, opened_on=today, due=(None, None), opened_at=now,
+                    ),
                     "escalated_at": None,
                 }
-            )
+            )  # fmt: skip
             notices.append(
-                {
-                    "case_id": r.case_id,
-                    "kind": "escalation",
-                    "recipient_id": None,
-                    "recipient_role": role,
-                    "recipient_unit_id": parent.id,
-                    "payload": {
+                notice(
+                    r.case_id,
+                    "escalation",
+                    now,
+                    {
                         "task_id": r.id,
                         "case_id": r.case_id,
                         "state": r.state,
                         "due_on": r.due_on.isoformat(),
                         "late_unit_id": r.org_unit_id,
                     },
-                    "created_at": now,
-                    "status": "pending",
-                }
+                    role=role,
+                    unit_id=parent.id,
+                )
             )
         if supervise:
             conn.execute(insert(tasks_t), supervise)
@@ -250,22 +239,21 @@ def publicity_sweep(engine: CaseEngine, *, batch: int = 1000) -> SweepReport:
     report = SweepReport("publicity")
     today = local_date(engine.clock.now())
     with engine.db.connect() as conn:
-        due = (
-            conn.execute(
-                select(tasks_t.c.case_id)
-                .where(
-                    tasks_t.c.status == "open",
-                    tasks_t.c.kind == "window",
-                    tasks_t.c.due_on < today,
-                )
-                .order_by(tasks_t.c.case_id)
-                .limit(batch)
+        due = conn.execute(
+            select(tasks_t.c.case_id, tasks_t.c.state, cases_t.c.process)
+            .join(cases_t, cases_t.c.id == tasks_t.c.case_id)
+            .where(
+                tasks_t.c.status == "open",
+                tasks_t.c.kind == "window",
+                tasks_t.c.due_on < today,
             )
-            .scalars()
-            .all()
-        )
-    for case_id in due:
-        _system_fire(engine, case_id, "close_publicity", {}, report)
+            .order_by(tasks_t.c.case_id)
+            .limit(batch)
+        ).all()
+    for case_id, state, process in due:
+        closing = engine.processes[process].states[state].on_expiry
+        if closing is not None:
+            _system_fire(engine, case_id, closing, {}, report)
     return report
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import Engine, text
 
 from states.clock import FrozenClock, bureau_time
 from states.engine import CaseEngine
+from states.processes import installed
 from states.store.db import make_engine
 from states.store.migrate import upgrade
 from states.store.models import Base
@@ -113,7 +114,7 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 def eng(engine: Engine, clock: FrozenClock) -> CaseEngine:
-    return CaseEngine(engine, clock)
+    return CaseEngine(engine, installed(), clock)
 
 
 @pytest.fixture

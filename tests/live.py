@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +19,8 @@ from api.deps import Services
 from api.files import FileStore
 from states.clock import FrozenClock
 from states.engine import CaseEngine
+from states.process.package import ProcessPackage
+from states.processes import installed
 from states.store.db import make_engine
 
 PASSWORD = "renshi2026"
@@ -46,11 +48,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(db_url: str, clock: FrozenClock, files: Path) -> Iterator[Live]:
+def serve(
+    db_url: str,
+    clock: FrozenClock,
+    files: Path,
+    packages: Sequence[ProcessPackage] | None = None,
+) -> Iterator[Live]:
+    """The app over ``db_url`` with the installed processes (or ``packages``)."""
     db = make_engine(db_url)
     svc = Services(
         db=db,
-        engine=CaseEngine(db, clock),
+        engine=CaseEngine(db, installed() if packages is None else packages, clock),
         clock=clock,
         auth=AuthConfig(secret=b"test-secret-test-secret-0123456789"),
         files=FileStore(files),

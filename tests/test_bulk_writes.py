@@ -11,7 +11,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import text
 
-from states.engine import BULK_AUDIT, INSERT_AUDIT
+from states.engine.statements import BULK_AUDIT, INSERT_AUDIT
 from tests.world import Driver, World
 
 
@@ -54,7 +54,7 @@ def test_driver_level_statements_read_and_fail_like_sqlalchemy(d: Driver, world:
     still be SQLAlchemy's IntegrityError, which the engine turns into a 409."""
     from sqlalchemy.exc import IntegrityError
 
-    from states.engine import HOT, LOAD_CASE
+    from states.engine.statements import HOT, LOAD_CASE
 
     case_id = d.declare(world.teacher("孙老师"))
     with d.eng.db.connect() as conn:

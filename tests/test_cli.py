@@ -68,11 +68,12 @@ def test_case_commands_and_audit_verify(db_url: str) -> None:
     assert ok.returncode == 0 and "校内公示" in ok.stdout
 
     from states.engine import CaseEngine
+    from states.processes import installed
     from states.store.people import load_actor
 
     with engine.connect() as conn:
         officer = load_actor(conn, username="school_officer")
-    CaseEngine(engine).comment(1, officer, "请补充论文原件")  # an event outside the machine
+    CaseEngine(engine, installed()).comment(1, officer, "请补充论文原件")  # outside the machine
     shown = run(db_url, "case", "show", "1")
     assert shown.returncode == 0, shown.stderr
     assert "校内公示" in shown.stdout and "学校审核通过" in shown.stdout

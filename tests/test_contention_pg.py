@@ -31,6 +31,7 @@ from states.clock import FrozenClock, bureau_time
 from states.engine import CaseEngine
 from states.errors import Conflict, EventNotAllowed
 from states.org import SCHOOL_OFFICER, Actor
+from states.processes import installed
 from states.store.audit_store import verify_trail
 from states.store.models import (
     AuditEvent,
@@ -173,7 +174,7 @@ def declared(db: Engine, world: World, n: int, school: str = "urban") -> list[in
                     "applicant_id": pid,
                     "subject_id": pid,
                     "data": FORM,
-                    "quota_key": None,
+                    "slot_key": None,
                     "version": 2,
                     "seq": 2,
                     "audit_head": second,
@@ -248,7 +249,7 @@ def race(n: int, attempt: Any) -> list[Any]:
 
 # --- 16 clients, one case -------------------------------------------------------------------
 def test_sixteen_officers_approve_one_case_once(pg: Engine, world: World) -> None:
-    eng = CaseEngine(pg, FrozenClock(AT))
+    eng = CaseEngine(pg, installed(), FrozenClock(AT))
     officer = world.actors["school_officer"]
     for case_id in declared(pg, world, 5):
         outcomes = race(16, lambda _i, c=case_id: eng.fire(c, APPROVE, officer, expected_version=2))
@@ -304,7 +305,7 @@ def test_sixteen_http_clients_on_one_case_get_one_200(
 # --- 16 clients, 10,000 cases ----------------------------------------------------------------
 def test_ten_thousand_cases_by_sixteen_clients_each_applied_once(pg: Engine, world: World) -> None:
     ids = declared(pg, world, 10_000)
-    eng = CaseEngine(pg, FrozenClock(AT))
+    eng = CaseEngine(pg, installed(), FrozenClock(AT))
     officer = world.actors["school_officer"]
     work: queue.SimpleQueue[int] = queue.SimpleQueue()
     for n, case_id in enumerate(ids):

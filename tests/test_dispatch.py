@@ -120,9 +120,9 @@ def test_in_app_notices_arrive_once(d: Driver, world: World) -> None:
     teacher = world.teacher("站内")
     case_id = d.declare(teacher)
     d.fire(case_id, "school_approve", "school_officer")
-    first = dispatch(d.eng.db, d.clock, {})
+    first = dispatch(d.eng.db, d.clock, {}, catalogue=d.eng.processes)
     assert first.sent["inapp"] >= 3  # two school officers told of the task, the teacher of the move
-    again = dispatch(d.eng.db, d.clock, {})
+    again = dispatch(d.eng.db, d.clock, {}, catalogue=d.eng.processes)
     assert again.sent.get("inapp", 0) == 0, "a rerun sends nothing twice"
     with d.eng.db.connect() as conn:
         mine = (
@@ -152,7 +152,7 @@ def test_email_and_group_robot(
         "email": SmtpChannel("127.0.0.1", port, "renshi@bureau.test"),
         "webhook": WebhookChannel(),
     }
-    report = dispatch(d.eng.db, d.clock, channels)
+    report = dispatch(d.eng.db, d.clock, channels, catalogue=d.eng.processes)
     assert report.sent.get("email") == 1 and report.sent.get("webhook") == 1
     [mail] = box.messages
     assert mail["To"] == "officer@school.test" and "待办" in box.subjects()[0]
@@ -168,10 +168,10 @@ def test_quiet_hours_defer_email_not_in_app(
     _wants_email(d, "school_officer", "night@school.test", quiet="22:00-07:00")
     d.declare(world.teacher("深夜"))
     channels = {"email": SmtpChannel("127.0.0.1", port, "renshi@bureau.test")}
-    night = dispatch(d.eng.db, d.clock, channels)
+    night = dispatch(d.eng.db, d.clock, channels, catalogue=d.eng.processes)
     assert night.sent.get("inapp") and not night.sent.get("email") and box.messages == []
     d.clock.set(bureau_time(2026, 9, 2, 7, 1))
-    morning = dispatch(d.eng.db, d.clock, channels)
+    morning = dispatch(d.eng.db, d.clock, channels, catalogue=d.eng.processes)
     assert morning.sent.get("email") == 1 and len(box.messages) == 1
 
 
@@ -182,11 +182,11 @@ def test_channel_down_retries_then_records_the_failure(
     _wants_email(d, "school_officer", "officer@school.test")
     d.declare(world.teacher("宕机"))
     dead = {"email": SmtpChannel("127.0.0.1", free_port(), "renshi@bureau.test", timeout=2)}
-    first = dispatch(d.eng.db, d.clock, dead)
+    first = dispatch(d.eng.db, d.clock, dead, catalogue=d.eng.processes)
     assert first.retried == 1 and first.failed == 0
     for _ in range(10):
         d.clock.advance(hours=2)
-        dispatch(d.eng.db, d.clock, dead)
+        dispatch(d.eng.db, d.clock, dead, catalogue=d.eng.processes)
     with d.eng.db.connect() as conn:
         row = conn.execute(
             select(Delivery.status, Delivery.attempts, Delivery.last_error).where(
@@ -272,7 +272,7 @@ def test_a_notice_that_cannot_be_rendered_fails_alone(d: Driver, world: World) -
                 status="pending",
             )
         )
-    report = dispatch(d.eng.db, d.clock, {})
+    report = dispatch(d.eng.db, d.clock, {}, catalogue=d.eng.processes)
     assert report.sent["inapp"] == 2  # the two school officers' task notices
     with d.eng.db.connect() as conn:
         bad = conn.execute(

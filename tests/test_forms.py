@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from states.errors import FormError
-from states.machines.spec import Field, Form
+from states.process.forms import Field, Form
 
 FORM = Form(
     (

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from states.machines import PROCESSES
-from states.machines.spec import ProcessSpec
+from states.engine import build_catalogue
+from states.process.spec import ProcessSpec
+from states.processes import installed
+
+PROCESSES = build_catalogue(installed())
 
 
 class _Model:

@@ -761,7 +761,7 @@ def test_urge_and_in_app_notices_on_the_pages(live: Live) -> None:
     assert again.status_code == 422 and "今天已催办" in again.text
     assert 'id="urge"' not in teacher.get(f"/cases/{cid}").text
 
-    dispatch(live.services.db, live.clock, {})
+    dispatch(live.services.db, live.clock, {}, catalogue=live.services.engine.processes)
     officer, ocsrf = _sign_in(live, "school_officer")
     inbox = officer.get("/inbox").text
     _check_page(inbox)

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from states import recruitment as rec
 from states.clock import bureau_time
 from states.errors import EventNotAllowed, FormError, RuleRefused
 from states.identity import make_id_number
 from states.org import PUBLIC_ACTOR, SYSTEM_ACTOR
+from states.processes.recruitment import steps as rec
 from states.store.audit_store import verify_trail
 from states.store.models import (
     Applicant,

@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from notifications.channels import SmsGateway
 from notifications.dispatch import dispatch
-from states import recruitment as rec
 from states.identity import make_id_number
 from states.org import Actor
+from states.processes.recruitment import steps as rec
 from states.store.models import OrgUnit
 from states.store.people import load_actor
 from tests.live import Live
@@ -84,7 +84,12 @@ def _form(n: int, code: str, **over: Any) -> dict[str, Any]:
 
 
 def _sms_code(live: Live, gateway: str, phone: str) -> str:
-    report = dispatch(live.services.db, live.clock, {"sms": SmsGateway(gateway)})
+    report = dispatch(
+        live.services.db,
+        live.clock,
+        {"sms": SmsGateway(gateway)},
+        catalogue=live.services.engine.processes,
+    )
     assert report.sent.get("sms", 0) >= 1, report
     text = next(r["json"]["text"] for r in reversed(Robot.received) if r["json"]["phone"] == phone)
     return "".join(c for c in text if c.isdigit())[:6]
@@ -162,7 +167,12 @@ def test_public_registration_with_an_sms_code(live: Live, robot: str) -> None:  
         f"/api/v1/cases/{case_id}/events", json={"event": "qualify", "expected_version": version}
     )
     assert fired.status_code == 200, fired.text
-    report = dispatch(live.services.db, live.clock, {"sms": SmsGateway(robot)})
+    report = dispatch(
+        live.services.db,
+        live.clock,
+        {"sms": SmsGateway(robot)},
+        catalogue=live.services.engine.processes,
+    )
     assert report.sent.get("sms") == 1, report
     sms = Robot.received[-1]["json"]
     assert sms["phone"] == phone

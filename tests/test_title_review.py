@@ -356,6 +356,27 @@ def test_idempotency_key_returns_the_first_result(d: Driver, world: World, eng: 
         )
 
 
+def test_a_replay_after_comments_reports_the_version_not_the_trail(
+    d: Driver, world: World, eng: CaseEngine
+) -> None:
+    """Comments extend the audit trail without moving the version: a client that replays a
+    keyed request and reuses the version it gets back must not meet a false conflict."""
+    teacher = world.teacher("华老师")
+    case_id = d.declare(teacher)
+    officer = world.actors["school_officer"]
+    eng.comment(case_id, officer, "材料已收到")
+    eng.comment(case_id, teacher, "谢谢")
+    v = d.case(case_id).version
+    first = eng.fire(case_id, "school_approve", officer, expected_version=v, idempotency_key="k2")
+    again = eng.fire(case_id, "school_approve", officer, expected_version=v, idempotency_key="k2")
+    assert again.replayed and again.version == first.version == d.case(case_id).version
+    assert d.case(case_id).seq > again.version  # the trail is longer than the version
+    eng.comment(case_id, officer, "公示中")
+    # the replayed version is the one to send next: refused for the window, not as stale
+    with pytest.raises(RuleRefused, match="公示期未满"):
+        eng.fire(case_id, "close_publicity", SYSTEM_ACTOR, expected_version=again.version)
+
+
 def test_refused_declaration_with_submit_leaves_nothing(d: Driver, world: World) -> None:
     """Create-and-submit is one transaction: the teacher can correct and declare again."""
     teacher = world.teacher("严老师", title_years=2)

@@ -146,7 +146,7 @@ class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (
         Index("ix_cases_process_state", "process", "state"),
-        Index("ix_cases_quota", "org_unit_id", "year", "quota_key"),
+        Index("ix_cases_slot", "org_unit_id", "year", "slot_key"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     process: Mapped[str] = mapped_column(String(32))
@@ -157,8 +157,11 @@ class Case(Base):
     applicant_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
     subject_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
-    # A post this case holds against its unit's quota ('title:senior'), None when it holds none.
-    quota_key: Mapped[str | None] = mapped_column(String(48))
+    # The case that opened this one and waits on it (a task list's items, a rectification).
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    # A counted slot this case holds at its unit ('title:senior': a post against the school's
+    # quota), None when it holds none.
+    slot_key: Mapped[str | None] = mapped_column(String(48))
     # ``version`` moves with every change of state or of who acts (the client's optimistic
     # lock); ``seq`` counts audit events, comments and copies included, which need no lock.
     version: Mapped[int] = mapped_column(Integer)

@@ -24,11 +24,12 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    tuple_,
 )
 
+from states.engine.scope import case_scope
 from states.org import SCOPE_ROLES, Actor
 from states.store.models import (
-    Applicant,
     Attachment,
     AuditEvent,
     Case,
@@ -36,8 +37,6 @@ from states.store.models import (
     Notification,
     OrgUnit,
     Person,
-    Post,
-    RecruitmentRound,
     Task,
     Teacher,
     table_of,
@@ -55,17 +54,6 @@ HUMAN_KINDS = ("act", "sign", "supervise")
 
 def _prefix(path: str) -> ColumnElement[bool]:
     return cases_t.c.org_path.startswith(path, autoescape=True)
-
-
-def case_scope(actor: Actor) -> ColumnElement[bool]:
-    """The SQL condition "this actor may see this case"."""
-    terms: list[ColumnElement[bool]] = [_prefix(p) for p in actor.scopes(SCOPE_ROLES)]
-    if actor.person_id is not None:
-        me = actor.person_id
-        terms.append(cases_t.c.applicant_id == me)
-        terms.append(cases_t.c.id.in_(select(tasks_t.c.case_id).where(tasks_t.c.assignee_id == me)))
-        terms.append(cases_t.c.id.in_(select(copies_t.c.case_id).where(copies_t.c.person_id == me)))
-    return or_(*terms) if terms else false()
 
 
 @dataclass(frozen=True)
@@ -365,13 +353,14 @@ def teachers(
 
 def publicity(
     conn: Connection,
-    states: Sequence[str],
+    windows: Sequence[tuple[str, str]],
     *,
     case_id: int | None = None,
     page: int = 1,
     page_size: int = 50,
 ) -> Page:
-    """Cases in a publicity window right now: what the public may see and object to."""
+    """Cases in a publicity window right now, in the given (process, state) windows: what the
+    public may see and object to."""
     base: Select[Any] = (
         select(
             cases_t.c.id,
@@ -395,7 +384,7 @@ def publicity(
         )
         .join(units_t, units_t.c.id == cases_t.c.org_unit_id)
         .outerjoin(people_t, people_t.c.id == cases_t.c.applicant_id)
-        .where(cases_t.c.state.in_(states))
+        .where(tuple_(cases_t.c.process, cases_t.c.state).in_(list(windows) or [("", "")]))
     )
     if case_id is not None:
         base = base.where(cases_t.c.id == case_id)
@@ -420,37 +409,3 @@ def unread_notifications(conn: Connection, actor: Actor) -> int:
             )
         ).scalar_one()
     )
-
-
-def eligibility_rows() -> Select[Any]:
-    """Each applicant with the requirements of the post they applied for: what the
-    eligibility rules read, for one case (the engine) or a whole round (the bulk check)."""
-    applicants_t, posts_t = table_of(Applicant), table_of(Post)
-    rounds_t = table_of(RecruitmentRound)
-    return (
-        select(
-            applicants_t.c.case_id,
-            applicants_t.c.birth_date,
-            applicants_t.c.education,
-            applicants_t.c.cert_level,
-            posts_t.c.school_level,
-            posts_t.c.min_education,
-            posts_t.c.cert_required,
-            rounds_t.c.max_age,
-            cases_t.c.org_path,
-        )
-        .join(posts_t, posts_t.c.id == applicants_t.c.post_id)
-        .join(rounds_t, rounds_t.c.id == applicants_t.c.round_id)
-        .join(cases_t, cases_t.c.id == applicants_t.c.case_id)
-    )
-
-
-def applicant_contacts(conn: Connection, case_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
-    """Name and mobile of public applicants (no account): where their progress notices go."""
-    a = table_of(Applicant)
-    return {
-        r.case_id: (r.name, r.phone)
-        for r in conn.execute(
-            select(a.c.case_id, a.c.name, a.c.phone).where(a.c.case_id.in_(list(case_ids)))
-        )
-    }

@@ -1,0 +1,645 @@
+"""Pages for the yearly teacher recruitment (省考、市选、县用): the public registration page,
+and the officers' round page, imports, progress and post choice.
+
+They are drawn the way the other pages are (``api.pages``: session cookie, CSRF token in
+every signed-in form, errors beside the field, redirect after a POST that worked) and they
+call the same functions as the JSON API (``views``), so a page and an
+endpoint can never disagree on who sees what or what an import found wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final, NamedTuple
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+from starlette.datastructures import FormData, UploadFile
+
+from api.pages import (
+    Posted,
+    Problem,
+    Who,
+    _forbidden,
+    _guard,
+    _id,
+    _message,
+    _not_found,
+    _redirect,
+    _render,
+    _same_origin,
+    _secure,
+    _services,
+    _text,
+    _to_login,
+    _who,
+    field_view,
+)
+from api.present import mask_phone
+from api.processes.recruitment import views
+from states.errors import FormError, NotFound, RenshiError
+from states.identity import validate_phone
+from states.org import (
+    CITY_OFFICER,
+    COUNTY_OFFICER,
+    EDUCATION_LABELS,
+    PROVINCE_OFFICER,
+    SCHOOL_LEVELS,
+    SYSTEM,
+    Actor,
+    path_ids,
+)
+from states.process.forms import Field
+from states.processes.recruitment import steps as rec
+from states.processes.recruitment.spec import APPLICANT_SPEC
+from states.store.db import reader
+from states.store.models import RecruitmentRound
+from states.verification import issue_code
+
+recruitment_pages = APIRouter(include_in_schema=False)
+
+# --- public registration ---------------------------------------------------------------------
+REGISTER: Final = "register"
+ID_NUMBER = Field("id_number", "身份证号", max_length=18, help="18位居民身份证号，末位X请大写")
+NAME = Field("name", "姓名", max_length=30)
+PHONE = Field("phone", "手机号码", max_length=11, help="用于接收验证码和审查结果")
+CODE = Field("code", "短信验证码", max_length=6, help="6位数字，10分钟内有效")
+EDUCATION = Field("education", "学历", "choice", choices=EDUCATION_LABELS)
+CERT = Field(
+    "cert_level",
+    "教师资格证学段",
+    "choice",
+    required=False,
+    choices=SCHOOL_LEVELS,
+    help="尚未取得教师资格证的不选",
+)
+# Where an engine error about a field the form does not have is shown: the age is read
+# from the ID number, so "too old" belongs beside the ID number.
+FIELD_OF: Final = {"birth_date": "id_number", "gender": "id_number"}
+
+
+def _post_field(posts: list[views.OpenPost]) -> Field:
+    return Field(
+        "post_code",
+        "报考岗位",
+        "choice",
+        choices={p.code: f"{p.code} {p.county} {p.subject}" for p in posts},
+    )
+
+
+def _requirement(post: views.OpenPost) -> str:
+    need = f"{EDUCATION_LABELS.get(post.min_education, post.min_education)}及以上"
+    if post.cert_required:
+        level = SCHOOL_LEVELS.get(post.school_level, post.school_level)
+        need += f"；须持{level}及以上教师资格证"
+    return need
+
+
+def _register_page(
+    request: Request,
+    round_id: int,
+    *,
+    values: Mapping[str, str] | None = None,
+    problem: Problem | None = None,
+    sent: str | None = None,
+    status: int = 200,
+) -> Response:
+    svc = _services(request)
+    rnd = views.get_round(svc, round_id)
+    if rnd is None:
+        return _not_found(request, _who(request), "招聘轮次不存在")
+    posts = views.open_posts(svc, round_id)
+    schools = views.post_schools(svc, round_id)
+    today = svc.today()
+    kept = values or {}
+    fields = [
+        field_view(f, "reg", problem, REGISTER, kept.get(f.name, ""))
+        for f in (ID_NUMBER, NAME, PHONE, CODE, EDUCATION, CERT, _post_field(posts))
+    ]
+    by_name = {f.name: f for f in fields}
+    return _render(
+        request,
+        "recruitment/register.html",
+        _who(request),
+        {
+            "nav": "recruitment-register",
+            "round": rnd,
+            "round_id": round_id,
+            "open": rnd.registration_opens <= today <= rnd.registration_closes and bool(posts),
+            "posts": [
+                {
+                    "post": p,
+                    "level": SCHOOL_LEVELS.get(p.school_level, p.school_level),
+                    "schools": "、".join(f"{s}（{n}人）" for s, n in schools.get(p.code, [])),
+                    "needs": _requirement(p),
+                }
+                for p in posts
+            ],
+            "before_code": [by_name[n] for n in ("id_number", "name", "phone")],
+            "code": by_name["code"],
+            "after_code": [by_name[n] for n in ("education", "cert_level", "post_code")],
+            "problem": problem,
+            "top_error": problem.message if problem and problem.field is None else None,
+            "sent": sent,
+        },
+        status=status,
+    )
+
+
+def _registration_values(form: FormData) -> dict[str, str]:
+    return {
+        f.name: _text(form, f.name).strip() for f in (ID_NUMBER, NAME, PHONE, CODE, EDUCATION, CERT)
+    } | {"post_code": _text(form, "post_code").strip()}
+
+
+def _phone(values: Mapping[str, str]) -> str:
+    if not values["phone"]:
+        raise FormError("phone", "请填写手机号码")
+    try:
+        return validate_phone(values["phone"])
+    except ValueError as exc:
+        raise FormError("phone", str(exc)) from None
+
+
+def _checked(values: Mapping[str, str], posts: list[views.OpenPost]) -> dict[str, Any]:
+    """The form as the registration expects it, or the first field at fault, in the order
+    the page shows them."""
+    if not values["id_number"]:
+        raise FormError("id_number", "请填写身份证号")
+    if not values["name"]:
+        raise FormError("name", "请填写姓名")
+    NAME.parse(values["name"])
+    phone = _phone(values)
+    code = values["code"]
+    if not (len(code) == 6 and code.isascii() and code.isdigit()):
+        raise FormError("code", "请填写短信中的6位数字验证码" if code else "请填写短信验证码")
+    if values["education"] not in EDUCATION_LABELS:
+        raise FormError("education", "请选择学历")
+    cert = values["cert_level"] or None
+    if cert is not None and cert not in SCHOOL_LEVELS:
+        raise FormError("cert_level", "请选择教师资格证学段")
+    if values["post_code"] not in {p.code for p in posts}:
+        raise FormError("post_code", "请选择报考岗位")
+    return {**values, "phone": phone, "cert_level": cert}
+
+
+def _public_problem(exc: RenshiError, values: Mapping[str, str]) -> Problem:
+    field = FIELD_OF.get(exc.field or "", exc.field)
+    text = exc.reason if isinstance(exc, FormError) else exc.message
+    known = field in {"id_number", "name", "phone", "code", "education", "cert_level", "post_code"}
+    return Problem(REGISTER, text, field if known else None, values)
+
+
+@recruitment_pages.get("/recruitment/{round_id}/register")
+def register_form(request: Request, round_id: str) -> Response:
+    rid = _id(round_id)
+    if rid is None:
+        return _not_found(request, _who(request), "招聘轮次不存在")
+    return _register_page(request, rid)
+
+
+@recruitment_pages.post("/recruitment/{round_id}/register/code")
+def send_code(request: Request, round_id: str, form: Posted) -> Response:
+    """The "获取验证码" button: a plain form post (no script needed) that sends the code and
+    draws the page again with everything typed so far kept."""
+    if not _same_origin(request):
+        return _forbidden(request, None)
+    rid = _id(round_id)
+    if rid is None:
+        return _not_found(request, _who(request), "招聘轮次不存在")
+    values = _registration_values(form)
+    svc = _services(request)
+    try:
+        phone = _phone(values)
+        issue_code(svc.db, svc.clock, phone)
+    except RenshiError as exc:
+        if exc.field is None:  # sent less than a minute ago: say so beside the number
+            exc = FormError("phone", exc.message)
+        return _register_page(
+            request, rid, values=values, problem=_public_problem(exc, values), status=exc.status
+        )
+    text = f"验证码已发送至{mask_phone(phone)}，10分钟内有效"
+    return _register_page(request, rid, values={**values, "code": ""}, sent=text)
+
+
+@recruitment_pages.post("/recruitment/{round_id}/register")
+def register(request: Request, round_id: str, form: Posted) -> Response:
+    """No session, so no CSRF token: like the public objection form, the browser's
+    Origin/Referer must name this site; the SMS code proves the person holds the number."""
+    if not _same_origin(request):
+        return _forbidden(request, None)
+    rid = _id(round_id)
+    if rid is None:
+        return _not_found(request, _who(request), "招聘轮次不存在")
+    svc = _services(request)
+    values = _registration_values(form)
+    try:
+        case_id = views.register_online(svc, rid, _checked(values, views.open_posts(svc, rid)))
+    except NotFound:
+        return _not_found(request, _who(request), "招聘轮次不存在")
+    except RenshiError as exc:
+        problem = _public_problem(exc, values)
+        return _register_page(request, rid, values=values, problem=problem, status=exc.status)
+    return _redirect(
+        f"/recruitment/{rid}/register/done?" + urlencode({"no": case_id}),
+        secure_cookie=svc.secure_cookies,
+    )
+
+
+@recruitment_pages.get("/recruitment/{round_id}/register/done")
+def registered(request: Request, round_id: str, no: str = "") -> Response:
+    """Only the number and what comes next: nothing personal, so the address can be kept."""
+    rid, number = _id(round_id), _id(no)
+    rnd = views.get_round(_services(request), rid) if rid is not None else None
+    if rnd is None or number is None:
+        return _not_found(request, _who(request), "报名记录不存在")
+    return _render(
+        request,
+        "recruitment/registered.html",
+        _who(request),
+        {"nav": "recruitment-register", "round": rnd, "number": number},
+    )
+
+
+# --- officers ----------------------------------------------------------------------------------
+IMPORT_LABELS: Final = {"applicants": "报名人员", "written": "笔试成绩", "interview": "面试成绩"}
+SELECTORS: Final = (CITY_OFFICER, PROVINCE_OFFICER, SYSTEM)
+EXPORT_LABELS: Final = {
+    "shortlist": "入围面试名单",
+    "ranking": "综合成绩排名",
+    "publicity": "拟聘用人员公示名单",
+}
+# Round-level buttons: what each calls and how its result reads.
+ACTIONS: Final = {
+    "qualify": "资格审查",
+    "shortlist": "确定入围面试人选",
+    "ranking": "计算综合成绩并排名",
+    "replacements": "按排名递补",
+}
+COUNT_LABELS: Final = {
+    "qualified": "通过",
+    "disqualified": "不通过",
+    "shortlisted": "入围",
+    "not_shortlisted": "未入围",
+    "to_physical": "进入体检",
+    "reserve": "列为候补",
+    "moved_up": "递补",
+}
+
+
+def _run(action: str, who: Who, round_id: int) -> dict[str, int]:
+    engine, actor = who.svc.engine, who.actor
+    if action == "qualify":
+        return rec.qualify_all(engine, actor, round_id)
+    if action == "shortlist":
+        return rec.shortlist(engine, actor, round_id)
+    if action == "ranking":
+        return rec.rank(engine, actor, round_id)
+    return {"moved_up": rec.fill_vacancies(engine, actor, round_id)}
+
+
+# The steps of a round in order: what each is, and the states that show how far it got.
+STEPS: Final = (
+    ("报名", "考生网上报名，或由省教育厅批量导入报名人员。", ("registered",), "applicants", None),
+    (
+        "资格审查",
+        "按年龄、学历、教师资格逐人复核报名信息。",
+        ("qualified", "disqualified"),
+        None,
+        "qualify",
+    ),
+    ("笔试", "省教育厅导入笔试成绩（缺考可不填成绩）。", ("examined",), "written", None),
+    (
+        "入围面试",
+        "每岗位按笔试成绩从高到低确定入围人选，末位同分者一并入围。",
+        ("shortlisted", "not_shortlisted"),
+        None,
+        "shortlist",
+    ),
+    ("面试", "市教育局人事处导入面试成绩。", ("interviewed",), "interview", None),
+    (
+        "综合排名",
+        "按权重计算综合成绩并排名，每岗位前N名进入体检，其余列为候补。",
+        ("physical", "reserve"),
+        None,
+        "ranking",
+    ),
+    (
+        "体检与考察",
+        "由县（区）教育局人事股在案件页逐人办理。",
+        ("background", "failed_physical", "failed_background"),
+        None,
+        None,
+    ),
+    (
+        "递补",
+        "有人放弃或体检、考察不合格时，候补人员按排名依次递补（递补截止日前）。",
+        ("withdrew",),
+        None,
+        "replacements",
+    ),
+    ("公示", "考察合格人员公示7个工作日。", ("publicity",), None, None),
+    ("选岗", "公示期满后按排名顺序选择学校。", ("choosing",), None, None),
+    (
+        "录用",
+        "选岗后进入一年试用期，期满转正。",
+        ("probation", "confirmed", "not_hired"),
+        None,
+        None,
+    ),
+)
+
+
+class _At(NamedTuple):
+    who: Who
+    rid: int
+    rnd: Any
+
+
+def _round_for(request: Request, who: Who, round_id: str) -> _At | Response:
+    """The round, for an officer who works on rounds; the same 404 otherwise."""
+    rid = _id(round_id)
+    rnd = views.get_round(who.svc, rid) if rid is not None else None
+    if rid is None or rnd is None or not views.works_on_rounds(who.actor):
+        return _not_found(request, who, "招聘轮次不存在")
+    return _At(who, rid, rnd)
+
+
+def _viewing(request: Request, round_id: str) -> _At | Response:
+    """A round page asked for: signed in (or off to the login page) and allowed to see it."""
+    who = _who(request)
+    if who is None:
+        return _to_login(request)
+    return _round_for(request, who, round_id)
+
+
+def _posting(request: Request, form: FormData, round_id: str, back: str) -> _At | Response:
+    """A form posted on a round page: signed in, from this site, and allowed on the round."""
+    guard = _guard(request, form, back)
+    if isinstance(guard, Response):
+        return guard
+    return _round_for(request, guard, round_id)
+
+
+def _may_act(actor: Actor, action: str) -> bool:
+    if action == "qualify":
+        return any(actor.holds(r) for r in (COUNTY_OFFICER, *SELECTORS))
+    return any(actor.holds(r) for r in SELECTORS)
+
+
+def _round_page(
+    request: Request,
+    who: Who,
+    round_id: int,
+    rnd: Any,
+    *,
+    report: views.ImportResult | None = None,
+    problem: Problem | None = None,
+    status: int = 200,
+) -> Response:
+    actor = who.actor
+    counts = views.state_counts(who.svc, actor, round_id)
+    steps = []
+    for title, text, states, kind, action in STEPS:
+        imports = None
+        if kind is not None and views.may_import(actor, kind):
+            where = f"import:{kind}"
+            mine = problem if problem is not None and problem.where == where else None
+            imports = {
+                "kind": kind,
+                "label": IMPORT_LABELS[kind],
+                "file_error": mine.message if mine and mine.field == "file" else None,
+                "report": report if report is not None and report.kind == kind else None,
+            }
+        steps.append(
+            {
+                "title": title,
+                "text": text,
+                "counts": [(APPLICANT_SPEC.state_label(s), counts.get(s, 0)) for s in states],
+                "imports": imports,
+                "action": (action, ACTIONS[action])
+                if action is not None and _may_act(actor, action)
+                else None,
+            }
+        )
+    return _render(
+        request,
+        "recruitment/round.html",
+        who,
+        {
+            "nav": "/recruitment",
+            "round": rnd,
+            "round_id": round_id,
+            "total": sum(counts.values()),
+            "steps": steps,
+            "exports": EXPORT_LABELS,
+            "problem": problem,
+            "top_error": problem.message
+            if problem is not None and problem.field != "file"
+            else None,
+        },
+        status=status,
+    )
+
+
+@recruitment_pages.get("/recruitment")
+def rounds(request: Request) -> Response:
+    who = _who(request)
+    if who is None:
+        return _to_login(request)
+    if not views.works_on_rounds(who.actor):
+        return _not_found(request, who, "招聘轮次不存在")
+    # Rounds of the provinces the officer's units lie in; the system's root sees them all.
+    paths = [b.unit_path for b in who.actor.bindings if b.role in views.ROUND_ROLES]
+    provinces = {path_ids(p)[0] for p in paths if path_ids(p)}
+    everything = any(not path_ids(p) for p in paths)
+    query = select(
+        RecruitmentRound.id,
+        RecruitmentRound.year,
+        RecruitmentRound.name,
+        RecruitmentRound.registration_opens,
+        RecruitmentRound.registration_closes,
+    ).order_by(RecruitmentRound.year.desc(), RecruitmentRound.id.desc())
+    if not everything:
+        query = query.where(RecruitmentRound.province_id.in_(provinces))
+    with reader(who.svc.db).connect() as conn:
+        found = conn.execute(query.limit(100)).all()
+    return _render(
+        request, "recruitment/rounds.html", who, {"nav": "/recruitment", "rounds": found}
+    )
+
+
+@recruitment_pages.get("/recruitment/{round_id}")
+def round_page(request: Request, round_id: str) -> Response:
+    got = _viewing(request, round_id)
+    if isinstance(got, Response):
+        return got
+    return _round_page(request, *got)
+
+
+@recruitment_pages.post("/recruitment/{round_id}/steps/{action}")
+def step(request: Request, round_id: str, action: str, form: Posted) -> Response:
+    got = _posting(request, form, round_id, f"/recruitment/{round_id}")
+    if isinstance(got, Response):
+        return got
+    who, rid, rnd = got
+    if action not in ACTIONS:
+        return _not_found(request, who, "办理事项不存在")
+    try:
+        result = _run(action, who, rid)
+    except RenshiError as exc:
+        text = exc.reason if isinstance(exc, FormError) else exc.message
+        return _round_page(request, who, rid, rnd, problem=Problem("step", text), status=exc.status)
+    done = "，".join(f"{COUNT_LABELS.get(k, k)}{v}人" for k, v in result.items())
+    return _redirect(
+        f"/recruitment/{rid}",
+        f"已办理「{ACTIONS[action]}」：{done}",
+        secure_cookie=who.svc.secure_cookies,
+    )
+
+
+@recruitment_pages.post("/recruitment/{round_id}/imports/{kind}")
+def import_sheet(request: Request, round_id: str, kind: str, form: Posted) -> Response:
+    got = _posting(request, form, round_id, f"/recruitment/{round_id}")
+    if isinstance(got, Response):
+        return got
+    who, rid, rnd = got
+    if kind not in IMPORT_LABELS:
+        return _not_found(request, who, "导入类型不存在")
+    upload = form.get("file")
+    where = f"import:{kind}"
+    try:
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise FormError("file", "请选择要导入的 .xlsx 或 .csv 文件")
+        result = views.import_sheet(
+            who.svc,
+            who.actor,
+            rid,
+            kind,
+            upload.file,
+            upload.filename,
+            valid_only=_text(form, "valid_only") == "1",
+        )
+    except RenshiError as exc:
+        problem = Problem(where, exc.reason if isinstance(exc, FormError) else exc.message)
+        if isinstance(exc, FormError) and exc.field == "file":
+            problem = Problem(where, exc.reason, "file")
+        return _round_page(request, who, rid, rnd, problem=problem, status=exc.status)
+    if result.errors:
+        return _round_page(
+            request, who, rid, rnd, report=result, status=422 if result.refused else 200
+        )
+    return _redirect(
+        f"/recruitment/{rid}",
+        f"{IMPORT_LABELS[kind]}已导入{result.imported}行",
+        secure_cookie=who.svc.secure_cookies,
+    )
+
+
+@recruitment_pages.get("/recruitment/{round_id}/exports/{name}")
+def export(request: Request, round_id: str, name: str) -> Response:
+    got = _viewing(request, round_id)
+    if isinstance(got, Response):
+        return got
+    who = got.who
+    if name not in EXPORT_LABELS:
+        return _not_found(request, who, "导出名单不存在")
+    try:
+        title, data = views.export_sheet(who.svc, who.actor, got.rid, name)
+    except RenshiError as exc:
+        return _message(request, who, "无法导出", exc.message, exc.status)
+    response = Response(
+        data,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(title)}.xlsx"},
+    )
+    return _secure(response)
+
+
+@recruitment_pages.get("/recruitment/{round_id}/progress")
+def progress(request: Request, round_id: str) -> Response:
+    got = _viewing(request, round_id)
+    if isinstance(got, Response):
+        return got
+    who, rid, rnd = got
+    lines = views.progress(who.svc, who.actor, rid)
+    totals = {
+        key: sum(getattr(line, key) for line in lines)
+        for key in ("count", "registered", "qualified", "shortlisted", "hired")
+    }
+    return _render(
+        request,
+        "recruitment/progress.html",
+        who,
+        {"nav": "/recruitment", "round": rnd, "round_id": rid, "lines": lines, "totals": totals},
+    )
+
+
+# --- post choice ----------------------------------------------------------------------------------
+def _choice_page(
+    request: Request,
+    who: Who,
+    round_id: int,
+    rnd: Any,
+    *,
+    problem: Problem | None = None,
+    status: int = 200,
+) -> Response:
+    return _render(
+        request,
+        "recruitment/choice.html",
+        who,
+        {
+            "nav": "/recruitment",
+            "round": rnd,
+            "round_id": round_id,
+            "posts": views.choice_queue(who.svc, who.actor, round_id),
+            "problem": problem,
+        },
+        status=status,
+    )
+
+
+@recruitment_pages.get("/recruitment/{round_id}/choice")
+def choice(request: Request, round_id: str) -> Response:
+    got = _viewing(request, round_id)
+    if isinstance(got, Response):
+        return got
+    return _choice_page(request, *got)
+
+
+@recruitment_pages.post("/recruitment/{round_id}/choice/{case_id}")
+def choose(request: Request, round_id: str, case_id: str, form: Posted) -> Response:
+    got = _posting(request, form, round_id, f"/recruitment/{round_id}/choice")
+    if isinstance(got, Response):
+        return got
+    who, rid, rnd = got
+    cid = _id(case_id)
+    if cid is None:
+        return _not_found(request, who)
+    version = _id(_text(form, "expected_version")) or 0
+    skip = _text(form, "action") == "skip"
+    try:
+        if skip:
+            rec.skip_choice(who.svc.engine, who.actor, cid, expected_version=version)
+        else:
+            seat = _id(_text(form, "seat_id"))
+            if seat is None:
+                raise FormError("seat_id", "请选择学校")
+            rec.choose_post(who.svc.engine, who.actor, cid, seat, expected_version=version)
+    except NotFound:
+        return _not_found(request, who)
+    except RenshiError as exc:
+        text = exc.reason if isinstance(exc, FormError) else exc.message
+        problem = Problem(f"choice:{cid}", text)
+        return _choice_page(request, who, rid, rnd, problem=problem, status=exc.status)
+    return _redirect(
+        f"/recruitment/{rid}/choice",
+        "已顺延至本岗位最后" if skip else "选岗已确认",
+        secure_cookie=who.svc.secure_cookies,
+    )
+
+
+__all__ = ["recruitment_pages"]

@@ -1,0 +1,205 @@
+"""/api/v1 for recruitment: public registration, the officers' round-level steps, progress."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, File, Path, UploadFile
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from api import schemas as s
+from api.deps import ApiActor, Svc
+from api.processes.recruitment import views
+from api.routes import ERRORS
+from states.identity import validate_phone
+from states.processes.recruitment import steps as rec
+from states.verification import issue_code
+
+RoundId = Annotated[int, Path(ge=1, le=2**53)]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+public = APIRouter(
+    prefix="/api/v1/public/recruitment",
+    tags=["招聘报名（无需登录）"],
+    responses={404: ERRORS[404], 422: ERRORS[422]},
+)
+officer = APIRouter(prefix="/api/v1/recruitment", tags=["招聘"], responses=ERRORS)
+
+
+class CodeIn(s.In):
+    phone: Annotated[s.Text, Field(pattern=r"^1[3-9]\d{9}$")]
+
+
+class RegistrationIn(s.In):
+    id_number: Annotated[s.Text, Field(min_length=18, max_length=18)]
+    name: Annotated[s.Text, Field(min_length=1, max_length=30)]
+    phone: Annotated[s.Text, Field(pattern=r"^1[3-9]\d{9}$")]
+    code: Annotated[s.Text, Field(pattern=r"^\d{6}$")]
+    education: Literal["secondary", "associate", "bachelor", "master", "doctor"]
+    cert_level: Literal["kindergarten", "primary", "junior", "senior", "vocational"] | None = None
+    post_code: Annotated[s.Text, Field(min_length=1, max_length=32)]
+
+
+class Registered(BaseModel):
+    case_id: int
+    message: str
+
+
+class PostOut(BaseModel):
+    code: str
+    county: str
+    subject: str
+    school_level: str
+    count: int
+    min_education: str
+    cert_required: bool
+
+
+class Counts(BaseModel):
+    result: dict[str, int]
+
+
+class ProgressRow(BaseModel):
+    county: str
+    post_code: str
+    subject: str
+    count: int
+    registered: int
+    qualified: int
+    shortlisted: int
+    hired: int
+
+
+class ChooseIn(s.In):
+    seat_id: Annotated[int, Field(ge=1, le=2**53)]
+    expected_version: Annotated[int, Field(ge=1, le=2**53)]
+
+
+class SkipIn(s.In):
+    expected_version: Annotated[int, Field(ge=1, le=2**53)]
+
+
+@public.get("/{round_id}/posts", response_model=list[PostOut])
+def open_posts(round_id: RoundId, svc: Svc) -> list[PostOut]:
+    """本轮已批准、可以报名的岗位。"""
+    return [
+        PostOut.model_validate(p, from_attributes=True) for p in views.open_posts(svc, round_id)
+    ]
+
+
+@public.post("/verification-codes", status_code=202, response_model=Counts)
+def send_code(body: CodeIn, svc: Svc) -> Counts:
+    """发送短信验证码（每个号码每分钟限一次，10分钟内有效）。"""
+    issue_code(svc.db, svc.clock, validate_phone(body.phone))
+    return Counts(result={"sent": 1})
+
+
+@public.post("/{round_id}/registrations", response_model=Registered, status_code=201)
+def register(round_id: RoundId, body: RegistrationIn, svc: Svc) -> Registered:
+    """网上报名：身份证号每轮限报一个岗位；报名时即核对年龄、学历、教师资格。"""
+    case_id = views.register_online(svc, round_id, body.model_dump())
+    return Registered(case_id=case_id, message="报名成功，请关注资格审查结果")
+
+
+@officer.post("/{round_id}/shortlist", response_model=Counts)
+def shortlist(round_id: RoundId, svc: Svc, actor: ApiActor) -> Counts:
+    """按笔试成绩确定入围面试人选（比例见轮次设置，末位同分者一并入围）。"""
+    return Counts(result=rec.shortlist(svc.engine, actor, round_id))
+
+
+@officer.post("/{round_id}/ranking", response_model=Counts)
+def ranking(round_id: RoundId, svc: Svc, actor: ApiActor) -> Counts:
+    """计算综合成绩并排名：每岗位前N名进入体检，其余列为候补。"""
+    return Counts(result=rec.rank(svc.engine, actor, round_id))
+
+
+@officer.post("/{round_id}/replacements", response_model=Counts)
+def replacements(round_id: RoundId, svc: Svc, actor: ApiActor) -> Counts:
+    """递补：有人放弃或体检、考察不合格时，按排名依次递补（递补截止日前）。"""
+    return Counts(result={"moved_up": rec.fill_vacancies(svc.engine, actor, round_id)})
+
+
+@officer.post("/cases/{case_id}/choose-post", response_model=Counts)
+def choose_post(case_id: RoundId, body: ChooseIn, svc: Svc, actor: ApiActor) -> Counts:
+    """按排名顺序选岗：所选学校名额被占用后不能再选。"""
+    rec.choose_post(
+        svc.engine, actor, case_id, body.seat_id, expected_version=body.expected_version
+    )
+    return Counts(result={"chosen": body.seat_id})
+
+
+@officer.post("/cases/{case_id}/skip-choice", response_model=Counts)
+def skip_choice(case_id: RoundId, body: SkipIn, svc: Svc, actor: ApiActor) -> Counts:
+    """未在规定时间内选岗：顺延至本岗位最后。"""
+    rec.skip_choice(svc.engine, actor, case_id, expected_version=body.expected_version)
+    return Counts(result={"skipped": case_id})
+
+
+@officer.get("/{round_id}/progress", response_model=list[ProgressRow])
+def progress(round_id: RoundId, svc: Svc, actor: ApiActor) -> list[ProgressRow]:
+    """各县区、各岗位进度：报名、资格审查通过、入围、录用人数（仅管辖范围内）。"""
+    return [
+        ProgressRow.model_validate(r, from_attributes=True)
+        for r in views.progress(svc, actor, round_id)
+    ]
+
+
+# --- spreadsheets -----------------------------------------------------------------------------
+class ImportError_(BaseModel):
+    row: int
+    column: str
+    value: str
+    reason: str
+
+
+class ImportOut(BaseModel):
+    kind: str
+    imported: int
+    error_count: int
+    errors: list[ImportError_]
+    ignored_columns: list[str]
+
+
+@officer.post("/{round_id}/imports/{kind}", response_model=ImportOut)
+def import_sheet(
+    round_id: RoundId,
+    kind: Literal["applicants", "written", "interview"],
+    svc: Svc,
+    actor: ApiActor,
+    file: Annotated[UploadFile, File()],
+    valid_only: bool = False,
+) -> JSONResponse:
+    """导入报名人员、笔试成绩或面试成绩（.xlsx 或 .csv）。有错误时逐行逐列列出原因，默认不导入
+    任何数据；valid_only=true 时只导入无误的行。"""
+    result = views.import_sheet(
+        svc, actor, round_id, kind, file.file, file.filename or "", valid_only=valid_only
+    )
+    out = ImportOut(
+        kind=kind,
+        imported=result.imported,
+        error_count=result.error_count,
+        errors=[ImportError_.model_validate(e, from_attributes=True) for e in result.errors],
+        ignored_columns=result.ignored_columns,
+    )
+    return JSONResponse(out.model_dump(), status_code=422 if result.refused else 200)
+
+
+@officer.get(
+    "/{round_id}/exports/{name}", response_class=Response, responses={200: {"content": {XLSX: {}}}}
+)
+def export_sheet(
+    round_id: RoundId,
+    name: Literal["shortlist", "ranking", "publicity"],
+    svc: Svc,
+    actor: ApiActor,
+) -> Response:
+    """导出入围名单、排名或公示名单（.xlsx，身份证号与手机号已脱敏），仅含管辖范围内的岗位。"""
+    title, data = views.export_sheet(svc, actor, round_id, name)
+    filename = quote(f"{title}.xlsx")
+    return Response(
+        data,
+        media_type=XLSX,
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{filename}"},
+    )

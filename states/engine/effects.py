@@ -1,0 +1,79 @@
+"""Effects: what an event changes besides the state, carried out by registered handlers.
+
+A process's effect function returns commands; each command type has one handler in the
+catalogue (the core's for case data and the teacher record, a building block's for panels,
+publicity windows and counted slots, a process's for its own tables). Handlers write inside
+the transition's transaction and may add to what the transition records: the audit payload,
+tasks to open with the new state's, the window's remaining days, the slot the case holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, update
+
+from states.engine.context import CaseContext
+from states.engine.statements import teachers_t
+from states.engine.tasks import Deadlines
+from states.process.package import Parts
+from states.process.spec import Command, SetData, UpdateTeacher
+
+if TYPE_CHECKING:
+    from states.engine.core import CaseEngine
+
+KEEP = False  # slot_key sentinel: the case keeps the slot it holds
+
+
+@dataclass
+class EffectScope:
+    engine: CaseEngine
+    conn: Connection
+    ctx: CaseContext
+    deadlines: Deadlines
+    record: dict[str, Any]  # the payload that goes on the audit row
+    target: str
+    tasks: list[dict[str, Any]] = field(default_factory=list)  # opened with the new state's
+    window_days: int | None = None  # a resumed window's remaining working days
+    slot_key: str | bool | None = KEEP
+
+
+def apply(
+    engine: CaseEngine,
+    conn: Connection,
+    ctx: CaseContext,
+    commands: Sequence[Command],
+    record: dict[str, Any],
+    target: str,
+) -> EffectScope:
+    catalogue = engine.processes
+    scope = EffectScope(engine, conn, ctx, engine.deadlines, record, target)
+    for cmd in commands:
+        handler = catalogue.effect_handlers.get(type(cmd))
+        if handler is None:
+            raise AssertionError(f"no handler registered for {type(cmd).__name__}")
+        handler(scope, cmd)
+    source = ctx.spec.states[ctx.case.state]
+    if target != ctx.case.state:
+        for tag in sorted(source.tags):
+            hook = catalogue.leave_hooks.get(tag)
+            if hook is not None:
+                hook(scope)
+    return scope
+
+
+def _set_data(scope: EffectScope, cmd: SetData) -> None:
+    scope.ctx.data.update(cmd.patch)
+
+
+def _update_teacher(scope: EffectScope, cmd: UpdateTeacher) -> None:
+    scope.conn.execute(
+        update(teachers_t)
+        .where(teachers_t.c.person_id == scope.ctx.case.subject_id)
+        .values(**cmd.fields)
+    )
+
+
+CORE_EFFECTS = Parts(effect_handlers={SetData: _set_data, UpdateTeacher: _update_teacher})

@@ -1,0 +1,31 @@
+"""New-teacher recruitment (新任教师公开招聘, "province examines, city selects, county
+hires") as one package: the county's post plan and each applicant's case, their rules, the
+set-based steps (registration, scores, shortlist, ranking, replacement) and post choice.
+Described for bureau staff in ``docs/processes/recruitment.md``."""
+
+from __future__ import annotations
+
+from states.org import CITY_OFFICER, COUNTY_OFFICER, PROVINCE_OFFICER, SYSTEM
+from states.process.package import NavEntry, Parts, ProcessPackage
+from states.processes.recruitment.facts import applicant_contacts, applicant_facts
+from states.processes.recruitment.machine import APPLICANT
+from states.processes.recruitment.rules import ApplicantFacts
+from states.processes.recruitment.spec import APPLICANT_SPEC, PLAN_SPEC
+
+PACKAGE = ProcessPackage(
+    name="recruitment",
+    label="新任教师招聘",
+    specs=(PLAN_SPEC, APPLICANT_SPEC),
+    parts=Parts(fact_loaders={ApplicantFacts: applicant_facts}),
+    contacts={APPLICANT: applicant_contacts},
+    web="api.processes.recruitment",
+    nav=(
+        NavEntry(
+            "招聘",
+            "/recruitment",
+            frozenset({COUNTY_OFFICER, CITY_OFFICER, PROVINCE_OFFICER, SYSTEM}),
+        ),
+    ),
+)
+
+__all__ = ["PACKAGE"]

@@ -1,0 +1,174 @@
+"""The rules of title review (职称评审), DOMAIN.md §1. Pure: facts in, verdict out."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from states.org import EDUCATION_LABELS, TITLE_LABELS, education_at_least, next_title
+from states.process.rules import Facts, TeacherFacts, Verdict, full_years
+
+TEACHER: frozenset[type] = frozenset({TeacherFacts})
+
+
+def _teacher(facts: Facts) -> TeacherFacts:
+    return facts.get(TeacherFacts)
+
+
+def _target(facts: Facts) -> str:
+    return str(facts.data["target_title"])
+
+
+def _years_ago(today: dt.date, years: int) -> dt.date:
+    try:
+        return today.replace(year=today.year - years)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year - years, day=28)
+
+
+@dataclass(frozen=True)
+class QuotaFacts:
+    """A school's posts of one title level this year, and how many other cases hold one."""
+
+    title: str
+    posts: int
+    used: int
+
+
+@dataclass(frozen=True)
+class EthicsVeto:
+    """师德一票否决: any violation in the look-back period ends the case, at every step."""
+
+    code: str = "ethics_veto"
+    label: str = "师德一票否决"
+    needs: frozenset[type] = TEACHER
+
+    def check(self, facts: Facts) -> Verdict:
+        years = int(facts.policy["ethics_lookback_years"])
+        since = _years_ago(facts.today, years)
+        hits = sorted(d for d in _teacher(facts).ethics_dates if since <= d <= facts.today)
+        if hits:
+            return Verdict.failed(
+                f"师德一票否决：{hits[-1].isoformat()}有师德违规记录（近{years}年内）"
+            )
+        return Verdict.passed()
+
+
+@dataclass(frozen=True)
+class NextRung:
+    """Titles are climbed one rung at a time."""
+
+    code: str = "next_rung"
+    label: str = "逐级申报"
+    needs: frozenset[type] = TEACHER
+
+    def check(self, facts: Facts) -> Verdict:
+        have = _teacher(facts).title
+        want = next_title(have)
+        if want is None:
+            return Verdict.failed(f"现任{TITLE_LABELS[have]}已是最高职称，无可申报的职称")
+        if _target(facts) != want:
+            return Verdict.failed(
+                f"应逐级申报：现任{TITLE_LABELS[have]}，只能申报{TITLE_LABELS[want]}"
+            )
+        return Verdict.passed()
+
+
+@dataclass(frozen=True)
+class YearsInTitle:
+    code: str = "years_in_title"
+    label: str = "任现职年限"
+    needs: frozenset[type] = TEACHER
+
+    def check(self, facts: Facts) -> Verdict:
+        t = _teacher(facts)
+        need = int(facts.policy["min_years"].get(_target(facts), 0))
+        if need == 0:
+            return Verdict.passed()
+        if t.title_date is None:
+            return Verdict.failed("缺少现任职称取得时间，无法核定任现职年限")
+        have = full_years(t.title_date, facts.today)
+        if have < need:
+            return Verdict.failed(
+                f"任现职年限不足：申报{TITLE_LABELS[_target(facts)]}须任{TITLE_LABELS[t.title]}"
+                f"满{need}年，现为{have}年（{t.title_date.isoformat()}取得）"
+            )
+        return Verdict.passed()
+
+
+@dataclass(frozen=True)
+class MinEducation:
+    code: str = "min_education"
+    label: str = "学历要求"
+    needs: frozenset[type] = TEACHER
+
+    def check(self, facts: Facts) -> Verdict:
+        t = _teacher(facts)
+        need = facts.policy["min_education"].get(_target(facts))
+        if need and not education_at_least(t.education, need):
+            return Verdict.failed(
+                f"学历不符合要求：申报{TITLE_LABELS[_target(facts)]}须具备"
+                f"{EDUCATION_LABELS[need]}及以上学历，现为{EDUCATION_LABELS[t.education]}"
+            )
+        return Verdict.passed()
+
+
+@dataclass(frozen=True)
+class RuralExperience:
+    """Urban teachers need rural or weak-school service to reach 高级 and above."""
+
+    code: str = "rural_experience"
+    label: str = "农村或薄弱学校任教经历"
+    needs: frozenset[type] = TEACHER
+
+    def check(self, facts: Facts) -> Verdict:
+        t = _teacher(facts)
+        if _target(facts) not in facts.policy["rural_required_for"]:
+            return Verdict.passed()
+        if t.school_is_rural or t.school_is_weak:
+            return Verdict.passed()
+        need = float(facts.policy["rural_years_required"])
+        if t.rural_years < need:
+            return Verdict.failed(
+                f"城镇学校教师申报{TITLE_LABELS[_target(facts)]}，须有{need:g}年以上"
+                f"农村或薄弱学校任教（含支教）经历，现为{t.rural_years:g}年"
+            )
+        return Verdict.passed()
+
+
+@dataclass(frozen=True)
+class QuotaAvailable:
+    """A school recommends no more than its free posts; 30 years in rural schools is exempt."""
+
+    code: str = "quota"
+    label: str = "岗位职数"
+    needs: frozenset[type] = frozenset({TeacherFacts, QuotaFacts})
+
+    def check(self, facts: Facts) -> Verdict:
+        if quota_exempt(facts):
+            return Verdict.passed("乡村学校任教满30年，不受岗位职数限制")
+        q = facts.get(QuotaFacts)
+        if q.used >= q.posts:
+            return Verdict.failed(
+                f"本校{TITLE_LABELS[q.title]}岗位已无空余职数（共{q.posts}个，已推荐{q.used}人）"
+            )
+        return Verdict.passed()
+
+
+def quota_exempt(facts: Facts) -> bool:
+    t = _teacher(facts)
+    return t.rural_years >= float(facts.policy["rural_exempt_years"])
+
+
+@dataclass(frozen=True)
+class NoDecisionYet:
+    """撤回 is possible only until a reviewer has decided something."""
+
+    code: str = "no_decision_yet"
+    label: str = "尚未审核"
+    needs: frozenset[type] = frozenset()
+
+    def check(self, facts: Facts) -> Verdict:
+        if facts.state == "school_review" and int(facts.data.get("decisions", 0)) > 0:
+            return Verdict.failed("已有审核意见，不能撤回")
+        return Verdict.passed()
