@@ -21,6 +21,34 @@ def stamp(at: dt.datetime) -> str:
     return at.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
+_dump = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def event_body(
+    *,
+    case_id: int,
+    seq: int,
+    at: dt.datetime,
+    actor_id: int | None,
+    actor_label: str,
+    event: str,
+    from_state: str | None,
+    to_state: str,
+    payload: str,
+) -> str:
+    """What an event's hash covers: by definition ``canonical`` of the event as a mapping
+    (``case``, ``seq``, ``at``, ``actor``, ``actor_label``, ``event``, ``from``, ``to``,
+    ``payload``). Spelled here directly, keys in sorted order through the same encoder —
+    a fifth of the cost of building the mapping and sorting it on every transition; a test
+    holds the two spellings equal."""
+    return (
+        f'{{"actor":{_dump(actor_id)},"actor_label":{_dump(actor_label)},'
+        f'"at":{_dump(stamp(at))},"case":{int(case_id)},"event":{_dump(event)},'
+        f'"from":{_dump(from_state)},"payload":{_dump(payload)},"seq":{int(seq)},'
+        f'"to":{_dump(to_state)}}}'
+    )
+
+
 def event_hash(
     prev_hash: str,
     *,
@@ -34,19 +62,11 @@ def event_hash(
     to_state: str,
     payload: str,
 ) -> str:
-    body = canonical(
-        {
-            "case": case_id,
-            "seq": seq,
-            "at": stamp(at),
-            "actor": actor_id,
-            "actor_label": actor_label,
-            "event": event,
-            "from": from_state,
-            "to": to_state,
-            "payload": payload,
-        }
-    )
+    """The chain link: SHA-256 of the previous hash followed by the event's body."""
+    body = event_body(
+        case_id=case_id, seq=seq, at=at, actor_id=actor_id, actor_label=actor_label,
+        event=event, from_state=from_state, to_state=to_state, payload=payload,
+    )  # fmt: skip
     return hashlib.sha256((prev_hash + body).encode()).hexdigest()
 
 

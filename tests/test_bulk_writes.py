@@ -54,14 +54,20 @@ def test_driver_level_statements_read_and_fail_like_sqlalchemy(d: Driver, world:
     still be SQLAlchemy's IntegrityError, which the engine turns into a 409."""
     from sqlalchemy.exc import IntegrityError
 
-    from states.engine.statements import HOT, LOAD_CASE
+    from sqlalchemy import bindparam, select
+
+    from states.engine.statements import HOT, LOAD_CASE, cases_t
+    from states.store.bulk import FastOne
 
     case_id = d.declare(world.teacher("孙老师"))
+    whole = select(cases_t).where(cases_t.c.id == bindparam("case_id"))
     with d.eng.db.connect() as conn:
         fast = HOT.load_case.one_or_none(conn, {"case_id": case_id})
         core = conn.execute(LOAD_CASE, {"case_id": case_id}).one()
-        assert tuple(fast) == tuple(core)
-        assert fast.opened_at.tzinfo is not None and isinstance(fast.data, dict)
+        assert tuple(fast) == tuple(core) and isinstance(fast.data, dict)
+        every = FastOne(whole).one_or_none(conn, {"case_id": case_id})
+        assert tuple(every) == tuple(conn.execute(whole, {"case_id": case_id}).one())
+        assert every.opened_at.tzinfo is not None and isinstance(every.data, dict)
         assert HOT.load_case.one_or_none(conn, {"case_id": 10**9}) is None
     with d.eng.db.connect() as conn:
         first = conn.execute(

@@ -35,7 +35,29 @@ people_t = table_of(Person)
 ethics_t = table_of(EthicsRecord)
 copies_t = table_of(CaseCopy)
 
-LOAD_CASE = select(cases_t).where(cases_t.c.id == bindparam("case_id")).with_for_update()
+# What a transition reads of its case and of its open tasks: only the columns the steps use
+# (every timestamp read back from SQLite is parsed from text, once per column per call).
+LOAD_CASE = (
+    select(
+        cases_t.c.id,
+        cases_t.c.process,
+        cases_t.c.year,
+        cases_t.c.state,
+        cases_t.c.org_unit_id,
+        cases_t.c.org_path,
+        cases_t.c.applicant_id,
+        cases_t.c.subject_id,
+        cases_t.c.parent_id,
+        cases_t.c.data,
+        cases_t.c.slot_key,
+        cases_t.c.version,
+        cases_t.c.seq,
+        cases_t.c.audit_head,
+        cases_t.c.closed_at,
+    )
+    .where(cases_t.c.id == bindparam("case_id"))
+    .with_for_update()
+)
 LOAD_UNITS = select(
     units_t.c.id,
     units_t.c.tier,
@@ -45,7 +67,18 @@ LOAD_UNITS = select(
     units_t.c.self_review_pilot,
     units_t.c.settings,
 ).where(units_t.c.id.in_([bindparam(f"u{i}") for i in range(len(TIERS))]))
-LOAD_OPEN_TASKS = select(tasks_t).where(
+LOAD_OPEN_TASKS = select(
+    tasks_t.c.id,
+    tasks_t.c.case_id,
+    tasks_t.c.state,
+    tasks_t.c.kind,
+    tasks_t.c.role,
+    tasks_t.c.org_unit_id,
+    tasks_t.c.assignee_id,
+    tasks_t.c.due_on,
+    tasks_t.c.status,
+    tasks_t.c.position,
+).where(
     tasks_t.c.case_id == bindparam("case_id"),
     or_(tasks_t.c.status == "open", tasks_t.c.status == "waiting"),
 )

@@ -17,6 +17,7 @@ transaction, a fraction of the Python.
 from __future__ import annotations
 
 import collections
+import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
@@ -112,7 +113,7 @@ class FastMany:
 
 
 class _OnePlan:
-    __slots__ = ("binds", "positional", "results", "row", "sql")
+    __slots__ = ("binds", "names", "positional", "results", "row", "sql")
 
     def __init__(
         self,
@@ -129,6 +130,29 @@ class _OnePlan:
             row,
             results,
         )
+        self.names = [b[0] for b in binds]
+
+
+_UNCHANGING = (dt.datetime, dt.date)
+
+
+def _remember_last(convert: Processor) -> Processor:
+    """A bind conversion that remembers its last timestamp: the ``now`` every statement of a
+    transition binds is converted once, not once per statement. Only immutable values are
+    remembered (by identity, holding a reference, so the identity cannot be reused); the
+    pair is swapped in one assignment, so threads sharing it never see a torn pair."""
+    last: list[tuple[Any, Any]] = [(None, None)]
+
+    def remembered(value: Any) -> Any:
+        seen, out = last[0]
+        if seen is value:
+            return out
+        out = convert(value)
+        if isinstance(value, _UNCHANGING):
+            last[0] = (value, out)
+        return out
+
+    return remembered
 
 
 def _row_type(fields: list[str]) -> Any:
@@ -173,7 +197,12 @@ class FastOne:
             given = name in keys
             if not given and bind.required:
                 raise ValueError(f"parameter {name!r} is required")
-            binds.append((name, processor, None if given else bind.effective_value, given))
+            if given:
+                binds.append((name, _remember_last(processor) if processor else None, None, True))
+            else:  # a literal of the statement (status = 'open'): converted once, here
+                const = bind.effective_value
+                binds.append((name, None, processor(const) if processor and const is not None
+                              else const, False))  # fmt: skip
         row: Any = None
         columns = getattr(self.statement, "selected_columns", None)
         if columns is not None and not isinstance(self.statement, (Insert, Update)):
@@ -187,13 +216,10 @@ class FastOne:
         dialect = conn.dialect
         plan = self._plan(dialect, tuple(params))
         values = [
-            (p(params[n]) if p and params[n] is not None else params[n])
-            if given
-            else (p(const) if p and const is not None else const)
+            (p(params[n]) if p and params[n] is not None else params[n]) if given else const
             for n, p, const, given in plan.binds
         ]
-        names = [b[0] for b in plan.binds]
-        args: Any = values if plan.positional else dict(zip(names, values, strict=True))
+        args: Any = values if plan.positional else dict(zip(plan.names, values, strict=True))
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(plan.sql, args)
