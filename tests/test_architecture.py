@@ -1,4 +1,4 @@
-"""The layering of ARCHITECTURE.md, enforced: imports point inward, the pure core stays pure,
+"""The layering of docs/architecture.md, enforced: imports point inward, the pure core stays pure,
 and the migrations describe exactly the models."""
 
 from __future__ import annotations
@@ -215,3 +215,33 @@ def test_machines_starting_together_migrate_once() -> None:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def test_a_web_twin_uses_only_the_web_kit() -> None:
+    """A process's web twin draws its pages with the public web kit and the shared API parts,
+    never with another page module's insides: a fix to how pages are guarded or drawn then
+    reaches every process. And no module borrows another API module's private names."""
+    twins = sorted(p for p in (ROOT / "api/processes").iterdir() if (p / "__init__.py").exists())
+    assert twins
+    for twin in twins:
+        own = f"api.processes.{twin.name}"
+        for f in sorted(twin.rglob("*.py")):
+            for m in _modules(f):
+                if not m.startswith("api.") or m == own or m.startswith(own + "."):
+                    continue
+                kit = any(m == k or m.startswith(k + ".") for k in WEB_KIT)
+                assert kit and _process_imported(m) is None, (
+                    f"{_rel(f)} imports {m}: a web twin uses only {sorted(WEB_KIT)}"
+                )
+    for top in ("api", "states", "flows", "notifications", "tests", "benchmarks"):
+        for f in _files(top):
+            if _rel(f) == "api/webkit.py":
+                continue
+            private = {
+                m
+                for m in _modules(f)
+                if m.startswith("api.")
+                and m.rsplit(".", 1)[-1].startswith("_")
+                and not m.rsplit(".", 1)[-1].startswith("__")
+            }
+            assert not private, f"{_rel(f)} imports private names of the API: {private}"

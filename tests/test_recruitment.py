@@ -1,4 +1,4 @@
-"""A recruitment round from post plan to confirmation (DOMAIN.md §2), on both databases."""
+"""A recruitment round from post plan to confirmation (docs/processes/recruitment.md), on both databases."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Title review end to end through the engine, on SQLite and PostgreSQL (DOMAIN.md §1)."""
+"""Title review end to end through the engine, on SQLite and PostgreSQL (docs/processes/title_review.md)."""
 
 from __future__ import annotations
 

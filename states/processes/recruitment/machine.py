@@ -1,5 +1,5 @@
 """New-teacher recruitment (新任教师公开招聘), "province examines, city selects, county hires",
-DOMAIN.md §2. Two processes:
+``docs/processes/recruitment.md``. Two processes:
 
 - the county's post plan: declared → city check → province approval; approval makes its
   posts open for registration and fixes their counts as a quota;

@@ -1,4 +1,4 @@
-"""Title review (职称评审), DOMAIN.md §1.
+"""Title review (职称评审), described for bureau staff in ``docs/processes/title_review.md``.
 
 declare → school review → in-school publicity (5 working days) → school recommends (quota)
 → county qualification check → review committee (random panel with recusal, quorum 2/3,

@@ -1,4 +1,5 @@
-"""The rules of title review (职称评审), DOMAIN.md §1. Pure: facts in, verdict out."""
+"""The rules of title review (职称评审), described in ``docs/processes/title_review.md``.
+Pure: facts in, verdict out."""
 
 from __future__ import annotations
 
