@@ -62,8 +62,11 @@ def create_app(services: Services | None = None) -> FastAPI:
     for package in web.packages:
         for process_router in package.routers:
             app.include_router(process_router)
+    from api import webkit
     from api.pages import pages
 
+    # The pages' dependencies answer a refusal (sign in first, a stale form) with webkit.Halt.
+    webkit.install(app)
     app.include_router(pages)
     _health(app)
     return app

@@ -9,7 +9,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api import schemas as s
 from states.errors import RenshiError
+
+# The error answers every endpoint may give, for the OpenAPI document: the generic API's and
+# each process's own routers declare the same ones, worded the same way.
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": s.Error, "description": "未登录或登录已失效"},
+    403: {"model": s.Error, "description": "无权执行"},
+    404: {"model": s.Error, "description": "不存在或不在管辖范围内"},
+    409: {"model": s.Error, "description": "版本冲突或当前状态不允许"},
+    422: {"model": s.Error, "description": "输入有误（指明字段与原因）"},
+}
 
 REASONS = {
     "missing": "为必填项",
@@ -90,7 +101,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404 and _wants_page(request):
-            from api.pages import not_found_page
+            from api.webkit import not_found_page
 
             return not_found_page(request)
         detail = exc.detail if isinstance(exc.detail, str) else "请求无效"

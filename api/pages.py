@@ -3,7 +3,8 @@
 The pages offer what the JSON API offers, through the same engine and the same scoped
 queries. What they add is only what a browser needs: a session cookie, a CSRF token in every
 form, a redirect after each successful POST, and each error shown beside the field that
-caused it, with the person's input kept.
+caused it, with the person's input kept. How that is done is the web kit's (``api.webkit``),
+shared with the processes' own pages; this module holds the generic pages themselves.
 
 Handlers are plain functions run in the threadpool (the engine and the queries block on the
 database); the request body is read by an async dependency first, so one handler serves every
@@ -13,54 +14,39 @@ are parsed here, so a malformed id gives the Chinese 404 page rather than a JSON
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
 import json
-import math
 import re
 import secrets
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Final
-from urllib.parse import quote, unquote, urlencode, urlsplit
+from urllib.parse import urlencode
 
-import jinja2
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from sqlalchemy import Connection, select
 from starlette.datastructures import FormData, UploadFile
 
+from api import webkit
 from api.auth import (
     BAD_CREDENTIALS,
     SESSION_COOKIE,
     AuthError,
-    Session,
-    check_csrf,
     cookie_kwargs,
     issue_session,
     sign_in,
 )
-from api.deps import Services, page_session
 from api.files import UploadRejected
 from api.present import event_label, masked_publicity
 from api.processes import web_of
 from api.routes import case_detail
-from states.clock import BUREAU_TZ
+from api.webkit import FieldView, Posted, Problem, SignedIn, Who
 from states.engine import OPINIONS, SIGN_POSITIONS, FireResult
 from states.errors import Conflict, FormError, NotFound, RenshiError
-from states.org import (
-    PUBLIC_ACTOR,
-    ROLE_LABELS,
-    SCOPE_ROLES,
-    SYSTEM,
-    TEACHER,
-    Actor,
-    path_ids,
-)
+from states.org import PUBLIC_ACTOR, ROLE_LABELS, SCOPE_ROLES, SYSTEM, Actor, path_ids
 from states.process.diagram import diagram_svg
 from states.process.forms import COMMENT, Field, Form
 from states.process.package import Catalogue
@@ -70,12 +56,9 @@ from states.store.db import reader
 from states.store.models import OrgUnit, Person, RoleBinding
 
 HERE = Path(__file__).resolve().parent
-FLASH_COOKIE: Final = "renshi_flash"
-MAX_ID: Final = 2**53
 INBOX_PAGE: Final = 50
 CASES_PAGE: Final = 20
 PUBLIC_PAGE: Final = 50
-MAX_BATCH: Final = 500
 
 TASK_KINDS: Final = {"act": "办理", "sign": "加签", "window": "公示期"}
 BOXES: Final = {"todo": "待办", "done": "已办", "cc": "抄送我的"}
@@ -85,401 +68,43 @@ OPINION: Final = Field("opinion", "签署意见", "choice", choices=OPINIONS)
 POSITION: Final = Field("position", "加签方式", "choice", choices=SIGN_POSITIONS)
 REMARK: Final = Field("comment", "意见", max_length=1000)
 
-# Security headers for every page. No page needs anything from another origin, inline
-# script or inline style, so the policy can forbid them all.
-CSP: Final = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
-)
-
-_env = jinja2.Environment(
-    # the generic templates, then each process's own (api/processes/<name>/templates)
-    loader=jinja2.FileSystemLoader(
-        [HERE / "templates", *sorted((HERE / "processes").glob("*/templates"))]
-    ),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-templates = Jinja2Templates(env=_env)
-
-
-def _local(at: dt.datetime | None) -> str:
-    """A stored instant as the bureau reads it: Beijing time, to the minute."""
-    return at.astimezone(BUREAU_TZ).strftime("%Y-%m-%d %H:%M") if at is not None else "—"
-
-
-def _size(n: int) -> str:
-    return (
-        f"{n} B" if n < 1024 else (f"{n / 1024:.0f} KB" if n < 1024**2 else f"{n / 1024**2:.1f} MB")
-    )
-
-
-_env.filters["local"] = _local
-_env.filters["size"] = _size
+# Signed in, with the form's CSRF token right; otherwise off to sign in and back to the page
+# the form was on (or the 403 page).
+OnCase = Annotated[Who, Depends(webkit.guarded("/cases/{case_id}"))]
+OnInbox = Annotated[Who, Depends(webkit.guarded("/inbox"))]
+OnDeclare = Annotated[Who, Depends(webkit.guarded("/declare/{process}"))]
 
 pages = APIRouter(include_in_schema=False)
 # Mounted on the router so that the application module needs no change for the pages.
 pages.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
 
-# --- who is asking ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Who:
-    svc: Services
-    actor: Actor
-    session: Session
-
-
-def _services(request: Request) -> Services:
-    svc: Services = request.app.state.services
-    return svc
-
-
-def _catalogue(request: Request) -> Catalogue:
-    return _services(request).engine.processes
-
-
-def _who(request: Request) -> Who | None:
-    svc = _services(request)
-    found = page_session(request, svc)
-    return None if found is None else Who(svc, found[0], found[1])
-
-
-async def _posted(request: Request) -> AsyncIterator[FormData]:
-    """The submitted form, parsed on the event loop and closed (temporary upload files
-    included) once the handler is done with it."""
-    async with request.form(max_files=1, max_fields=MAX_BATCH + 50) as form:
-        yield form
-
-
-Posted = Annotated[FormData, Depends(_posted)]
-
-
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value if isinstance(value, str) else ""
-
-
-def _id(raw: str | None) -> int | None:
-    if raw is None or not raw.isascii() or not raw.isdigit() or len(raw) > 16:
-        return None
-    value = int(raw)
-    return value if 1 <= value <= MAX_ID else None
-
-
-def _safe_next(raw: str | None) -> str:
-    """Only a path on this site: an absolute or protocol-relative URL would turn the login
-    page into an open redirect."""
-    if (
-        not raw
-        or len(raw) > 500
-        or not raw.startswith("/")
-        or raw.startswith("//")
-        or "\\" in raw
-        or any(ord(c) < 32 for c in raw)
-        or raw.startswith(("/login", "/logout"))
-    ):
-        return "/inbox"
-    return raw
-
-
-def _to_login(request: Request, back: str | None = None) -> RedirectResponse:
-    if back is None:
-        back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse("/login?" + urlencode({"next": _safe_next(back)}), 303)
-
-
-def _same_origin(request: Request) -> bool:
-    """For forms that have no session to bind a CSRF token to (sign-in, public objections):
-    a browser names the page a POST came from, and another site cannot pretend to be this one.
-    Clients that send neither header (scripts) are let through; they are not a CSRF risk."""
-    host = request.headers.get("host", "")
-    origin = request.headers.get("origin")
-    if origin is not None:
-        return origin != "null" and urlsplit(origin).netloc == host
-    referer = request.headers.get("referer")
-    if referer is not None:
-        return urlsplit(referer).netloc == host
-    return True
-
-
-# --- rendering -------------------------------------------------------------------------------
-def _secure(response: Response) -> Response:
-    response.headers["Content-Security-Policy"] = CSP
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
-    response.headers["X-Frame-Options"] = "DENY"
-    # Pages show personal data: a shared computer's back button must not show them again.
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def _me(who: Who | None) -> dict[str, Any] | None:
-    if who is None:
-        return None
-    actor = who.actor
-    roles = dict.fromkeys(ROLE_LABELS.get(b.role, b.role) for b in actor.bindings)
-    declare = (
-        [(n, p.label) for n, p in who.svc.engine.processes.items() if p.opened_by == "teacher"]
-        if actor.holds(TEACHER)
-        else []
-    )
-    return {
-        "name": actor.name,
-        "roles": "、".join(roles),
-        "declare": declare,
-        # the installed processes' links, to those who work there (招聘: officers of rounds)
-        "links": [
-            (entry.href, entry.label)
-            for entry in who.svc.engine.processes.nav()
-            if any(actor.holds(role) for role in entry.roles)
-        ],
-    }
-
-
-def _render(
-    request: Request,
-    template: str,
-    who: Who | None,
-    context: Mapping[str, Any],
-    *,
-    status: int = 200,
-) -> Response:
-    flash = request.cookies.get(FLASH_COOKIE)
-    base = {
-        "me": _me(who),
-        "csrf": who.session.csrf if who else "",
-        "flash": unquote(flash)[:300] if flash else None,
-        "nav": "",
-        "problem": None,
-    }
-    response = templates.TemplateResponse(
-        request, template, {**base, **context}, status_code=status
-    )
-    if flash:
-        response.delete_cookie(FLASH_COOKIE, path="/")
-    return _secure(response)
-
-
-def _redirect(to: str, flash: str | None = None, *, secure_cookie: bool = False) -> Response:
-    """303 after a POST that worked, with a one-time message for the next page, so that
-    reloading that page never submits the form again."""
-    response = RedirectResponse(to, 303)
-    if flash:
-        response.set_cookie(
-            FLASH_COOKIE,
-            quote(flash[:300]),
-            max_age=60,
-            path="/",
-            httponly=True,
-            samesite="lax",
-            secure=secure_cookie,
-        )
-    return _secure(response)
-
-
-def _message(request: Request, who: Who | None, title: str, text: str, status: int) -> Response:
-    return _render(request, "message.html", who, {"title": title, "text": text}, status=status)
-
-
-def not_found_page(request: Request) -> Response:
-    """An address no page answers, typed or followed from an old link: the site's own page
-    in Chinese rather than the API's JSON."""
-    return _message(request, _who(request), "页面不存在", "您访问的网址不存在，请检查后重试。", 404)
-
-
-def _not_found(request: Request, who: Who | None, text: str = "案件不存在") -> Response:
-    """The same page whether the thing is absent or outside the person's scope."""
-    return _message(request, who, "未找到", f"{text}，或您无权查看。", 404)
-
-
-def _forbidden(request: Request, who: Who | None) -> Response:
-    return _message(
-        request,
-        who,
-        "安全校验未通过",
-        "页面已过期或请求来源无法确认，本次提交未生效。请返回并刷新页面后重试。",
-        403,
-    )
-
-
-def _guard(request: Request, form: FormData, back: str) -> Who | Response:
-    """A signed-in person whose form carries their CSRF token, or the response that refuses."""
-    who = _who(request)
-    if who is None:
-        return _to_login(request, back)
-    if not check_csrf(who.session, _text(form, "csrf") or None):
-        return _forbidden(request, who)
-    return who
-
-
-_ONCE = re.compile(r"[A-Za-z0-9_-]{8,32}")
-
-
-def _once_key(who: Who, form: FormData, event: str) -> str | None:
-    """An idempotency key from the token the page was rendered with: a double click or a
-    resubmitted page replays the first result instead of failing on a stale version."""
-    token = _text(form, "once")
-    if not _ONCE.fullmatch(token):
-        return None
-    return f"page:{who.actor.person_id}:{token}:{event}"[:128]
-
-
-# --- forms -----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Problem:
-    """An error to show: at the top of the page, and beside the field it names if the form
-    ``where`` has that field."""
-
-    where: str
-    message: str
-    field: str | None = None
-    values: Mapping[str, str] = dataclasses.field(default_factory=dict)
-
-
-def _problem(
-    exc: RenshiError, where: str, fields: Iterable[str], values: Mapping[str, str]
-) -> Problem:
-    """A FormError's reason already names the field by its label ("个人述职为必填项"); its
-    message would name it by its code, which means nothing to the person."""
-    at = exc.field if exc.field in set(fields) else None
-    text = exc.reason if isinstance(exc, FormError) else exc.message
-    return Problem(where, text, at, values)
-
-
-@dataclass(frozen=True)
-class FieldView:
-    id: str
-    name: str
-    label: str
-    widget: str  # select | radio | textarea | text | tel | number | date
-    required: bool
-    options: tuple[tuple[str, str], ...] = ()
-    value: str = ""
-    error: str | None = None
-    max_length: int | None = None
-    min: str | None = None
-    max: str | None = None
-    step: str | None = None
-    help: str = ""
-
-
-def _widget(f: Field) -> str:
-    if f.kind == "choice":
-        return "radio" if f.choices is not None and len(f.choices) <= 4 else "select"
-    if f.kind == "bool":
-        return "radio"
-    if f.kind in ("int", "float"):
-        return "number"
-    if f.kind == "date":
-        return "date"
-    if "phone" in f.name:
-        return "tel"
-    return "textarea" if f.max_length > 200 else "text"
-
-
-def field_view(
-    f: Field, prefix: str, problem: Problem | None, where: str, default: str = ""
-) -> FieldView:
-    """How one declared field is drawn, with the value and the error of the last attempt."""
-    mine = problem if problem is not None and problem.where == where else None
-    value = mine.values.get(f.name, "") if mine is not None else default
-    options: tuple[tuple[str, str], ...] = ()
-    if f.kind == "choice" and f.choices:
-        options = tuple(f.choices.items())
-    elif f.kind == "bool":
-        options = (("true", "是"), ("false", "否"))
-    return FieldView(
-        id=f"{prefix}-{f.name}",
-        name=f.name,
-        label=f.label,
-        widget=_widget(f),
-        required=f.required,
-        options=options,
-        value=value,
-        error=mine.message if mine is not None and mine.field == f.name else None,
-        max_length=f.max_length if f.kind == "text" else None,
-        min=f"{f.min_value:g}" if f.min_value is not None else None,
-        max=f"{f.max_value:g}" if f.max_value is not None else None,
-        step="1" if f.kind == "int" else ("any" if f.kind == "float" else None),
-        help=f.help,
-    )
-
-
-def _coerce(f: Field, raw: str) -> Any:
-    """A form's text as the type the field declares; text that does not parse is passed on
-    as it is, so that the engine names the field and the reason in its usual words."""
-    text = raw.strip()
-    if f.kind == "int":
-        try:
-            return int(text)
-        except ValueError:
-            return raw
-    if f.kind == "float":
-        try:
-            number = float(text)
-        except ValueError:
-            return raw
-        return number if math.isfinite(number) else raw
-    if f.kind == "bool":
-        return {"true": True, "false": False}.get(text, raw)
-    return raw
-
-
-def _payload(
-    form_spec: Form, form: FormData, *, comment: bool = True
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """The payload for the engine and the raw values to redraw the form with. Blank fields
-    are left out, so that a required one is reported as missing."""
-    payload: dict[str, Any] = {}
-    values: dict[str, str] = {}
-    for f in form_spec.fields:
-        raw = _text(form, f.name)
-        values[f.name] = raw
-        if raw.strip():
-            payload[f.name] = _coerce(f, raw)
-    if comment:
-        text = _text(form, "comment")
-        values["comment"] = text
-        if text.strip():
-            payload["comment"] = text
-    return payload, values
-
-
-def _show(f: Field, value: Any) -> str:
-    if f.kind == "choice" and f.choices:
-        return str(f.choices.get(str(value), value))
-    if f.kind == "bool":
-        return "是" if value else "否"
-    return str(value)
-
-
 # --- sign-in ---------------------------------------------------------------------------------
 @pages.get("/")
 def home() -> Response:
-    return _redirect("/inbox")
+    return webkit.redirect("/inbox")
 
 
 @pages.get("/login")
 def login_form(request: Request, next: str | None = None) -> Response:
-    target = _safe_next(next)
-    if _who(request) is not None:
-        return _redirect(target)
-    return _render(request, "login.html", None, {"next": target, "username": "", "error": None})
+    target = webkit.safe_next(next)
+    if webkit.who(request) is not None:
+        return webkit.redirect(target)
+    return webkit.render(
+        request, "login.html", None, {"next": target, "username": "", "error": None}
+    )
 
 
 @pages.post("/login")
 def login(request: Request, form: Posted) -> Response:
-    svc = _services(request)
-    target = _safe_next(_text(form, "next"))
-    if not _same_origin(request):
-        return _forbidden(request, None)
-    username, password = _text(form, "username").strip(), _text(form, "password")
+    svc = webkit.services(request)
+    target = webkit.safe_next(webkit.text(form, "next"))
+    if not webkit.same_origin(request):
+        return webkit.forbidden(request, None)
+    username, password = webkit.text(form, "username").strip(), webkit.text(form, "password")
     context = {"next": target, "username": username[:64]}
     if not username or not password:
-        return _render(
+        return webkit.render(
             request, "login.html", None, {**context, "error": "请输入用户名和密码"}, status=401
         )
     try:
@@ -487,11 +112,11 @@ def login(request: Request, form: Posted) -> Response:
             raise AuthError(BAD_CREDENTIALS, reason="credentials")
         person_id = sign_in(svc.db, username, password, svc.now(), svc.auth)
     except AuthError as exc:
-        return _render(
+        return webkit.render(
             request, "login.html", None, {**context, "error": exc.message}, status=exc.status
         )
     session = issue_session(person_id, svc.now(), svc.auth)
-    response = _redirect(target)
+    response = webkit.redirect(target)
     response.set_cookie(
         SESSION_COOKIE, session.cookie, **cookie_kwargs(svc.auth, svc.secure_cookies)
     )
@@ -499,12 +124,9 @@ def login(request: Request, form: Posted) -> Response:
 
 
 @pages.post("/logout")
-def logout(request: Request, form: Posted) -> Response:
-    guard = _guard(request, form, "/inbox")
-    if isinstance(guard, Response):
-        return guard
-    response = _redirect("/login", "您已退出登录")
-    kwargs = cookie_kwargs(guard.svc.auth, guard.svc.secure_cookies)
+def logout(who: OnInbox) -> Response:
+    response = webkit.redirect("/login", "您已退出登录")
+    kwargs = cookie_kwargs(who.svc.auth, who.svc.secure_cookies)
     response.delete_cookie(
         SESSION_COOKIE,
         path=kwargs["path"],
@@ -568,8 +190,8 @@ def _inbox_page(
     items = [
         {
             **item,
-            "process_label": _catalogue(request)[item["process"]].label,
-            "state_label": _catalogue(request)[item["process"]].state_label(item["state"]),
+            "process_label": webkit.catalogue(request)[item["process"]].label,
+            "state_label": webkit.catalogue(request)[item["process"]].state_label(item["state"]),
             "kind_label": TASK_KINDS.get(item["kind"] or "", ""),
         }
         for item in result.items
@@ -580,7 +202,7 @@ def _inbox_page(
         ("cc", BOXES["cc"], counts["cc_unread"]),
     ]
     pages_total = max(1, -(-result.total // INBOX_PAGE))
-    return _render(
+    return webkit.render(
         request,
         "inbox.html",
         who,
@@ -594,12 +216,12 @@ def _inbox_page(
             "total": result.total,
             "page": page,
             "pages": pages_total,
-            "events": _batch_events(_catalogue(request), items) if box == "todo" else [],
+            "events": _batch_events(webkit.catalogue(request), items) if box == "todo" else [],
             "outcome": outcome,
             "problem": problem,
             "once": secrets.token_urlsafe(12),
             "today": today,
-            "notes": [{**n, "at": _local(n["created_at"])} for n in notes.items],
+            "notes": [{**n, "at": webkit.local(n["created_at"])} for n in notes.items],
             "notes_total": notes.total,
         },
         status=status,
@@ -607,37 +229,33 @@ def _inbox_page(
 
 
 @pages.get("/inbox")
-def inbox(request: Request, box: str = "todo", page: str = "1") -> Response:
-    who = _who(request)
-    if who is None:
-        return _to_login(request)
-    return _inbox_page(request, who, box if box in BOXES else "todo", min(_id(page) or 1, 100_000))
+def inbox(request: Request, who: SignedIn, box: str = "todo", page: str = "1") -> Response:
+    return _inbox_page(
+        request, who, box if box in BOXES else "todo", min(webkit.parse_id(page) or 1, 100_000)
+    )
 
 
 _ITEM = re.compile(r"(\d{1,16}):(\d{1,16})")
 
 
 @pages.post("/inbox/batch")
-def batch(request: Request, form: Posted) -> Response:
-    guard = _guard(request, form, "/inbox")
-    if isinstance(guard, Response):
-        return guard
-    who = guard
-    event = _text(form, "event")
+def batch(request: Request, form: Posted, who: OnInbox) -> Response:
+    event = webkit.text(form, "event")
     label = next(
-        (p.events[event].label for p in _catalogue(request).values() if event in p.events), None
+        (p.events[event].label for p in webkit.catalogue(request).values() if event in p.events),
+        None,
     )
     items: dict[int, int] = {}
     for raw in form.getlist("item"):
         match = _ITEM.fullmatch(raw) if isinstance(raw, str) else None
         if match:
             items.setdefault(int(match[1]), int(match[2]))
-    values = {"event": event, "comment": _text(form, "comment")}
+    values = {"event": event, "comment": webkit.text(form, "comment")}
     if label is None:
         problem = Problem("batch", "请选择办理事项", "event", values)
         return _inbox_page(request, who, "todo", 1, problem=problem, status=422)
-    if not items or len(items) > MAX_BATCH:
-        text = "请先勾选要办理的案件" if not items else f"一次最多办理{MAX_BATCH}件"
+    if not items or len(items) > webkit.MAX_BATCH:
+        text = "请先勾选要办理的案件" if not items else f"一次最多办理{webkit.MAX_BATCH}件"
         problem = Problem("batch", text, "item", values)
         return _inbox_page(request, who, "todo", 1, problem=problem, status=422)
     payload = {"comment": values["comment"]} if values["comment"].strip() else {}
@@ -650,7 +268,7 @@ def batch(request: Request, form: Posted) -> Response:
                 who.actor,
                 payload,
                 expected_version=version,
-                idempotency_key=_once_key(who, form, event),
+                idempotency_key=webkit.once_key(who, form, event),
             )
             succeeded += 1
         except RenshiError as exc:
@@ -671,23 +289,21 @@ def _state_options(catalogue: Catalogue) -> list[tuple[str, str]]:
 @pages.get("/cases")
 def cases(
     request: Request,
+    who: SignedIn,
     state: str = "",
     year: str = "",
     applicant: str = "",
     process: str = "",
     page: str = "1",
 ) -> Response:
-    who = _who(request)
-    if who is None:
-        return _to_login(request)
-    states = _state_options(_catalogue(request))
+    states = _state_options(webkit.catalogue(request))
     state = state if state in dict(states) else ""
-    process = process if process in _catalogue(request) else ""
-    year_value = _id(year.strip())
+    process = process if process in webkit.catalogue(request) else ""
+    year_value = webkit.parse_id(year.strip())
     year_value = year_value if year_value is not None and 2000 <= year_value <= 2100 else None
     applicant = applicant.strip()
     applicant = applicant[:32] if all(ord(c) >= 32 for c in applicant) else ""
-    page_no = min(_id(page) or 1, 100_000)
+    page_no = min(webkit.parse_id(page) or 1, 100_000)
     with reader(who.svc.db).connect() as conn:
         result = queries.list_cases(
             conn,
@@ -702,9 +318,9 @@ def cases(
     items = [
         {
             **row,
-            "process_label": _catalogue(request)[row["process"]].label,
-            "state_label": _catalogue(request)[row["process"]].state_label(row["state"]),
-            "updated": _local(row["updated_at"]),
+            "process_label": webkit.catalogue(request)[row["process"]].label,
+            "state_label": webkit.catalogue(request)[row["process"]].state_label(row["state"]),
+            "updated": webkit.local(row["updated_at"]),
         }
         for row in result.items
     ]
@@ -718,7 +334,7 @@ def cases(
         }.items()
         if v
     }
-    return _render(
+    return webkit.render(
         request,
         "cases.html",
         who,
@@ -729,7 +345,7 @@ def cases(
             "page": page_no,
             "pages": max(1, -(-result.total // CASES_PAGE)),
             "states": states,
-            "processes": [(n, p.label) for n, p in _catalogue(request).items()],
+            "processes": [(n, p.label) for n, p in webkit.catalogue(request).items()],
             "filters": {
                 "state": state,
                 "year": str(year_value or ""),
@@ -809,7 +425,7 @@ def _notes(
                 out.append(("异议内容", str(value)))
             continue
         if key in fields:
-            out.append((fields[key].label, _show(fields[key], value)))
+            out.append((fields[key].label, webkit.show(fields[key], value)))
         elif key == "comment":
             out.append(("意见", str(value)))
         elif key == "reason":
@@ -867,12 +483,12 @@ def _case_page(
     try:
         detail = case_detail(svc, actor, case_id)
     except NotFound:
-        return _not_found(request, who)
-    spec = _catalogue(request)[detail.process]
+        return webkit.not_found(request, who)
+    spec = webkit.catalogue(request)[detail.process]
     with reader(svc.db).connect() as conn:
         row = queries.get_case(conn, actor, case_id)
         if row is None:
-            return _not_found(request, who)
+            return webkit.not_found(request, who)
         trail = queries.audit_trail(conn, case_id)
         files = queries.attachments(conn, case_id)
         candidates = (
@@ -883,7 +499,7 @@ def _case_page(
     officer = actor.sees(row["org_path"])
     data = row["data"] or {}
     facts = [
-        (f.label, _show(f, data[f.name]))
+        (f.label, webkit.show(f, data[f.name]))
         for f in spec.start_form.fields
         if data.get(f.name) not in (None, "")
     ]
@@ -893,9 +509,9 @@ def _case_page(
     pending = data.get("pending_decision")
     steps = [
         Step(
-            at=_local(e["at"]),
+            at=webkit.local(e["at"]),
             actor=e["actor_label"],
-            label=event_label(_catalogue(request)[detail.process], e["event"]),
+            label=event_label(webkit.catalogue(request)[detail.process], e["event"]),
             move=(
                 f"{spec.state_label(e['from_state'])} → {spec.state_label(e['to_state'])}"
                 if e["from_state"] and e["from_state"] != e["to_state"]
@@ -916,14 +532,14 @@ def _case_page(
                 label=ev.label,
                 # ending a case is red, sending it back is plain (each event's declared style)
                 tone="" if ev.style == "primary" else ev.style,
-                fields=[field_view(f, name, problem, where) for f in ev.form.fields],
-                comment=field_view(COMMENT, name, problem, where),
+                fields=[webkit.field_view(f, name, problem, where) for f in ev.form.fields],
+                comment=webkit.field_view(COMMENT, name, problem, where),
                 error=mine.message if mine is not None and mine.field is None else None,
                 open=mine is not None or ev.style == "primary",
             )
         )
     objections = data.get("objections", []) if officer else []
-    return _render(
+    return webkit.render(
         request,
         "case.html",
         who,
@@ -932,7 +548,7 @@ def _case_page(
             "case": detail,
             "spec_label": spec.label,
             "facts": facts,
-            "pending": event_label(_catalogue(request)[detail.process], pending["event"])
+            "pending": event_label(webkit.catalogue(request)[detail.process], pending["event"])
             if pending
             else None,
             "tasks": [
@@ -950,24 +566,30 @@ def _case_page(
             "files": files,
             "actions": actions,
             "countersign_fields": (
-                [field_view(f, "countersign", problem, "countersign") for f in (OPINION, COMMENT)]
+                [
+                    webkit.field_view(f, "countersign", problem, "countersign")
+                    for f in (OPINION, COMMENT)
+                ]
                 if detail.may_countersign
                 else []
             ),
             "signer_fields": (
                 [
-                    field_view(
+                    webkit.field_view(
                         Field("person_id", "加签人", "choice", choices=dict(candidates)),
                         "signers",
                         problem,
                         "signers",
                     ),
-                    *(field_view(f, "signers", problem, "signers") for f in (POSITION, COMMENT)),
+                    *(
+                        webkit.field_view(f, "signers", problem, "signers")
+                        for f in (POSITION, COMMENT)
+                    ),
                 ]
                 if detail.may_add_signer
                 else []
             ),
-            "comment_field": field_view(REMARK, "remark", problem, "comment"),
+            "comment_field": webkit.field_view(REMARK, "remark", problem, "comment"),
             "upload_error": problem.message if problem and problem.where == "upload" else None,
             "may_upload": officer or actor.person_id == row["applicant_id"],
             # 催办: an officer over the case may press whoever holds its open work
@@ -991,13 +613,10 @@ def _json(text: Any) -> dict[str, Any]:
 
 
 @pages.get("/cases/{case_id}")
-def case(request: Request, case_id: str) -> Response:
-    who = _who(request)
-    if who is None:
-        return _to_login(request)
-    cid = _id(case_id)
+def case(request: Request, case_id: str, who: SignedIn) -> Response:
+    cid = webkit.parse_id(case_id)
     if cid is None:
-        return _not_found(request, who)
+        return webkit.not_found(request, who)
     return _case_page(request, who, cid)
 
 
@@ -1014,25 +633,22 @@ def _fired_message(spec: ProcessSpec, result: FireResult) -> str:
 
 def _version(form: FormData) -> int:
     """The version the page was drawn at; a missing one counts as stale (version 0)."""
-    return _id(_text(form, "expected_version")) or 0
+    return webkit.parse_id(webkit.text(form, "expected_version")) or 0
 
 
 @pages.post("/cases/{case_id}/fire")
-def fire(request: Request, case_id: str, form: Posted) -> Response:
-    guard = _guard(request, form, f"/cases/{case_id}")
-    if isinstance(guard, Response):
-        return guard
-    who, cid = guard, _id(case_id)
+def fire(request: Request, case_id: str, form: Posted, who: OnCase) -> Response:
+    cid = webkit.parse_id(case_id)
     if cid is None:
-        return _not_found(request, who)
+        return webkit.not_found(request, who)
     with reader(who.svc.db).connect() as conn:
         row = queries.get_case(conn, who.actor, cid)
     if row is None:
-        return _not_found(request, who)
-    spec = _catalogue(request)[row["process"]]
-    event = _text(form, "event")
+        return webkit.not_found(request, who)
+    spec = webkit.catalogue(request)[row["process"]]
+    event = webkit.text(form, "event")
     ev = spec.events.get(event)
-    payload, values = _payload(ev.form if ev is not None else Form(), form)
+    payload, values = webkit.payload(ev.form if ev is not None else Form(), form)
     try:
         result = who.svc.engine.fire(
             cid,
@@ -1040,77 +656,75 @@ def fire(request: Request, case_id: str, form: Posted) -> Response:
             who.actor,
             payload,
             expected_version=_version(form),
-            idempotency_key=_once_key(who, form, event),
+            idempotency_key=webkit.once_key(who, form, event),
         )
     except NotFound:
-        return _not_found(request, who)
+        return webkit.not_found(request, who)
     except RenshiError as exc:
         names = [f.name for f in ev.form.fields] if ev is not None else []
-        problem = _problem(exc, f"event:{event}", [*names, "comment"], values)
+        problem = webkit.problem(exc, f"event:{event}", [*names, "comment"], values)
         return _case_page(request, who, cid, problem=problem, status=exc.status)
-    return _redirect(
+    return webkit.redirect(
         f"/cases/{cid}", _fired_message(spec, result), secure_cookie=who.svc.secure_cookies
     )
 
 
 def _annotation(
     request: Request,
+    who: Who,
     case_id: str,
-    form: Posted,
+    form: FormData,
     where: str,
     fields: Sequence[str],
     act: Callable[[Who, int, Mapping[str, str]], None],
     done: str,
 ) -> Response:
-    """The shared shape of the smaller case forms: guard, act, redirect or redraw."""
-    guard = _guard(request, form, f"/cases/{case_id}")
-    if isinstance(guard, Response):
-        return guard
-    who, cid = guard, _id(case_id)
+    """The shared shape of the smaller case forms (guarded by ``OnCase``): act, then
+    redirect or redraw."""
+    cid = webkit.parse_id(case_id)
     if cid is None:
-        return _not_found(request, who)
-    values = {name: _text(form, name) for name in fields}
+        return webkit.not_found(request, who)
+    values = {name: webkit.text(form, name) for name in fields}
     try:
         act(who, cid, values)
     except NotFound:
-        return _not_found(request, who)
+        return webkit.not_found(request, who)
     except RenshiError as exc:
-        problem = _problem(exc, where, fields, values)
+        problem = webkit.problem(exc, where, fields, values)
         return _case_page(request, who, cid, problem=problem, status=exc.status)
-    return _redirect(f"/cases/{cid}", done, secure_cookie=who.svc.secure_cookies)
+    return webkit.redirect(f"/cases/{cid}", done, secure_cookie=who.svc.secure_cookies)
 
 
 @pages.post("/cases/{case_id}/urge")
-def urge(request: Request, case_id: str, form: Posted) -> Response:
+def urge(request: Request, case_id: str, form: Posted, who: OnCase) -> Response:
     def act(who: Who, cid: int, values: Mapping[str, str]) -> None:
         who.svc.engine.urge(cid, who.actor, values["note"] or None)
 
-    return _annotation(request, case_id, form, "urge", ["note"], act, "已催办，办理人将收到提醒")
+    return _annotation(
+        request, who, case_id, form, "urge", ["note"], act, "已催办，办理人将收到提醒"
+    )
 
 
 @pages.post("/notifications/{notification_id}/read")
-def read_notification(request: Request, notification_id: str, form: Posted) -> Response:
-    guard = _guard(request, form, "/inbox")
-    if isinstance(guard, Response):
-        return guard
-    nid = _id(notification_id)
-    if nid is None or not guard.svc.engine.read_notification(nid, guard.actor):
-        return _not_found(request, guard, "通知不存在")
-    return _redirect("/inbox", secure_cookie=guard.svc.secure_cookies)
+def read_notification(request: Request, notification_id: str, who: OnInbox) -> Response:
+    nid = webkit.parse_id(notification_id)
+    if nid is None or not who.svc.engine.read_notification(nid, who.actor):
+        return webkit.not_found(request, who, "通知不存在")
+    return webkit.redirect("/inbox", secure_cookie=who.svc.secure_cookies)
 
 
 @pages.post("/cases/{case_id}/comment")
-def comment(request: Request, case_id: str, form: Posted) -> Response:
+def comment(request: Request, case_id: str, form: Posted, who: OnCase) -> Response:
     def act(who: Who, cid: int, values: Mapping[str, str]) -> None:
         who.svc.engine.comment(cid, who.actor, values["comment"])
 
-    return _annotation(request, case_id, form, "comment", ["comment"], act, "意见已发表")
+    return _annotation(request, who, case_id, form, "comment", ["comment"], act, "意见已发表")
 
 
 @pages.post("/cases/{case_id}/signers")
-def add_signer(request: Request, case_id: str, form: Posted) -> Response:
+def add_signer(request: Request, case_id: str, form: Posted, who: OnCase) -> Response:
     def act(who: Who, cid: int, values: Mapping[str, str]) -> None:
-        person = _id(values["person_id"])
+        person = webkit.parse_id(values["person_id"])
         if person is None:
             raise FormError("person_id", "请选择加签人")
         who.svc.engine.add_signer(
@@ -1124,6 +738,7 @@ def add_signer(request: Request, case_id: str, form: Posted) -> Response:
 
     return _annotation(
         request,
+        who,
         case_id,
         form,
         "signers",
@@ -1134,7 +749,7 @@ def add_signer(request: Request, case_id: str, form: Posted) -> Response:
 
 
 @pages.post("/cases/{case_id}/countersign")
-def countersign(request: Request, case_id: str, form: Posted) -> Response:
+def countersign(request: Request, case_id: str, form: Posted, who: OnCase) -> Response:
     def act(who: Who, cid: int, values: Mapping[str, str]) -> None:
         who.svc.engine.countersign(
             cid,
@@ -1145,12 +760,12 @@ def countersign(request: Request, case_id: str, form: Posted) -> Response:
         )
 
     return _annotation(
-        request, case_id, form, "countersign", ["opinion", "comment"], act, "加签意见已签署"
+        request, who, case_id, form, "countersign", ["opinion", "comment"], act, "加签意见已签署"
     )
 
 
 @pages.post("/cases/{case_id}/attachments")
-def upload(request: Request, case_id: str, form: Posted) -> Response:
+def upload(request: Request, case_id: str, form: Posted, who: OnCase) -> Response:
     upload_file = form.get("file")
 
     def act(who: Who, cid: int, values: Mapping[str, str]) -> None:
@@ -1172,26 +787,23 @@ def upload(request: Request, case_id: str, form: Posted) -> Response:
             sha256=stored.sha256,
         )
 
-    return _annotation(request, case_id, form, "upload", ["file"], act, "附件已上传")
+    return _annotation(request, who, case_id, form, "upload", ["file"], act, "附件已上传")
 
 
 @pages.get("/cases/{case_id}/attachments/{attachment_id}")
-def download(request: Request, case_id: str, attachment_id: str) -> Response:
-    who = _who(request)
-    if who is None:
-        return _to_login(request)
-    cid, aid = _id(case_id), _id(attachment_id)
+def download(request: Request, case_id: str, attachment_id: str, who: SignedIn) -> Response:
+    cid, aid = webkit.parse_id(case_id), webkit.parse_id(attachment_id)
     row = None
     if cid is not None and aid is not None:
         with reader(who.svc.db).connect() as conn:
             row = queries.attachment(conn, who.actor, aid)
     if row is None or row["case_id"] != cid:
-        return _not_found(request, who, "附件不存在")
+        return webkit.not_found(request, who, "附件不存在")
     path = who.svc.files.path(row["sha256"])
     if not path.is_file():
-        return _not_found(request, who, "附件文件不存在")
+        return webkit.not_found(request, who, "附件文件不存在")
     response = FileResponse(path, media_type=row["content_type"], filename=row["filename"])
-    return _secure(response)
+    return webkit.secure(response)
 
 
 # --- declaring -------------------------------------------------------------------------------
@@ -1216,13 +828,13 @@ def _declare_page(
     problem: Problem | None = None,
     status: int = 200,
 ) -> Response:
-    spec = _catalogue(request)[process]
+    spec = webkit.catalogue(request)[process]
     defaults = _declare_defaults(request, who, spec) if problem is None else {}
     fields = [
-        field_view(f, "declare", problem, "declare", defaults.get(f.name, ""))
+        webkit.field_view(f, "declare", problem, "declare", defaults.get(f.name, ""))
         for f in spec.start_form.fields
     ]
-    return _render(
+    return webkit.render(
         request,
         "declare.html",
         who,
@@ -1239,33 +851,29 @@ def _declare_page(
 
 
 @pages.get("/declare/{process}")
-def declare_form(request: Request, process: str) -> Response:
-    who = _who(request)
-    if who is None:
-        return _to_login(request)
-    if process not in _catalogue(request) or _catalogue(request)[process].opened_by != "teacher":
-        return _not_found(request, who, "业务流程不存在")
+def declare_form(request: Request, process: str, who: SignedIn) -> Response:
+    if (
+        process not in webkit.catalogue(request)
+        or webkit.catalogue(request)[process].opened_by != "teacher"
+    ):
+        return webkit.not_found(request, who, "业务流程不存在")
     return _declare_page(request, who, process)
 
 
 @pages.post("/declare/{process}")
-def declare(request: Request, process: str, form: Posted) -> Response:
-    guard = _guard(request, form, f"/declare/{process}")
-    if isinstance(guard, Response):
-        return guard
-    who = guard
-    spec = _catalogue(request).get(process)
+def declare(request: Request, process: str, form: Posted, who: OnDeclare) -> Response:
+    spec = webkit.catalogue(request).get(process)
     if spec is None or spec.opened_by != "teacher":
-        return _not_found(request, who, "业务流程不存在")
-    payload, values = _payload(spec.start_form, form, comment=False)
+        return webkit.not_found(request, who, "业务流程不存在")
+    payload, values = webkit.payload(spec.start_form, form, comment=False)
     names = [f.name for f in spec.start_form.fields]
     try:
         # Created and submitted in one transaction: a refused declaration leaves no draft.
         result = who.svc.engine.start(process, who.actor, payload, submit=True)
     except RenshiError as exc:
-        problem = _problem(exc, "declare", names, values)
+        problem = webkit.problem(exc, "declare", names, values)
         return _declare_page(request, who, process, problem=problem, status=exc.status)
-    return _redirect(
+    return webkit.redirect(
         f"/cases/{result.case_id}",
         f"{spec.label}申报已提交，当前状态：{spec.state_label(result.to_state)}",
         secure_cookie=who.svc.secure_cookies,
@@ -1280,13 +888,13 @@ def _publicity_page(
     problem: Problem | None = None,
     status: int = 200,
 ) -> Response:
-    svc = _services(request)
+    svc = webkit.services(request)
     with reader(svc.db).connect() as conn:
         board = web_of(request).board
         result = queries.publicity(conn, board.windows, page=page, page_size=PUBLIC_PAGE)
     entries = []
     for row in result.items:
-        spec = _catalogue(request)[row["process"]]
+        spec = webkit.catalogue(request)[row["process"]]
         item = masked_publicity(spec, row, board.detail(row))
         where = f"objection:{item.case_id}"
         objecting = spec.public_event(row["state"])
@@ -1297,7 +905,10 @@ def _publicity_page(
             {
                 "item": item,
                 "fields": (
-                    [field_view(f, f"obj{item.case_id}", problem, where) for f in ev.form.fields]
+                    [
+                        webkit.field_view(f, f"obj{item.case_id}", problem, where)
+                        for f in ev.form.fields
+                    ]
                     if open_for_objection and ev is not None
                     else []
                 ),
@@ -1305,10 +916,10 @@ def _publicity_page(
                 "error": mine.message if mine is not None and mine.field is None else None,
             }
         )
-    return _render(
+    return webkit.render(
         request,
         "publicity.html",
-        _who(request),
+        webkit.who(request),
         {
             "nav": "public",
             "entries": entries,
@@ -1323,17 +934,17 @@ def _publicity_page(
 
 @pages.get("/public/publicity")
 def publicity(request: Request, page: str = "1") -> Response:
-    return _publicity_page(request, min(_id(page) or 1, 100_000))
+    return _publicity_page(request, min(webkit.parse_id(page) or 1, 100_000))
 
 
 @pages.post("/public/publicity/{case_id}/objection")
 def objection(request: Request, case_id: str, form: Posted) -> Response:
     """No session, so no CSRF token: the cookie-less form is protected by the browser's
     Origin/Referer and by the engine, which only accepts objections during the window."""
-    if not _same_origin(request):
-        return _forbidden(request, None)
-    svc = _services(request)
-    cid = _id(case_id)
+    if not webkit.same_origin(request):
+        return webkit.forbidden(request, None)
+    svc = webkit.services(request)
+    cid = webkit.parse_id(case_id)
     where = f"objection:{cid}"
     listed = None
     if cid is not None:
@@ -1343,11 +954,11 @@ def objection(request: Request, case_id: str, form: Posted) -> Response:
         text = "该人员不在异议受理期内的公示名单中"
         return _publicity_page(request, 1, problem=Problem("top", text), status=404)
     assert cid is not None
-    spec = _catalogue(request)[listed.items[0]["process"]]
+    spec = webkit.catalogue(request)[listed.items[0]["process"]]
     objecting = spec.public_event(listed.items[0]["state"])
     assert objecting is not None
     ev = spec.events[objecting]
-    payload, values = _payload(ev.form, form, comment=False)
+    payload, values = webkit.payload(ev.form, form, comment=False)
     try:
         svc.engine.fire(
             cid,
@@ -1359,9 +970,9 @@ def objection(request: Request, case_id: str, form: Posted) -> Response:
     except RenshiError as exc:
         if isinstance(exc, Conflict):
             exc = Conflict("公示信息刚刚有更新，请重新提交")
-        problem = _problem(exc, where, [f.name for f in ev.form.fields], values)
+        problem = webkit.problem(exc, where, [f.name for f in ev.form.fields], values)
         return _publicity_page(request, 1, problem=problem, status=exc.status)
-    return _redirect(
+    return webkit.redirect(
         "/public/publicity",
         "异议已受理，公示暂停，主管部门将核查处理",
         secure_cookie=svc.secure_cookies,

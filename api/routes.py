@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Header, HTTPException, Path, Query, Request, UploadFile
 from fastapi.responses import FileResponse
@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from api import schemas as s
 from api.auth import AuthError, issue_token, sign_in, token_expires_in
 from api.deps import ApiActor, Services, Svc
+from api.errors import ERRORS
 from api.files import UploadRejected
 from api.present import (
     audit_row,
@@ -32,13 +33,6 @@ from states.store import queries
 from states.store.db import reader
 from states.store.models import Person
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": s.Error, "description": "未登录或登录已失效"},
-    403: {"model": s.Error, "description": "无权执行"},
-    404: {"model": s.Error, "description": "不存在或不在管辖范围内"},
-    409: {"model": s.Error, "description": "版本冲突或当前状态不允许"},
-    422: {"model": s.Error, "description": "输入有误（指明字段与原因）"},
-}
 router = APIRouter(prefix="/api/v1", responses=ERRORS)
 CaseId = Annotated[int, Path(ge=1, le=2**53)]
 IdemKey = Annotated[

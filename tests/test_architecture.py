@@ -1,5 +1,5 @@
-"""The layering of docs/architecture.md, enforced: imports point inward, the pure core stays pure,
-and the migrations describe exactly the models."""
+"""The layering of docs/architecture.md, enforced: imports point inward, the pure core stays
+pure, and the migrations describe exactly the models."""
 
 from __future__ import annotations
 

@@ -52,9 +52,8 @@ def test_driver_level_statements_read_and_fail_like_sqlalchemy(d: Driver, world:
     """The transition's statements run on the driver's cursor: rows must come back typed as
     SQLAlchemy types them (aware timestamps, JSON as dicts), and a broken constraint must
     still be SQLAlchemy's IntegrityError, which the engine turns into a 409."""
-    from sqlalchemy.exc import IntegrityError
-
     from sqlalchemy import bindparam, select
+    from sqlalchemy.exc import IntegrityError
 
     from states.engine.statements import HOT, LOAD_CASE, cases_t
     from states.store.bulk import FastOne

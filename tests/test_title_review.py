@@ -1,4 +1,6 @@
-"""Title review end to end through the engine, on SQLite and PostgreSQL (docs/processes/title_review.md)."""
+"""Title review end to end through the engine, on SQLite and PostgreSQL.
+
+The process is described in docs/processes/title_review.md."""
 
 from __future__ import annotations
 

@@ -1,44 +1,27 @@
 """Pages for the yearly teacher recruitment (省考、市选、县用): the public registration page,
 and the officers' round page, imports, progress and post choice.
 
-They are drawn the way the other pages are (``api.pages``: session cookie, CSRF token in
-every signed-in form, errors beside the field, redirect after a POST that worked) and they
-call the same functions as the JSON API (``views``), so a page and an
+They are drawn the way the other pages are, with the same web kit (``api.webkit``: session
+cookie, CSRF token in every signed-in form, errors beside the field, redirect after a POST that
+worked), and they call the same functions as the JSON API (``views``), so a page and an
 endpoint can never disagree on who sees what or what an import found wrong.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final, NamedTuple
+from typing import Annotated, Any, Final, NamedTuple
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from starlette.datastructures import FormData, UploadFile
 
-from api.pages import (
-    Posted,
-    Problem,
-    Who,
-    _forbidden,
-    _guard,
-    _id,
-    _message,
-    _not_found,
-    _redirect,
-    _render,
-    _same_origin,
-    _secure,
-    _services,
-    _text,
-    _to_login,
-    _who,
-    field_view,
-)
+from api import webkit
 from api.present import mask_phone
 from api.processes.recruitment import views
+from api.webkit import Posted, Problem, SignedIn, Who
 from states.errors import FormError, NotFound, RenshiError
 from states.identity import validate_phone
 from states.org import (
@@ -106,23 +89,23 @@ def _register_page(
     sent: str | None = None,
     status: int = 200,
 ) -> Response:
-    svc = _services(request)
+    svc = webkit.services(request)
     rnd = views.get_round(svc, round_id)
     if rnd is None:
-        return _not_found(request, _who(request), "招聘轮次不存在")
+        return webkit.not_found(request, webkit.who(request), "招聘轮次不存在")
     posts = views.open_posts(svc, round_id)
     schools = views.post_schools(svc, round_id)
     today = svc.today()
     kept = values or {}
     fields = [
-        field_view(f, "reg", problem, REGISTER, kept.get(f.name, ""))
+        webkit.field_view(f, "reg", problem, REGISTER, kept.get(f.name, ""))
         for f in (ID_NUMBER, NAME, PHONE, CODE, EDUCATION, CERT, _post_field(posts))
     ]
     by_name = {f.name: f for f in fields}
-    return _render(
+    return webkit.render(
         request,
         "recruitment/register.html",
-        _who(request),
+        webkit.who(request),
         {
             "nav": "recruitment-register",
             "round": rnd,
@@ -150,8 +133,9 @@ def _register_page(
 
 def _registration_values(form: FormData) -> dict[str, str]:
     return {
-        f.name: _text(form, f.name).strip() for f in (ID_NUMBER, NAME, PHONE, CODE, EDUCATION, CERT)
-    } | {"post_code": _text(form, "post_code").strip()}
+        f.name: webkit.text(form, f.name).strip()
+        for f in (ID_NUMBER, NAME, PHONE, CODE, EDUCATION, CERT)
+    } | {"post_code": webkit.text(form, "post_code").strip()}
 
 
 def _phone(values: Mapping[str, str]) -> str:
@@ -194,9 +178,9 @@ def _public_problem(exc: RenshiError, values: Mapping[str, str]) -> Problem:
 
 @recruitment_pages.get("/recruitment/{round_id}/register")
 def register_form(request: Request, round_id: str) -> Response:
-    rid = _id(round_id)
+    rid = webkit.parse_id(round_id)
     if rid is None:
-        return _not_found(request, _who(request), "招聘轮次不存在")
+        return webkit.not_found(request, webkit.who(request), "招聘轮次不存在")
     return _register_page(request, rid)
 
 
@@ -204,13 +188,13 @@ def register_form(request: Request, round_id: str) -> Response:
 def send_code(request: Request, round_id: str, form: Posted) -> Response:
     """The "获取验证码" button: a plain form post (no script needed) that sends the code and
     draws the page again with everything typed so far kept."""
-    if not _same_origin(request):
-        return _forbidden(request, None)
-    rid = _id(round_id)
+    if not webkit.same_origin(request):
+        return webkit.forbidden(request, None)
+    rid = webkit.parse_id(round_id)
     if rid is None:
-        return _not_found(request, _who(request), "招聘轮次不存在")
+        return webkit.not_found(request, webkit.who(request), "招聘轮次不存在")
     values = _registration_values(form)
-    svc = _services(request)
+    svc = webkit.services(request)
     try:
         phone = _phone(values)
         issue_code(svc.db, svc.clock, phone)
@@ -228,21 +212,21 @@ def send_code(request: Request, round_id: str, form: Posted) -> Response:
 def register(request: Request, round_id: str, form: Posted) -> Response:
     """No session, so no CSRF token: like the public objection form, the browser's
     Origin/Referer must name this site; the SMS code proves the person holds the number."""
-    if not _same_origin(request):
-        return _forbidden(request, None)
-    rid = _id(round_id)
+    if not webkit.same_origin(request):
+        return webkit.forbidden(request, None)
+    rid = webkit.parse_id(round_id)
     if rid is None:
-        return _not_found(request, _who(request), "招聘轮次不存在")
-    svc = _services(request)
+        return webkit.not_found(request, webkit.who(request), "招聘轮次不存在")
+    svc = webkit.services(request)
     values = _registration_values(form)
     try:
         case_id = views.register_online(svc, rid, _checked(values, views.open_posts(svc, rid)))
     except NotFound:
-        return _not_found(request, _who(request), "招聘轮次不存在")
+        return webkit.not_found(request, webkit.who(request), "招聘轮次不存在")
     except RenshiError as exc:
         problem = _public_problem(exc, values)
         return _register_page(request, rid, values=values, problem=problem, status=exc.status)
-    return _redirect(
+    return webkit.redirect(
         f"/recruitment/{rid}/register/done?" + urlencode({"no": case_id}),
         secure_cookie=svc.secure_cookies,
     )
@@ -251,14 +235,14 @@ def register(request: Request, round_id: str, form: Posted) -> Response:
 @recruitment_pages.get("/recruitment/{round_id}/register/done")
 def registered(request: Request, round_id: str, no: str = "") -> Response:
     """Only the number and what comes next: nothing personal, so the address can be kept."""
-    rid, number = _id(round_id), _id(no)
-    rnd = views.get_round(_services(request), rid) if rid is not None else None
+    rid, number = webkit.parse_id(round_id), webkit.parse_id(no)
+    rnd = views.get_round(webkit.services(request), rid) if rid is not None else None
     if rnd is None or number is None:
-        return _not_found(request, _who(request), "报名记录不存在")
-    return _render(
+        return webkit.not_found(request, webkit.who(request), "报名记录不存在")
+    return webkit.render(
         request,
         "recruitment/registered.html",
-        _who(request),
+        webkit.who(request),
         {"nav": "recruitment-register", "round": rnd, "number": number},
     )
 
@@ -358,29 +342,39 @@ class _At(NamedTuple):
     rnd: Any
 
 
-def _round_for(request: Request, who: Who, round_id: str) -> _At | Response:
+def _round_for(request: Request, who: Who, round_id: str) -> _At:
     """The round, for an officer who works on rounds; the same 404 otherwise."""
-    rid = _id(round_id)
+    rid = webkit.parse_id(round_id)
     rnd = views.get_round(who.svc, rid) if rid is not None else None
     if rid is None or rnd is None or not views.works_on_rounds(who.actor):
-        return _not_found(request, who, "招聘轮次不存在")
+        raise webkit.Halt(webkit.not_found(request, who, "招聘轮次不存在"))
     return _At(who, rid, rnd)
 
 
-def _viewing(request: Request, round_id: str) -> _At | Response:
+def _viewing(request: Request, round_id: str, who: SignedIn) -> _At:
     """A round page asked for: signed in (or off to the login page) and allowed to see it."""
-    who = _who(request)
-    if who is None:
-        return _to_login(request)
     return _round_for(request, who, round_id)
 
 
-def _posting(request: Request, form: FormData, round_id: str, back: str) -> _At | Response:
-    """A form posted on a round page: signed in, from this site, and allowed on the round."""
-    guard = _guard(request, form, back)
-    if isinstance(guard, Response):
-        return guard
-    return _round_for(request, guard, round_id)
+# A form posted on a round page: signed in, with the form's CSRF token right; otherwise off
+# to sign in and back to the page the form was on (post choice has its own), or the 403 page.
+OnRound = Annotated[Who, Depends(webkit.guarded("/recruitment/{round_id}"))]
+OnChoice = Annotated[Who, Depends(webkit.guarded("/recruitment/{round_id}/choice"))]
+
+
+def _posting(request: Request, round_id: str, who: OnRound) -> _At:
+    """A form posted on a round page, by someone allowed on the round."""
+    return _round_for(request, who, round_id)
+
+
+def _choosing(request: Request, round_id: str, who: OnChoice) -> _At:
+    """A post choice made on the round's choice page, by someone allowed on the round."""
+    return _round_for(request, who, round_id)
+
+
+Viewing = Annotated[_At, Depends(_viewing)]
+Posting = Annotated[_At, Depends(_posting)]
+Choosing = Annotated[_At, Depends(_choosing)]
 
 
 def _may_act(actor: Actor, action: str) -> bool:
@@ -424,7 +418,7 @@ def _round_page(
                 else None,
             }
         )
-    return _render(
+    return webkit.render(
         request,
         "recruitment/round.html",
         who,
@@ -445,12 +439,9 @@ def _round_page(
 
 
 @recruitment_pages.get("/recruitment")
-def rounds(request: Request) -> Response:
-    who = _who(request)
-    if who is None:
-        return _to_login(request)
+def rounds(request: Request, who: SignedIn) -> Response:
     if not views.works_on_rounds(who.actor):
-        return _not_found(request, who, "招聘轮次不存在")
+        return webkit.not_found(request, who, "招聘轮次不存在")
     # Rounds of the provinces the officer's units lie in; the system's root sees them all.
     paths = [b.unit_path for b in who.actor.bindings if b.role in views.ROUND_ROLES]
     provinces = {path_ids(p)[0] for p in paths if path_ids(p)}
@@ -466,34 +457,28 @@ def rounds(request: Request) -> Response:
         query = query.where(RecruitmentRound.province_id.in_(provinces))
     with reader(who.svc.db).connect() as conn:
         found = conn.execute(query.limit(100)).all()
-    return _render(
+    return webkit.render(
         request, "recruitment/rounds.html", who, {"nav": "/recruitment", "rounds": found}
     )
 
 
 @recruitment_pages.get("/recruitment/{round_id}")
-def round_page(request: Request, round_id: str) -> Response:
-    got = _viewing(request, round_id)
-    if isinstance(got, Response):
-        return got
-    return _round_page(request, *got)
+def round_page(request: Request, at: Viewing) -> Response:
+    return _round_page(request, *at)
 
 
 @recruitment_pages.post("/recruitment/{round_id}/steps/{action}")
-def step(request: Request, round_id: str, action: str, form: Posted) -> Response:
-    got = _posting(request, form, round_id, f"/recruitment/{round_id}")
-    if isinstance(got, Response):
-        return got
-    who, rid, rnd = got
+def step(request: Request, action: str, at: Posting) -> Response:
+    who, rid, rnd = at
     if action not in ACTIONS:
-        return _not_found(request, who, "办理事项不存在")
+        return webkit.not_found(request, who, "办理事项不存在")
     try:
         result = _run(action, who, rid)
     except RenshiError as exc:
         text = exc.reason if isinstance(exc, FormError) else exc.message
         return _round_page(request, who, rid, rnd, problem=Problem("step", text), status=exc.status)
     done = "，".join(f"{COUNT_LABELS.get(k, k)}{v}人" for k, v in result.items())
-    return _redirect(
+    return webkit.redirect(
         f"/recruitment/{rid}",
         f"已办理「{ACTIONS[action]}」：{done}",
         secure_cookie=who.svc.secure_cookies,
@@ -501,13 +486,10 @@ def step(request: Request, round_id: str, action: str, form: Posted) -> Response
 
 
 @recruitment_pages.post("/recruitment/{round_id}/imports/{kind}")
-def import_sheet(request: Request, round_id: str, kind: str, form: Posted) -> Response:
-    got = _posting(request, form, round_id, f"/recruitment/{round_id}")
-    if isinstance(got, Response):
-        return got
-    who, rid, rnd = got
+def import_sheet(request: Request, kind: str, form: Posted, at: Posting) -> Response:
+    who, rid, rnd = at
     if kind not in IMPORT_LABELS:
-        return _not_found(request, who, "导入类型不存在")
+        return webkit.not_found(request, who, "导入类型不存在")
     upload = form.get("file")
     where = f"import:{kind}"
     try:
@@ -520,7 +502,7 @@ def import_sheet(request: Request, round_id: str, kind: str, form: Posted) -> Re
             kind,
             upload.file,
             upload.filename,
-            valid_only=_text(form, "valid_only") == "1",
+            valid_only=webkit.text(form, "valid_only") == "1",
         )
     except RenshiError as exc:
         problem = Problem(where, exc.reason if isinstance(exc, FormError) else exc.message)
@@ -531,7 +513,7 @@ def import_sheet(request: Request, round_id: str, kind: str, form: Posted) -> Re
         return _round_page(
             request, who, rid, rnd, report=result, status=422 if result.refused else 200
         )
-    return _redirect(
+    return webkit.redirect(
         f"/recruitment/{rid}",
         f"{IMPORT_LABELS[kind]}已导入{result.imported}行",
         secure_cookie=who.svc.secure_cookies,
@@ -539,37 +521,31 @@ def import_sheet(request: Request, round_id: str, kind: str, form: Posted) -> Re
 
 
 @recruitment_pages.get("/recruitment/{round_id}/exports/{name}")
-def export(request: Request, round_id: str, name: str) -> Response:
-    got = _viewing(request, round_id)
-    if isinstance(got, Response):
-        return got
-    who = got.who
+def export(request: Request, name: str, at: Viewing) -> Response:
+    who = at.who
     if name not in EXPORT_LABELS:
-        return _not_found(request, who, "导出名单不存在")
+        return webkit.not_found(request, who, "导出名单不存在")
     try:
-        title, data = views.export_sheet(who.svc, who.actor, got.rid, name)
+        title, data = views.export_sheet(who.svc, who.actor, at.rid, name)
     except RenshiError as exc:
-        return _message(request, who, "无法导出", exc.message, exc.status)
+        return webkit.message(request, who, "无法导出", exc.message, exc.status)
     response = Response(
         data,
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(title)}.xlsx"},
     )
-    return _secure(response)
+    return webkit.secure(response)
 
 
 @recruitment_pages.get("/recruitment/{round_id}/progress")
-def progress(request: Request, round_id: str) -> Response:
-    got = _viewing(request, round_id)
-    if isinstance(got, Response):
-        return got
-    who, rid, rnd = got
+def progress(request: Request, at: Viewing) -> Response:
+    who, rid, rnd = at
     lines = views.progress(who.svc, who.actor, rid)
     totals = {
         key: sum(getattr(line, key) for line in lines)
         for key in ("count", "registered", "qualified", "shortlisted", "hired")
     }
-    return _render(
+    return webkit.render(
         request,
         "recruitment/progress.html",
         who,
@@ -587,7 +563,7 @@ def _choice_page(
     problem: Problem | None = None,
     status: int = 200,
 ) -> Response:
-    return _render(
+    return webkit.render(
         request,
         "recruitment/choice.html",
         who,
@@ -603,39 +579,33 @@ def _choice_page(
 
 
 @recruitment_pages.get("/recruitment/{round_id}/choice")
-def choice(request: Request, round_id: str) -> Response:
-    got = _viewing(request, round_id)
-    if isinstance(got, Response):
-        return got
-    return _choice_page(request, *got)
+def choice(request: Request, at: Viewing) -> Response:
+    return _choice_page(request, *at)
 
 
 @recruitment_pages.post("/recruitment/{round_id}/choice/{case_id}")
-def choose(request: Request, round_id: str, case_id: str, form: Posted) -> Response:
-    got = _posting(request, form, round_id, f"/recruitment/{round_id}/choice")
-    if isinstance(got, Response):
-        return got
-    who, rid, rnd = got
-    cid = _id(case_id)
+def choose(request: Request, case_id: str, form: Posted, at: Choosing) -> Response:
+    who, rid, rnd = at
+    cid = webkit.parse_id(case_id)
     if cid is None:
-        return _not_found(request, who)
-    version = _id(_text(form, "expected_version")) or 0
-    skip = _text(form, "action") == "skip"
+        return webkit.not_found(request, who)
+    version = webkit.parse_id(webkit.text(form, "expected_version")) or 0
+    skip = webkit.text(form, "action") == "skip"
     try:
         if skip:
             rec.skip_choice(who.svc.engine, who.actor, cid, expected_version=version)
         else:
-            seat = _id(_text(form, "seat_id"))
+            seat = webkit.parse_id(webkit.text(form, "seat_id"))
             if seat is None:
                 raise FormError("seat_id", "请选择学校")
             rec.choose_post(who.svc.engine, who.actor, cid, seat, expected_version=version)
     except NotFound:
-        return _not_found(request, who)
+        return webkit.not_found(request, who)
     except RenshiError as exc:
         text = exc.reason if isinstance(exc, FormError) else exc.message
         problem = Problem(f"choice:{cid}", text)
         return _choice_page(request, who, rid, rnd, problem=problem, status=exc.status)
-    return _redirect(
+    return webkit.redirect(
         f"/recruitment/{rid}/choice",
         "已顺延至本岗位最后" if skip else "选岗已确认",
         secure_cookie=who.svc.secure_cookies,

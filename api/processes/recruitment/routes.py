@@ -11,8 +11,8 @@ from pydantic import BaseModel, Field
 
 from api import schemas as s
 from api.deps import ApiActor, Svc
+from api.errors import ERRORS
 from api.processes.recruitment import views
-from api.routes import ERRORS
 from states.identity import validate_phone
 from states.processes.recruitment import steps as rec
 from states.verification import issue_code
