@@ -9,6 +9,7 @@ the database and go straight to serving. Delete ``var/demo.db`` to start over.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shlex
 import signal
@@ -26,20 +27,13 @@ from states.clock import BUREAU_TZ
 from states.engine import build_catalogue
 from states.org import ROLE_LABELS
 from states.processes import installed
+from states.processes.title_review import seed as title_review
+from states.seed import demo_teacher
+from states.seed.builders import seated, window_due
 from states.store.db import make_engine, reader
-from states.store.models import (
-    Case,
-    EthicsRecord,
-    OrgUnit,
-    PanelSeat,
-    Person,
-    RoleBinding,
-    Task,
-    Teacher,
-)
+from states.store.models import Case, OrgUnit, Person, RoleBinding, Teacher
 
 DB = Path("var/demo.db")
-FORM = '{{"target_title": "{title}", "subject": "{subject}", "statement": "任教以来认真履职。"}}'
 
 
 def renshi(*args: str, at: dt.datetime | None = None) -> None:
@@ -183,132 +177,36 @@ def walk() -> None:
     renshi("seed", "--teachers", "2000")
 
     with reader(db).connect() as conn:
-        me = conn.execute(
-            select(Person.id, Teacher.subject, Teacher.school_id, Teacher.title)
-            .join(Teacher, Teacher.person_id == Person.id)
-            .where(Person.username == "teacher")
-        ).one()
-        vetoed = conn.execute(
-            select(Person.id, Teacher.subject, Teacher.title)
-            .join(Teacher, Teacher.person_id == Person.id)
-            .join(EthicsRecord, EthicsRecord.person_id == Person.id)
-            .where(Teacher.title.in_(("grade2", "grade1")))
-            .limit(1)
-        ).first()
-        too_new = conn.execute(
-            select(Person.id, Teacher.subject)
-            .join(Teacher, Teacher.person_id == Person.id)
-            .where(Teacher.title == "grade1", Teacher.title_date > dt.date(2023, 1, 1))
-            .limit(1)
-        ).first()
+        me = demo_teacher(conn)
+        vetoed = title_review.vetoed(conn)
+        too_new = title_review.too_recent(conn)
 
     day = dt.date(2026, 9, 1)
     click.secho("\n== 职称评审：申报 ==", bold=True)
-    renshi(
-        "case",
-        "start",
-        "title_review",
-        "--as",
-        "teacher",
-        "--submit",
-        "--form",
-        FORM.format(title="senior", subject=me.subject),
-        at=_at(day),
-    )
+    declare("teacher", "senior", me.subject, _at(day))
     if vetoed is not None:
         nxt = "senior" if vetoed.title == "grade1" else "grade1"
-        renshi(
-            "case",
-            "start",
-            "title_review",
-            "--as",
-            f"#{vetoed.id}",
-            "--submit",
-            "--form",
-            FORM.format(title=nxt, subject=vetoed.subject),
-            at=_at(day),
-        )
+        declare(f"#{vetoed.id}", nxt, vetoed.subject, _at(day))
     if too_new is not None:
-        renshi(
-            "case",
-            "start",
-            "title_review",
-            "--as",
-            f"#{too_new.id}",
-            "--submit",
-            "--form",
-            FORM.format(title="senior", subject=too_new.subject),
-            at=_at(day),
-        )
+        declare(f"#{too_new.id}", "senior", too_new.subject, _at(day))
 
     case_id = 1
     click.secho("\n== 学校审核、校内公示、学校推荐 ==", bold=True)
-    renshi(
-        "case",
-        "fire",
-        str(case_id),
-        "school_approve",
-        "--as",
-        "school_officer",
-        "--payload",
-        '{"comment": "材料齐全，同意公示"}',
-        at=_at(day, 10),
-    )
-    due = _window_due(db, case_id)
-    renshi(
-        "case",
-        "fire",
-        str(case_id),
-        "close_publicity",
-        "--as",
-        "system",
-        at=_at(due + dt.timedelta(days=1), 0),
-    )
-    day = due + dt.timedelta(days=1)
-    renshi("case", "fire", str(case_id), "recommend", "--as", "school_officer", at=_at(day, 10))
+    payload = '{"comment": "材料齐全，同意公示"}'
+    fire(case_id, "school_approve", "school_officer", _at(day, 10), payload)
+    day = close_window(db, case_id)
+    fire(case_id, "recommend", "school_officer", _at(day, 10))
     click.secho("\n== 县级资格审查、评审委员会 ==", bold=True)
-    renshi("case", "fire", str(case_id), "qualify", "--as", "county_officer", at=_at(day, 15))
-    with reader(db).connect() as conn:
-        experts = (
-            conn.execute(select(PanelSeat.expert_id).where(PanelSeat.case_id == case_id))
-            .scalars()
-            .all()
-        )
+    fire(case_id, "qualify", "county_officer", _at(day, 15))
+    experts = seated(reader(db), case_id)
     day += dt.timedelta(days=1)
     for i, expert in enumerate(experts):
         choice = "no" if i == 0 else "yes"
-        renshi(
-            "case",
-            "fire",
-            str(case_id),
-            "vote",
-            "--as",
-            f"#{expert}",
-            "--payload",
-            f'{{"choice": "{choice}"}}',
-            at=_at(day, 10),
-        )
-    renshi("case", "fire", str(case_id), "close_sitting", "--as", "city_officer", at=_at(day, 16))
+        fire(case_id, "vote", f"#{expert}", _at(day, 10), f'{{"choice": "{choice}"}}')
+    fire(case_id, "close_sitting", "city_officer", _at(day, 16))
     click.secho("\n== 结果公示、发文认定 ==", bold=True)
-    due = _window_due(db, case_id)
-    renshi(
-        "case",
-        "fire",
-        str(case_id),
-        "close_publicity",
-        "--as",
-        "system",
-        at=_at(due + dt.timedelta(days=1), 0),
-    )
-    renshi(
-        "case",
-        "fire",
-        str(case_id),
-        "appoint",
-        "--as",
-        "city_officer",
-        at=_at(due + dt.timedelta(days=1), 10),
-    )
+    day = close_window(db, case_id)
+    fire(case_id, "appoint", "city_officer", _at(day, 10))
 
     click.secho("\n== 本轮结果 ==", bold=True)
     with reader(db).connect() as conn:
@@ -320,15 +218,23 @@ def walk() -> None:
     db.dispose()
 
 
-def _window_due(db: Engine, case_id: int) -> dt.date:
-    with reader(db).connect() as conn:
-        due = conn.execute(
-            select(Task.due_on).where(
-                Task.case_id == case_id, Task.status == "open", Task.kind == "window"
-            )
-        ).scalar_one()
-    assert due is not None
-    return due
+def declare(who: str, title: str, subject: str, at: dt.datetime) -> None:
+    """``who`` declares for ``title`` and submits, through ``renshi case start``."""
+    form = json.dumps(title_review.declaration(subject, title=title), ensure_ascii=False)
+    renshi("case", "start", "title_review", "--as", who, "--submit", "--form", form, at=at)
+
+
+def fire(case_id: int, event: str, who: str, at: dt.datetime, payload: str | None = None) -> None:
+    extra = ("--payload", payload) if payload else ()
+    renshi("case", "fire", str(case_id), event, "--as", who, *extra, at=at)
+
+
+def close_window(db: Engine, case_id: int) -> dt.date:
+    """Close the case's publicity window as the sweep would, just after its last day;
+    that day is returned, for the steps that follow."""
+    after = window_due(reader(db), case_id) + dt.timedelta(days=1)
+    fire(case_id, "close_publicity", "system", _at(after, 0))
+    return after
 
 
 if __name__ == "__main__":

@@ -37,27 +37,15 @@ from states.engine.statements import (
     WRITE_CASE,
     unit_params,
 )
-from states.org import SCHOOL_OFFICER, Actor, Binding
+from states.org import SCHOOL_OFFICER, Actor
 from states.processes import installed
+from states.processes.title_review import seed as title_review
 from states.seed import seed
-from states.store.models import (
-    AuditEvent,
-    Case,
-    EthicsRecord,
-    OrgUnit,
-    OutboxMessage,
-    Person,
-    Task,
-    Teacher,
-    table_of,
-)
+from states.seed.builders import Unit, stand_in
+from states.store.models import Case, table_of
 from states.store.people import load_actor
 
-cases_t, tasks_t, audit_t = table_of(Case), table_of(Task), table_of(AuditEvent)
-outbox_t, units_t, teachers_t = table_of(OutboxMessage), table_of(OrgUnit), table_of(Teacher)
-people_t, ethics_t = table_of(Person), table_of(EthicsRecord)
-
-DECLARE = {"statement": "任教以来认真履职。", "target_title": "senior"}
+cases_t = table_of(Case)
 
 
 def prepare(path: Path, teachers: int, cases: int) -> tuple[Engine, CaseEngine, list[int]]:
@@ -71,46 +59,23 @@ def declare(db: Engine, teachers: int, cases: int) -> tuple[Engine, CaseEngine, 
     clock = FrozenClock(bureau_time(2026, 9, 1))
     eng = CaseEngine(db, installed(), clock)
     with db.connect() as conn:
-        eligible = conn.execute(
-            select(teachers_t.c.person_id, teachers_t.c.subject)
-            .outerjoin(ethics_t, ethics_t.c.person_id == teachers_t.c.person_id)
-            .join(units_t, units_t.c.id == teachers_t.c.school_id)
-            .where(
-                teachers_t.c.title == "grade1",
-                teachers_t.c.title_date <= dt.date(2021, 1, 1),
-                teachers_t.c.education.in_(("bachelor", "master", "doctor")),
-                (teachers_t.c.rural_years >= 1) | units_t.c.is_rural | units_t.c.is_weak,
-                ethics_t.c.id.is_(None),
-            )
-            .limit(cases)
-        ).all()
+        eligible = title_review.eligible(conn, cases)
     if len(eligible) < cases:
         raise SystemExit(f"only {len(eligible)} eligible teachers for {cases} cases")
-    ids = []
-    for person_id, subject in eligible:
-        with db.connect() as conn:
-            actor = load_actor(conn, person_id=person_id)
-        case_id = eng.start("title_review", actor, {**DECLARE, "subject": subject}).case_id
-        eng.fire(case_id, "submit", actor, expected_version=1)
-        ids.append(case_id)
-    return db, eng, ids
+    return db, eng, title_review.declare_for(eng, eligible)
 
 
 def _officers(db: Engine, case_ids: Sequence[int]) -> dict[int, Actor]:
-    """A school officer for each case's school: the seed names officers only for its demo
-    school, so every other school's officer is the demo officer's person bound there."""
+    """A school officer for each case's school: the demo officer's person, lent to them all."""
     with db.connect() as conn:
-        officer = conn.execute(
-            select(people_t.c.id).where(people_t.c.username == "school_officer")
-        ).scalar_one()
+        officer = load_actor(conn, username="school_officer").person_id
         rows = conn.execute(
             select(cases_t.c.id, cases_t.c.org_unit_id, cases_t.c.org_path).where(
                 cases_t.c.id.in_(case_ids)
             )
         ).all()
     return {
-        r.id: Actor(officer, "人事干部", (Binding(SCHOOL_OFFICER, r.org_unit_id, r.org_path),))
-        for r in rows
+        r.id: stand_in(officer, SCHOOL_OFFICER, [Unit(r.org_unit_id, r.org_path)]) for r in rows
     }
 
 

@@ -16,41 +16,37 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from sqlalchemy import insert, select
+from sqlalchemy import Engine, select
 
 from api.auth import AuthConfig, issue_token
 from benchmarks.fire import prepare
 from states.clock import bureau_time
-from states.store.models import Case, Person, RoleBinding, table_of
+from states.org import SCHOOL_OFFICER
+from states.seed.builders import Unit, add_person, bind
+from states.store.models import Case
 
 CLIENTS = 8
 LUA = Path(__file__).with_name("approve.lua")
 
 
-def _officer_tokens(db: object, case_ids: list[int], secret: str) -> dict[int, str]:
+def _officer_tokens(db: Engine, case_ids: list[int], secret: str) -> dict[int, str]:
     """A school officer account per school that has a case, and a token for each case."""
-    from sqlalchemy import Engine
-
-    assert isinstance(db, Engine)
     cfg = AuthConfig(secret=secret.encode())
     now = bureau_time(2026, 9, 1)
     with db.begin() as conn:
-        rows = conn.execute(select(Case.id, Case.org_unit_id).where(Case.id.in_(case_ids))).all()
+        rows = conn.execute(
+            select(Case.id, Case.org_unit_id, Case.org_path).where(Case.id.in_(case_ids))
+        ).all()
+        schools = {r.org_unit_id: Unit(r.org_unit_id, r.org_path) for r in rows}
         officer: dict[int, str] = {}
-        for school in sorted({r.org_unit_id for r in rows}):
-            pid = conn.execute(
-                insert(table_of(Person))
-                .values(name=f"人事干部{school}", failed_logins=0, active=True)
-                .returning(table_of(Person).c.id)
-            ).scalar_one()
-            conn.execute(
-                insert(table_of(RoleBinding)).values(
-                    person_id=pid, role="school_officer", org_unit_id=school
-                )
-            )
+        for school, unit in sorted(schools.items()):
+            pid = add_person(conn, f"人事干部{school}")
+            bind(conn, pid, SCHOOL_OFFICER, unit)
             officer[school] = issue_token(pid, now, cfg)
     return {r.id: officer[r.org_unit_id] for r in rows}
 
@@ -103,29 +99,12 @@ def run(path: Path, *, teachers: int, cases: int, seconds: float) -> dict[str, f
     secret = secrets.token_hex(16)
     tokens = _officer_tokens(db, ids, secret)
     db.dispose()
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks.http_server",
-            "--url",
-            f"sqlite:///{path}",
-            "--port",
-            str(port),
-            "--secret",
-            secret,
-        ],
-        env={**os.environ, "RENSHI_DATABASE_URL": f"sqlite:///{path}"},
-    )
-    url = f"http://127.0.0.1:{port}"
     body = json.dumps({"event": "school_approve", "expected_version": 2})
     rounds = 2
     share = len(ids) // (2 * rounds)
     api: list[dict[str, float]] = []
     bare: list[dict[str, float]] = []
-    try:
-        _wait(url)
+    with serving(path, secret) as url:
         for r in range(rounds):
             chunk = ids[2 * r * share : (2 * r + 1) * share]
             api.append(
@@ -145,9 +124,6 @@ def run(path: Path, *, teachers: int, cases: int, seconds: float) -> dict[str, f
                     path.parent,
                 )
             )
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
     def total(rs: list[dict[str, float]], key: str) -> float:
         return sum(x[key] for x in rs)
@@ -164,6 +140,35 @@ def run(path: Path, *, teachers: int, cases: int, seconds: float) -> dict[str, f
         "bare_http_errors": int(total(bare, "errors")),
         "http_vs_bare": round(http_per_s / bare_per_s, 3),
     }
+
+
+@contextmanager
+def serving(path: Path, secret: str) -> Iterator[str]:
+    """``benchmarks.http_server`` over the SQLite file at ``path``, in a process of its own
+    as a deployment runs it; its URL once it answers."""
+    database = f"sqlite:///{path}"
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.http_server",
+            "--url",
+            database,
+            "--port",
+            str(port),
+            "--secret",
+            secret,
+        ],
+        env={**os.environ, "RENSHI_DATABASE_URL": database},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait(url)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def _free_port() -> int:

@@ -16,13 +16,15 @@ from sqlalchemy import text
 
 from benchmarks.common import fresh_db
 from states.clock import FrozenClock, bureau_time
-from states.engine import CaseEngine, Move
+from states.engine import CaseEngine
 from states.identity import make_id_number
-from states.org import CITY_OFFICER, COUNTY_OFFICER, SYSTEM_ACTOR, Actor, Binding
+from states.org import CITY_OFFICER, COUNTY_OFFICER, SYSTEM_ACTOR
 from states.processes import installed
+from states.processes.recruitment import seed as recruitment
 from states.processes.recruitment import steps as rec
 from states.seed import seed
-from states.sheets import APPLICANTS, read_table, validate, write_xlsx
+from states.seed.builders import counties, stand_in, units
+from states.sheets import APPLICANTS, read_table, validate
 from states.store.people import load_actor
 
 LEVELS = ("primary", "junior", "senior")
@@ -36,37 +38,16 @@ def run(path: Path, *, applicants: int, posts: int) -> dict[str, float]:
     engine = CaseEngine(db, installed(), clock)
     rng = random.Random(7)
     with db.begin() as conn:
-        round_id = rec.open_round(
-            conn,
-            province_id=1,
-            year=2026,
-            name="基准招聘",
-            registration_opens=dt.date(2026, 3, 1),
-            registration_closes=dt.date(2026, 3, 10),
-            replacement_deadline=dt.date(2026, 8, 31),
-        )
-        counties = conn.execute(
-            text(
-                "select c.id, min(s.id) from org_units c join org_units s on s.parent_id = c.id "
-                "where c.tier = 'county' and s.tier = 'school' group by c.id order by c.id"
-            )
-        ).all()
+        round_id = recruitment.new_round(conn, 1, "基准招聘", recruitment.SPRING)
+        places = counties(conn)
         province = load_actor(conn, username="province_officer")
         city = load_actor(conn, username="city_officer")
-    with db.connect() as conn:
-        cities = conn.execute(text("select id, path from org_units where tier = 'city'")).all()
-    # every city selects for its own counties; one officer acting for all keeps this short
-    city = Actor(city.person_id, city.name, tuple(Binding(CITY_OFFICER, i, p) for i, p in cities))
-    per_county = -(-posts // len(counties))
+        # every city selects for its own counties; one officer acting for all keeps this short
+        city = stand_in(city.person_id, CITY_OFFICER, units(conn, "city"), label=city.name)
+    per_county = -(-posts // len(places))
     codes: list[tuple[str, str]] = []
-    for i, (county_id, school_id) in enumerate(counties):
-        with db.connect() as conn:
-            path_ = conn.execute(
-                text("select path from org_units where id = :i"), {"i": county_id}
-            ).scalar_one()
-        officer = Actor(
-            province.person_id, "县人事股", (Binding(COUNTY_OFFICER, county_id, path_),)
-        )
+    for i, county in enumerate(places):
+        officer = stand_in(province.person_id, COUNTY_OFFICER, [county.unit], label="县人事股")
         batch = []
         for j in range(per_county):
             if len(codes) >= posts:
@@ -76,21 +57,12 @@ def run(path: Path, *, applicants: int, posts: int) -> dict[str, float]:
             count = rng.randint(2, 8)
             codes.append((code, level))
             batch.append(
-                {
-                    "code": code,
-                    "subject": "数学",
-                    "school_level": level,
-                    "count": count,
-                    "min_education": "bachelor",
-                    "seats": [{"school_id": school_id, "seats": count}],
-                }
+                recruitment.post(code, {county.school: count}, subject="数学", level=level)
             )
         if not batch:
             continue
-        plan = rec.declare_plan(engine, officer, round_id, county_id, batch)
-        engine.fire(plan, "submit", officer, expected_version=1)
-        engine.fire_many("recruitment_plan", [Move(plan, "city_pass")], SYSTEM_ACTOR)
-        engine.fire_many("recruitment_plan", [Move(plan, "approve")], SYSTEM_ACTOR)
+        plan = rec.declare_plan(engine, officer, round_id, county.id, batch)
+        recruitment.approve_plan(engine, plan, submitted_by=officer)
     rows = []
     for n in range(applicants):
         code, level = codes[n % len(codes)]
@@ -105,19 +77,7 @@ def run(path: Path, *, applicants: int, posts: int) -> dict[str, float]:
                 "post_code": code,
             }
         )
-    sheet = write_xlsx(
-        [
-            ("id_number", "身份证号"),
-            ("name", "姓名"),
-            ("phone", "手机号码"),
-            ("education", "学历"),
-            ("cert_level", "教师资格证学段"),
-            ("post_code", "岗位代码"),
-        ],
-        rows,
-        title="报名",
-        mask=(),
-    )
+    sheet = recruitment.applicant_sheet(rows)
 
     t0 = time.perf_counter()
     checked = validate(read_table(sheet, "报名.xlsx", schema=APPLICANTS), APPLICANTS)

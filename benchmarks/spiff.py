@@ -79,23 +79,14 @@ from states.org import (
     SYSTEM_ACTOR,
     TEACHER,
     Actor,
-    Binding,
     path_ids,
 )
 from states.processes import installed
+from states.processes.title_review import seed as title_review
 from states.seed import seed
+from states.seed.builders import Unit, stand_in, unit_paths
 from states.store.db import make_engine
-from states.store.models import (
-    EthicsRecord,
-    OrgUnit,
-    PanelSeat,
-    Person,
-    Quota,
-    RoleBinding,
-    Task,
-    Teacher,
-    table_of,
-)
+from states.store.models import PanelSeat, Quota, Teacher, table_of
 from states.store.people import load_actor
 
 BPMN = Path(__file__).with_name("title_review.bpmn")
@@ -105,9 +96,7 @@ SHARED_TABLES = ("audit_events", "tasks", "outbox")
 OURS_STATE = ("cases", "panel_seats")  # where ours keeps a case's state besides the trail
 SPIFF_STATE = ("spiff_workflows",)
 
-units_t, teachers_t, people_t = table_of(OrgUnit), table_of(Teacher), table_of(Person)
-ethics_t, quotas_t, bindings_t = table_of(EthicsRecord), table_of(Quota), table_of(RoleBinding)
-seats_t, tasks_t = table_of(PanelSeat), table_of(Task)
+teachers_t, quotas_t, seats_t = table_of(Teacher), table_of(Quota), table_of(PanelSeat)
 
 DECLARE = {"statement": "任教以来认真履职，教学成绩突出。", "target_title": "senior"}
 COMMENTS = {
@@ -189,49 +178,26 @@ def prepare(path: Path, teachers: int, chains: int) -> tuple[Engine, list[Chain]
         conn.execute(update(quotas_t).where(quotas_t.c.title == "senior").values(posts=10**6))
         conn.execute(text("CREATE TABLE spiff_workflows (id INTEGER PRIMARY KEY, serialized TEXT)"))
     with db.connect() as conn:
-        rows = conn.execute(
-            select(teachers_t.c.person_id, teachers_t.c.subject, units_t.c.path)
-            .outerjoin(ethics_t, ethics_t.c.person_id == teachers_t.c.person_id)
-            .join(units_t, units_t.c.id == teachers_t.c.school_id)
-            .where(
-                teachers_t.c.title == "grade1",
-                teachers_t.c.title_date <= dt.date(2021, 1, 1),
-                teachers_t.c.education.in_(("bachelor", "master", "doctor")),
-                (teachers_t.c.rural_years >= 1) | units_t.c.is_rural | units_t.c.is_weak,
-                teachers_t.c.rural_years < 30,
-                units_t.c.self_review_pilot.is_(False),  # pilots hold their own committee
-                ethics_t.c.id.is_(None),
-            )
-            .order_by(teachers_t.c.person_id)
-        ).all()
-        # City-direct schools send their county work to the city: keep the chain the same.
-        rows = [r for r in rows if len(path_ids(r.path)) == 4][:chains]
+        rows = title_review.eligible(conn, chains, ordinary_road=True)
         if len(rows) < chains:
             raise SystemExit(f"only {len(rows)} eligible teachers for {chains} chains")
-        officers: dict[str, int] = {
-            r.username: r.id
-            for r in conn.execute(
-                select(people_t.c.username, people_t.c.id).where(
-                    people_t.c.username.in_(("school_officer", "county_officer", "city_officer"))
-                )
-            )
+        officers = {
+            username: load_actor(conn, username=username).person_id
+            for username in ("school_officer", "county_officer", "city_officer")
         }
-        paths: dict[int, str] = {
-            r.id: r.path for r in conn.execute(select(units_t.c.id, units_t.c.path))
-        }
+        paths = unit_paths(conn)
+
+        def officer(username: str, role: str, unit: int) -> Actor:
+            return stand_in(officers[username], role, [Unit(unit, paths[unit])])
+
         out = []
         for r in rows:
             _, city, county, school = path_ids(r.path)
-            units = {"city": city, "county": county, "school": school}
-
-            def officer(username: str, role: str, unit: int) -> Actor:
-                return Actor(officers[username], "人事干部", (Binding(role, unit, paths[unit]),))
-
             out.append(
                 Chain(
                     applicant=load_actor(conn, person_id=r.person_id),
                     subject=r.subject,
-                    units=units,
+                    units={"city": city, "county": county, "school": school},
                     school=officer("school_officer", SCHOOL_OFFICER, school),
                     county=officer("county_officer", COUNTY_OFFICER, county),
                     city=officer("city_officer", CITY_OFFICER, city),

@@ -24,6 +24,7 @@ from states.process.spec import (
     RuleUse,
     StateSpec,
 )
+from states.seed.builders import fire_current
 from states.store.audit_store import verify_trail
 from states.store.models import Case, Task
 from tests.world import World
@@ -80,12 +81,6 @@ FIX = ProcessSpec(
 PACKAGES = (ProcessPackage("a_check", "检查", (CHECK,)), ProcessPackage("a_fix", "整改", (FIX,)))
 
 
-def _fire(eng: CaseEngine, case_id: int, event: str, actor, payload=None):  # type: ignore[no-untyped-def]
-    with eng.db.connect() as conn:
-        version = conn.execute(select(Case.version).where(Case.id == case_id)).scalar_one()
-    return eng.fire(case_id, event, actor, payload, expected_version=version)
-
-
 def test_a_parent_waits_on_the_children_it_opened(
     engine: Engine, world: World, clock: FrozenClock
 ) -> None:
@@ -94,7 +89,7 @@ def test_a_parent_waits_on_the_children_it_opened(
     with engine.begin() as conn:
         [parent] = eng.open_many("a_check", [(world.unit("east"), {})], county, conn=conn)
     schools = f"{world.unit('urban')},{world.unit('rural')}"
-    _fire(eng, parent, "found", county, {"schools": schools})
+    fire_current(eng, parent, "found", county, {"schools": schools})
     with engine.connect() as conn:
         children = conn.execute(
             select(Case.id, Case.org_unit_id, Case.state, Case.year)
@@ -115,11 +110,11 @@ def test_a_parent_waits_on_the_children_it_opened(
         (SCHOOL_OFFICER, world.unit("rural")),
     }
     with pytest.raises(RuleRefused, match="尚有2项下级事项未办结"):
-        _fire(eng, parent, "close", county)
-    _fire(eng, children[0].id, "report", world.actors["school_officer"])
+        fire_current(eng, parent, "close", county)
+    fire_current(eng, children[0].id, "report", world.actors["school_officer"])
     with pytest.raises(RuleRefused, match="尚有1项"):
-        _fire(eng, parent, "close", county)
-    _fire(eng, children[1].id, "report", world.actors["rural_officer"])
-    assert _fire(eng, parent, "close", county).to_state == "closed"
+        fire_current(eng, parent, "close", county)
+    fire_current(eng, children[1].id, "report", world.actors["rural_officer"])
+    assert fire_current(eng, parent, "close", county).to_state == "closed"
     with engine.connect() as conn:
         assert list(verify_trail(conn)) == []

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
+from states.processes.title_review.seed import declaration
+from states.seed import demo_teacher
 from states.store.db import make_engine
 
 RENSHI = str(Path(sys.executable).parent / "renshi")
-FORM = '{"target_title": "senior", "subject": "%s", "statement": "述职报告"}'
+AT = ("--at", "2026-09-01T09:00")
 
 
 def run(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -20,38 +23,32 @@ def run(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([RENSHI, *args], capture_output=True, text=True, env=env, timeout=120)
 
 
+def _seeded(db_url: str) -> Engine:
+    """A province of 200 teachers, seeded the way an operator does it."""
+    assert run(db_url, "seed", "--teachers", "200").returncode == 0
+    return make_engine(db_url)
+
+
+def _declare(db_url: str, engine: Engine) -> subprocess.CompletedProcess[str]:
+    """The demo teacher declares for 高级 in their subject and submits, on 1 September."""
+    with engine.connect() as conn:
+        form = declaration(demo_teacher(conn).subject, statement="述职报告")
+    args = ("case", "start", "title_review", "--as", "teacher", "--submit")
+    return run(db_url, *AT, *args, "--form", json.dumps(form, ensure_ascii=False))
+
+
 def test_case_commands_and_audit_verify(db_url: str) -> None:
     """Declare and approve through the CLI; then a changed audit row fails verification."""
-    assert run(db_url, "seed", "--teachers", "200").returncode == 0
-    engine = make_engine(db_url)
-    with engine.connect() as conn:
-        subject = conn.execute(
-            text(
-                "select t.subject from teachers t join people p on p.id = t.person_id "
-                "where p.username = 'teacher'"
-            )
-        ).scalar_one()
-    at = ("--at", "2026-09-01T09:00")
-    started = run(
-        db_url,
-        *at,
-        "case",
-        "start",
-        "title_review",
-        "--as",
-        "teacher",
-        "--submit",
-        "--form",
-        FORM % subject,
-    )
+    engine = _seeded(db_url)
+    started = _declare(db_url, engine)
     assert started.returncode == 0, started.stderr
     assert "「草稿」→「学校审核」" in started.stdout
 
-    wrong = run(db_url, *at, "case", "fire", "1", "appoint", "--as", "school_officer")
+    wrong = run(db_url, *AT, "case", "fire", "1", "appoint", "--as", "school_officer")
     assert wrong.returncode == 1 and "可执行" in wrong.stderr
     stale = run(
         db_url,
-        *at,
+        *AT,
         "case",
         "fire",
         "1",
@@ -62,9 +59,9 @@ def test_case_commands_and_audit_verify(db_url: str) -> None:
         "1",
     )
     assert stale.returncode == 1 and "版本" in stale.stderr
-    bad = run(db_url, *at, "case", "fire", "1", "send_back", "--as", "school_officer")
+    bad = run(db_url, *AT, "case", "fire", "1", "send_back", "--as", "school_officer")
     assert bad.returncode == 1 and "[reason]" in bad.stderr
-    ok = run(db_url, *at, "case", "fire", "1", "school_approve", "--as", "school_officer")
+    ok = run(db_url, *AT, "case", "fire", "1", "school_approve", "--as", "school_officer")
     assert ok.returncode == 0 and "校内公示" in ok.stdout
 
     from states.engine import CaseEngine
@@ -92,31 +89,8 @@ def test_case_commands_and_audit_verify(db_url: str) -> None:
 
 
 def test_deleted_last_audit_row_is_detected(db_url: str) -> None:
-    assert run(db_url, "seed", "--teachers", "200").returncode == 0
-    engine = make_engine(db_url)
-    with engine.connect() as conn:
-        subject = conn.execute(
-            text(
-                "select t.subject from teachers t join people p on p.id = t.person_id "
-                "where p.username = 'teacher'"
-            )
-        ).scalar_one()
-    assert (
-        run(
-            db_url,
-            "--at",
-            "2026-09-01T09:00",
-            "case",
-            "start",
-            "title_review",
-            "--as",
-            "teacher",
-            "--submit",
-            "--form",
-            FORM % subject,
-        ).returncode
-        == 0
-    )
+    engine = _seeded(db_url)
+    assert _declare(db_url, engine).returncode == 0
     with engine.begin() as conn:
         conn.execute(text("delete from audit_events where case_id = 1 and seq = 2"))
     broken = run(db_url, "audit", "verify")

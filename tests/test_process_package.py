@@ -15,6 +15,7 @@ from states.engine import CaseEngine
 from states.errors import NotFound, PermissionDenied, RuleRefused
 from states.org import SCHOOL_OFFICER
 from states.processes import installed
+from states.seed.builders import fire_current
 from states.store.audit_store import verify_trail
 from states.store.models import Case, OutboxMessage, Task, table_of
 from states.sweeps import publicity_sweep, reminder_sweep
@@ -28,12 +29,6 @@ PACKAGES = (*installed(), leave.PACKAGE)
 @pytest.fixture
 def eng(engine: Engine, clock: FrozenClock) -> CaseEngine:
     return CaseEngine(engine, PACKAGES, clock)
-
-
-def _fire(eng: CaseEngine, case_id: int, event: str, actor, payload=None):  # type: ignore[no-untyped-def]
-    with eng.db.connect() as conn:
-        version = conn.execute(select(Case.version).where(Case.id == case_id)).scalar_one()
-    return eng.fire(case_id, event, actor, payload, expected_version=version)
 
 
 def _tasks(eng: CaseEngine, case_id: int) -> list:  # type: ignore[type-arg]
@@ -75,17 +70,17 @@ def test_a_leave_request_runs_on_the_engine(
 
     # Another county's officer does not see it; the county cannot take the school's step.
     with pytest.raises(NotFound):
-        _fire(eng, case_id, "school_ok", world.actors["west_school_officer"])
+        fire_current(eng, case_id, "school_ok", world.actors["west_school_officer"])
     with pytest.raises(PermissionDenied):
-        _fire(eng, case_id, "school_ok", county)
-    back = _fire(eng, case_id, "send_back", school, {"reason": "请补充请假证明"})
+        fire_current(eng, case_id, "school_ok", county)
+    back = fire_current(eng, case_id, "send_back", school, {"reason": "请补充请假证明"})
     assert back.to_state == "returned"
     assert [n.payload["to"] for n in _notices(eng, case_id, "case_update")] == ["returned"]
     [task] = _tasks(eng, case_id)
     assert task.assignee_id == teacher.person_id
 
-    _fire(eng, case_id, "refile", teacher)
-    _fire(eng, case_id, "school_ok", school)
+    fire_current(eng, case_id, "refile", teacher)
+    fire_current(eng, case_id, "school_ok", school)
     [task] = _tasks(eng, case_id)
     assert task.state == "county_review" and task.due_on == dt.date(2026, 9, 8)
 
@@ -96,7 +91,7 @@ def test_a_leave_request_runs_on_the_engine(
     [reminder] = _notices(eng, case_id, "reminder_due_today")
     assert reminder.recipient_role == task.role and reminder.recipient_unit_id == world.unit("east")
 
-    _fire(eng, case_id, "county_ok", county)
+    fire_current(eng, case_id, "county_ok", county)
     [window] = _tasks(eng, case_id)
     assert window.kind == "window" and window.due_on == dt.date(2026, 9, 11)
     # The window closes by the state's own on_expiry event, once its last day is over.
@@ -143,7 +138,7 @@ def test_a_leave_request_has_its_pages(
         assert "教师请假" in html and "学校审批" in html and "学校同意" in html
         # approved, then on the public board with its own line
         for event, who in (("school_ok", "school_officer"), ("county_ok", "county_officer")):
-            _fire(eng, case_id, event, world.actors[who])
+            fire_current(eng, case_id, event, world.actors[who])
         board = live.client().get("/api/v1/public/publicity").json()
         lines = [i["detail"] for i in board["items"] if i["case_id"] == case_id]
         assert lines == ["请假3天，自2026-09-14起"]

@@ -1,4 +1,6 @@
-"""A recruitment round from post plan to confirmation (docs/processes/recruitment.md), on both databases."""
+"""A recruitment round from post plan to confirmation, on both databases.
+
+The process is described in docs/processes/recruitment.md."""
 
 from __future__ import annotations
 
@@ -12,7 +14,9 @@ from states.clock import bureau_time
 from states.errors import EventNotAllowed, FormError, RuleRefused
 from states.identity import make_id_number
 from states.org import PUBLIC_ACTOR, SYSTEM_ACTOR
+from states.processes.recruitment import seed as recruitment
 from states.processes.recruitment import steps as rec
+from states.seed.builders import walk
 from states.store.audit_store import verify_trail
 from states.store.models import (
     Applicant,
@@ -25,14 +29,8 @@ from tests.world import Driver, World
 
 def _round(d: Driver, world: World) -> int:
     with d.eng.db.begin() as conn:
-        return rec.open_round(
-            conn,
-            province_id=world.unit("province"),
-            year=2026,
-            name="2026年新任教师公开招聘",
-            registration_opens=dt.date(2026, 3, 1),
-            registration_closes=dt.date(2026, 3, 10),
-            replacement_deadline=dt.date(2026, 8, 31),
+        return recruitment.new_round(
+            conn, world.unit("province"), "2026年新任教师公开招聘", recruitment.SPRING
         )
 
 
@@ -64,28 +62,17 @@ def _state(d: Driver, case_id: int) -> str:
 
 
 def _plan(d: Driver, world: World, round_id: int) -> int:
-    county = world.actors["county_officer"]
+    """The county's plan, passed by the city: waiting for the province."""
+    seats = {world.unit("urban"): 1, world.unit("rural"): 1}
     plan = rec.declare_plan(
         d.eng,
-        county,
+        world.actors["county_officer"],
         round_id,
         world.unit("east"),
-        [
-            {
-                "code": "DX-SX-01",
-                "subject": "数学",
-                "school_level": "junior",
-                "count": 2,
-                "min_education": "bachelor",
-                "seats": [
-                    {"school_id": world.unit("urban"), "seats": 1},
-                    {"school_id": world.unit("rural"), "seats": 1},
-                ],
-            }
-        ],
+        [recruitment.post("DX-SX-01", seats, subject="数学", level="junior")],
     )
-    d.fire(plan, "submit", "county_officer")
-    d.fire(plan, "city_pass", "city_officer")
+    road = zip(recruitment.PLAN_ROAD[:2], ("county_officer", "city_officer"), strict=True)
+    walk(d.eng, plan, [(event, world.actors[who]) for event, who in road])
     return plan
 
 

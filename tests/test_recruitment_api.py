@@ -6,14 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
-
 from notifications.channels import SmsGateway
 from notifications.dispatch import dispatch
 from states.identity import make_id_number
 from states.org import Actor
-from states.processes.recruitment import steps as rec
-from states.store.models import OrgUnit
+from states.processes.recruitment import seed as recruitment
 from states.store.people import load_actor
 from tests.live import Live
 from tests.test_dispatch import Robot, robot  # noqa: F401 - the fixture
@@ -25,54 +22,42 @@ def _actor(live: Live, username: str) -> Actor:
 
 
 def _round_with_plan(live: Live) -> tuple[int, str]:
-    engine = live.services.engine
-    county = _actor(live, "county_officer")
-    county_id = county.bindings[0].unit_id
-    with live.services.db.begin() as conn:
-        round_id = rec.open_round(
-            conn,
-            province_id=1,
-            year=2026,
-            name="2026年招聘",
-            registration_opens=dt.date(2026, 8, 25),
-            registration_closes=dt.date(2026, 9, 10),
-        )
-        school = (
-            conn.execute(
-                select(OrgUnit.id).where(OrgUnit.parent_id == county_id, OrgUnit.tier == "school")
-            )
-            .scalars()
-            .first()
-        )
-    plan = rec.declare_plan(
-        engine,
-        county,
-        round_id,
-        county_id,
-        [
-            {
-                "code": "Z-01",
-                "subject": "语文",
-                "school_level": "primary",
-                "count": 1,
-                "min_education": "bachelor",
-                "seats": [{"school_id": school, "seats": 1}],
-            }
-        ],
+    """A round open today with one approved post, Z-01, each officer firing their step."""
+    road = [_actor(live, who) for who in ("county_officer", "city_officer", "province_officer")]
+    round_id = recruitment.round_with_post(
+        live.services.engine, road[0], name="2026年招聘", code="Z-01", seats=1, officers=road
     )
-    for event, who in (
-        ("submit", "county_officer"),
-        ("city_pass", "city_officer"),
-        ("approve", "province_officer"),
-    ):
-        version = live.client(who).get(f"/api/v1/cases/{plan}").json()["version"]
-        engine.fire(plan, event, _actor(live, who), expected_version=version)
-    return int(round_id), "Z-01"
+    return round_id, "Z-01"
+
+
+def _id_number(n: int) -> str:
+    return make_id_number("110101", dt.date(1999, 5, 1), 1 + 2 * n, "M")
+
+
+def _people(n: int, post: str = "Z-01") -> list[dict[str, str]]:
+    """``n`` applicants as an officer's import sheet lists them."""
+    return [
+        {
+            "id_number": _id_number(50 + i),
+            "name": f"导入{i}",
+            "phone": f"1371234{i:04d}",
+            "education": "本科",
+            "cert_level": "小学",
+            "post_code": post,
+        }
+        for i in range(n)
+    ]
+
+
+def _broken(person: dict[str, str]) -> dict[str, str]:
+    """The same row with a wrong check digit."""
+    number = person["id_number"]
+    return {**person, "id_number": number[:-1] + ("0" if number[-1] != "0" else "1")}
 
 
 def _form(n: int, code: str, **over: Any) -> dict[str, Any]:
     return {
-        "id_number": make_id_number("110101", dt.date(1999, 5, 1), 1 + 2 * n, "M"),
+        "id_number": _id_number(n),
         "name": f"报名{n}",
         "phone": f"1391234{n:04d}",
         "code": code,
@@ -180,35 +165,11 @@ def test_public_registration_with_an_sms_code(live: Live, robot: str) -> None:  
 
 
 def test_import_applicants_and_scores_then_export(live: Live) -> None:
-    from states.sheets import read_table, write_xlsx
+    from states.sheets import read_table
 
     round_id, post = _round_with_plan(live)
-    cols = [
-        ("id_number", "身份证号"),
-        ("name", "姓名"),
-        ("phone", "手机号码"),
-        ("education", "学历"),
-        ("cert_level", "教师资格证学段"),
-        ("post_code", "岗位代码"),
-    ]
-    people = [
-        {
-            "id_number": make_id_number("110101", dt.date(1999, 5, 1), 101 + 2 * n, "M"),
-            "name": f"导入{n}",
-            "phone": f"1371234{n:04d}",
-            "education": "本科",
-            "cert_level": "小学",
-            "post_code": post,
-        }
-        for n in range(5)
-    ]
-    bad = {
-        **people[4],
-        "id_number": people[4]["id_number"][:-1] + "0"
-        if people[4]["id_number"][-1] != "0"
-        else people[4]["id_number"][:-1] + "1",
-    }
-    sheet = write_xlsx(cols, [*people[:4], bad], title="报名", mask=())
+    people = _people(5, post)
+    sheet = recruitment.applicant_sheet([*people[:4], _broken(people[4])])
     province = live.client("province_officer")
     files = {
         "file": (
@@ -240,21 +201,9 @@ def test_import_applicants_and_scores_then_export(live: Live) -> None:
     assert not_a_sheet.status_code == 422 and not_a_sheet.json()["field"] == "file"
 
     # Qualify them, import written scores, shortlist, export the shortlist masked.
-    engine = live.services.engine
-    officer = _actor(live, "county_officer")
-    with live.services.db.connect() as conn:
-        from states.store.models import Applicant, Case
-
-        cases = conn.execute(
-            select(Applicant.case_id, Case.version).join(Case, Case.id == Applicant.case_id)
-        ).all()
-    for case_id, version in cases:
-        engine.fire(case_id, "qualify", officer, expected_version=version)
-    scores = write_xlsx(
-        [("id_number", "身份证号"), ("score", "笔试成绩")],
-        [{"id_number": p["id_number"], "score": 90 - i} for i, p in enumerate(people[:4])],
-        title="笔试",
-        mask=(),
+    recruitment.qualify_each(live.services.engine, _actor(live, "county_officer"))
+    scores = recruitment.score_sheet(
+        "written", [(p["id_number"], 90 - i) for i, p in enumerate(people[:4])]
     )
     written = province.post(
         f"/api/v1/recruitment/{round_id}/imports/written",

@@ -5,7 +5,6 @@ one real browser registering at phone width."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 import httpx
@@ -13,26 +12,25 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from states.identity import make_id_number
 from states.org import COUNTY_OFFICER
-from states.sheets import read_table, write_xlsx
+from states.processes.recruitment import seed as recruitment
+from states.sheets import read_table
 from states.store.models import Applicant, Case, OrgUnit
 from tests import test_pages
 from tests.browser import PHONE, chromium, console_errors, offline, shot
 from tests.live import Live, add_account
 from tests.test_dispatch import robot  # noqa: F401 - the fixture
 from tests.test_pages import _check_page, _client, _field_error, _sign_in
-from tests.test_recruitment_api import _actor, _round_with_plan, _sms_code
+from tests.test_recruitment_api import (
+    _actor,
+    _broken,
+    _id_number,
+    _people,
+    _round_with_plan,
+    _sms_code,
+)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-APPLICANT_COLUMNS = [
-    ("id_number", "身份证号"),
-    ("name", "姓名"),
-    ("phone", "手机号码"),
-    ("education", "学历"),
-    ("cert_level", "教师资格证学段"),
-    ("post_code", "岗位代码"),
-]
 
 
 def _cookieless(monkeypatch: pytest.MonkeyPatch, round_id: int) -> None:
@@ -40,10 +38,6 @@ def _cookieless(monkeypatch: pytest.MonkeyPatch, round_id: int) -> None:
     a session; the public registration form is one of those, like the objection form."""
     allowed = (*test_pages.NO_SESSION_FORMS, f"/recruitment/{round_id}/register")
     monkeypatch.setattr(test_pages, "NO_SESSION_FORMS", allowed)
-
-
-def _id_number(n: int) -> str:
-    return make_id_number("110101", dt.date(1999, 5, 1), 1 + 2 * n, "M")
 
 
 def _form(n: int, **over: str) -> dict[str, str]:
@@ -57,25 +51,6 @@ def _form(n: int, **over: str) -> dict[str, str]:
         "post_code": "Z-01",
         **over,
     }
-
-
-def _people(n: int) -> list[dict[str, str]]:
-    return [
-        {
-            "id_number": _id_number(50 + i),
-            "name": f"导入{i}",
-            "phone": f"1371234{i:04d}",
-            "education": "本科",
-            "cert_level": "小学",
-            "post_code": "Z-01",
-        }
-        for i in range(n)
-    ]
-
-
-def _broken(person: dict[str, str]) -> dict[str, str]:
-    number = person["id_number"]
-    return {**person, "id_number": number[:-1] + ("0" if number[-1] != "0" else "1")}
 
 
 def _applicants(live: Live) -> int:
@@ -189,7 +164,7 @@ def test_public_registration_through_the_page(
 def test_import_report_then_valid_rows_only(live: Live) -> None:
     round_id, _ = _round_with_plan(live)
     people = _people(5)
-    sheet = write_xlsx(APPLICANT_COLUMNS, [*people[:4], _broken(people[4])], title="报名", mask=())
+    sheet = recruitment.applicant_sheet([*people[:4], _broken(people[4])])
     province, csrf = _sign_in(live, "province_officer")
     page = province.get(f"/recruitment/{round_id}")
     assert page.status_code == 200
@@ -232,21 +207,18 @@ def test_steps_by_button_and_the_progress_table(live: Live) -> None:
     round_id, _ = _round_with_plan(live)
     people = _people(4)
     province, pcsrf = _sign_in(live, "province_officer")
-    sheet = write_xlsx(APPLICANT_COLUMNS, people, title="报名", mask=())
+    sheet = recruitment.applicant_sheet(people)
     assert _flash(province, _upload(province, pcsrf, round_id, "applicants", sheet)) == (
         "报名人员已导入4行"
     )
 
-    _qualify_case_by_case(live)
+    recruitment.qualify_each(live.services.engine, _actor(live, "county_officer"))
     county, ccsrf = _sign_in(live, "county_officer")
     too_early = county.post(f"/recruitment/{round_id}/steps/shortlist", data={"csrf": ccsrf})
     assert too_early.status_code == 403 and "市教育局人事处" in too_early.text
 
-    written = write_xlsx(
-        [("id_number", "身份证号"), ("score", "笔试成绩")],
-        [{"id_number": p["id_number"], "score": 90 - i} for i, p in enumerate(people)],
-        title="笔试",
-        mask=(),
+    written = recruitment.score_sheet(
+        "written", [(p["id_number"], 90 - i) for i, p in enumerate(people)]
     )
     assert _flash(province, _upload(province, pcsrf, round_id, "written", written)) == (
         "笔试成绩已导入4行"
@@ -257,11 +229,8 @@ def test_steps_by_button_and_the_progress_table(live: Live) -> None:
     assert 'id="action-shortlist"' in round_page and 'id="action-ranking"' in round_page
     shortlisted = city.post(f"/recruitment/{round_id}/steps/shortlist", data={"csrf": tcsrf})
     assert _flash(city, shortlisted) == "已办理「确定入围面试人选」：入围3人，未入围1人"
-    interview = write_xlsx(
-        [("id_number", "身份证号"), ("score", "面试成绩")],
-        [{"id_number": p["id_number"], "score": 80 + i} for i, p in enumerate(people[:3])],
-        title="面试",
-        mask=(),
+    interview = recruitment.score_sheet(
+        "interview", [(p["id_number"], 80 + i) for i, p in enumerate(people[:3])]
     )
     assert _flash(city, _upload(city, tcsrf, round_id, "interview", interview)) == (
         "面试成绩已导入3行"
@@ -284,21 +253,10 @@ def test_steps_by_button_and_the_progress_table(live: Live) -> None:
     assert all("*" in r["身份证号"] for _, r in table.rows)
 
 
-def _qualify_case_by_case(live: Live) -> None:
-    """资格审查 the way the county does it on each case's page."""
-    officer = _actor(live, "county_officer")
-    with live.services.db.connect() as conn:
-        cases = conn.execute(
-            select(Applicant.case_id, Case.version).join(Case, Case.id == Applicant.case_id)
-        ).all()
-    for case_id, version in cases:
-        live.services.engine.fire(case_id, "qualify", officer, expected_version=version)
-
-
 def test_qualification_button(live: Live) -> None:
     round_id, _ = _round_with_plan(live)
     province, pcsrf = _sign_in(live, "province_officer")
-    sheet = write_xlsx(APPLICANT_COLUMNS, _people(2), title="报名", mask=())
+    sheet = recruitment.applicant_sheet(_people(2))
     assert _upload(province, pcsrf, round_id, "applicants", sheet).status_code == 303
     county, ccsrf = _sign_in(live, "county_officer")
     assert 'id="action-qualify"' in county.get(f"/recruitment/{round_id}").text
@@ -310,7 +268,7 @@ def test_qualification_button(live: Live) -> None:
 def test_county_officer_sees_only_their_county(live: Live) -> None:
     round_id, _ = _round_with_plan(live)
     province, csrf = _sign_in(live, "province_officer")
-    sheet = write_xlsx(APPLICANT_COLUMNS, _people(2), title="报名", mask=())
+    sheet = recruitment.applicant_sheet(_people(2))
     assert _upload(province, csrf, round_id, "applicants", sheet).status_code == 303
     home = _actor(live, "county_officer").bindings[0].unit_id
     with live.services.db.connect() as conn:

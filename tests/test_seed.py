@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -31,6 +28,7 @@ from states.seed import SeedError, SeedSummary, seed
 from states.store.db import make_engine
 from states.store.migrate import upgrade
 from states.store.models import EthicsRecord, OrgUnit, Person, Quota, RoleBinding, Teacher
+from tests.test_cli import run
 
 TEACHERS = 300
 YEAR = 2026
@@ -304,26 +302,12 @@ def _row(teacher: Teacher) -> tuple[object, ...]:
 
 
 def test_cli_seed(db_url: str) -> None:
-    renshi = Path(sys.executable).parent / "renshi"
-    env = {**os.environ, "RENSHI_DATABASE_URL": db_url}
-    first = subprocess.run(
-        [str(renshi), "seed", "--teachers", "200"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    first = run(db_url, "seed", "--teachers", "200")
     assert first.returncode == 0, first.stderr
     assert "200 名教师" in first.stdout
     assert "renshi2026" in first.stdout
     for username in ("province_officer", "teacher", "expert", "leader"):
         assert username in first.stdout
-    again = subprocess.run(
-        [str(renshi), "seed", "--teachers", "200"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    again = run(db_url, "seed", "--teachers", "200")
     assert again.returncode == 1
     assert "数据库不是空的" in again.stderr

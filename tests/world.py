@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select
 
-from states.clock import FrozenClock, bureau_time
+from states.clock import FrozenClock
 from states.engine import CaseEngine, FireResult
 from states.identity import make_id_number
 from states.org import (
@@ -22,23 +22,22 @@ from states.org import (
     PROVINCE_OFFICER,
     REVIEW_EXPERT,
     SCHOOL_OFFICER,
-    SYSTEM_ACTOR,
     Actor,
-    Binding,
-    unit_path,
 )
-from states.store.models import (
-    Case,
-    EthicsRecord,
-    OrgUnit,
-    PanelSeat,
-    Person,
-    Quota,
-    RoleBinding,
-    Task,
-    Teacher,
-    table_of,
+from states.processes.title_review import seed as title_review
+from states.seed.builders import (
+    Unit,
+    add_officer,
+    add_person,
+    add_quota,
+    add_teacher,
+    add_unit,
+    bind,
+    close_window,
+    fire_current,
+    seated,
 )
+from states.store.models import Case, EthicsRecord, Task, Teacher, table_of
 
 YEAR = 2026
 _ids = itertools.count(1)
@@ -47,7 +46,7 @@ _ids = itertools.count(1)
 @dataclass
 class World:
     engine: Engine
-    units: dict[str, tuple[int, str]] = field(default_factory=dict)  # key -> (id, path)
+    units: dict[str, Unit] = field(default_factory=dict)  # key -> (id, path)
     actors: dict[str, Actor] = field(default_factory=dict)
     seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -57,39 +56,26 @@ class World:
     def add_unit(
         self, conn: Connection, key: str, tier: str, name: str, parent: str | None, **flags: Any
     ) -> int:
-        parent_id, parent_path = self.units[parent] if parent else (None, None)
-        uid = conn.execute(
-            insert(table_of(OrgUnit)).values(
-                parent_id=parent_id,
-                tier=tier,
-                code=f"U{key}",
-                name=name,
-                path="-",
-                is_rural=flags.get("is_rural", False),
-                is_weak=flags.get("is_weak", False),
-                self_review_pilot=flags.get("pilot", False),
-                settings=flags.get("settings"),
-            )
-        ).inserted_primary_key[0]
-        path = unit_path(parent_path, uid)
-        conn.execute(
-            table_of(OrgUnit).update().where(table_of(OrgUnit).c.id == uid).values(path=path)
+        unit = add_unit(
+            conn,
+            tier,
+            f"U{key}",
+            name,
+            self.units[parent] if parent else None,
+            rural=flags.get("is_rural", False),
+            weak=flags.get("is_weak", False),
+            pilot=flags.get("pilot", False),
+            settings=flags.get("settings"),
         )
-        self.units[key] = (uid, path)
-        return int(uid)
+        self.units[key] = unit
+        return unit.id
 
     def person(self, conn: Connection, name: str) -> int:
-        return int(conn.execute(insert(table_of(Person)).values(name=name)).inserted_primary_key[0])
+        return add_person(conn, name)
 
     def officer(self, key: str, role: str, unit: str) -> Actor:
         with self.engine.begin() as conn:
-            pid = self.person(conn, key)
-            conn.execute(
-                insert(table_of(RoleBinding)).values(
-                    person_id=pid, role=role, org_unit_id=self.unit(unit)
-                )
-            )
-        actor = Actor(pid, key, (Binding(role, self.unit(unit), self.units[unit][1]),))
+            actor = add_officer(conn, key, role, self.units[unit])
         self.actors[key] = actor
         return actor
 
@@ -109,26 +95,21 @@ class World:
         n = next(self.seq)
         birth = dt.date(1985, 1, 1) + dt.timedelta(days=n)
         with self.engine.begin() as conn:
-            pid = conn.execute(
-                insert(table_of(Person)).values(
-                    name=key, id_number=make_id_number("110101", birth, n, "F")
-                )
-            ).inserted_primary_key[0]
-            conn.execute(
-                insert(table_of(Teacher)).values(
-                    person_id=pid,
-                    school_id=self.unit(school),
-                    gender="F",
-                    birth_date=birth,
-                    subject=subject,
-                    school_level="junior",
-                    title=title,
-                    title_date=dt.date(YEAR - title_years, 3, 1),
-                    education=education,
-                    started_teaching_on=dt.date(2008, 9, 1),
-                    joined_school_on=dt.date(2012, 9, 1),
-                    rural_years=rural_years,
-                )
+            pid = add_teacher(
+                conn,
+                key,
+                self.unit(school),
+                id_number=make_id_number("110101", birth, n, "F"),
+                gender="F",
+                birth_date=birth,
+                subject=subject,
+                school_level="junior",
+                title=title,
+                title_date=dt.date(YEAR - title_years, 3, 1),
+                education=education,
+                started_teaching_on=dt.date(2008, 9, 1),
+                joined_school_on=dt.date(2012, 9, 1),
+                rural_years=rural_years,
             )
             for d in ethics or []:
                 conn.execute(
@@ -138,28 +119,14 @@ class World:
                 )
             bindings = []
             if expert_at:
-                conn.execute(
-                    insert(table_of(RoleBinding)).values(
-                        person_id=pid,
-                        role=REVIEW_EXPERT,
-                        org_unit_id=self.unit(expert_at),
-                        subject=subject,
-                    )
-                )
-                bindings.append(
-                    Binding(REVIEW_EXPERT, self.unit(expert_at), self.units[expert_at][1], subject)
-                )
-        actor = Actor(int(pid), key, tuple(bindings))
+                bindings.append(bind(conn, pid, REVIEW_EXPERT, self.units[expert_at], subject))
+        actor = Actor(pid, key, tuple(bindings))
         self.actors[key] = actor
         return actor
 
     def quota(self, school: str, title: str, posts: int) -> None:
         with self.engine.begin() as conn:
-            conn.execute(
-                insert(table_of(Quota)).values(
-                    org_unit_id=self.unit(school), year=YEAR, title=title, posts=posts
-                )
-            )
+            add_quota(conn, self.unit(school), YEAR, title, posts)
 
     def title_of(self, actor: Actor) -> tuple[str, dt.date | None]:
         with self.engine.connect() as conn:
@@ -222,23 +189,16 @@ class Driver:
         self, case_id: int, event: str, actor: Actor | str, payload: dict | None = None
     ) -> FireResult:
         who = self.world.actors[actor] if isinstance(actor, str) else actor
-        version = self.case(case_id).version
-        return self.eng.fire(case_id, event, who, payload, expected_version=version)
+        return fire_current(self.eng, case_id, event, who, payload)
 
     def declare(self, teacher: Actor, form: dict | None = None) -> int:
-        case_id = self.eng.start("title_review", teacher, form or DECLARE).case_id
-        self.fire(case_id, "submit", teacher)
-        return case_id
+        return title_review.declare(self.eng, teacher, form or DECLARE)
 
     def through_school(self, case_id: int, officer: str = "school_officer") -> None:
-        self.fire(case_id, "school_approve", officer, {"comment": "材料齐全，同意"})
-        self.close_window(case_id)
-        self.fire(case_id, "recommend", officer)
+        title_review.through_school(self.eng, self.clock, case_id, self.world.actors[officer])
 
     def close_window(self, case_id: int) -> None:
-        due = self.open_tasks(case_id)[0].due_on
-        self.clock.set(bureau_time(due.year, due.month, due.day) + dt.timedelta(days=1))
-        self.fire(case_id, "close_publicity", SYSTEM_ACTOR)
+        close_window(self.eng, self.clock, case_id)
 
     def open_tasks(self, case_id: int) -> list:
         with self.eng.db.connect() as conn:
@@ -251,16 +211,11 @@ class Driver:
             )
 
     def panel(self, case_id: int) -> list[int]:
-        with self.eng.db.connect() as conn:
-            return list(
-                conn.execute(
-                    select(PanelSeat.expert_id).where(PanelSeat.case_id == case_id)
-                ).scalars()
-            )
+        return seated(self.eng.db, case_id)
 
     def experts(self, case_id: int) -> list[Actor]:
-        seated = set(self.panel(case_id))
-        return [a for a in self.world.actors.values() if a.person_id in seated]
+        drawn = set(self.panel(case_id))
+        return [a for a in self.world.actors.values() if a.person_id in drawn]
 
     def vote_all(self, case_id: int, yes: int, no: int = 0) -> None:
         experts = self.experts(case_id)

@@ -27,7 +27,7 @@ from itertools import accumulate
 from typing import Any
 
 from argon2 import PasswordHasher
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Row, select
 from sqlalchemy.engine import Connection
 
 from states.identity import make_id_number
@@ -47,6 +47,7 @@ from states.org import (
     TITLES,
     unit_path,
 )
+from states.store.models import Person, Teacher
 
 # --- shape of the province ------------------------------------------------------------------
 PROVINCE_CODE = "SX"
@@ -374,6 +375,16 @@ def seed(
         elapsed_seconds=round(time.perf_counter() - started, 2),
         demo_password=demo_password,
     )
+
+
+def demo_teacher(conn: Connection) -> Row[Any]:
+    """The teacher behind the demo account (``person_id``, ``subject``, ``school_id``,
+    ``title``): the seed makes them eligible for 高级, so demos and tests declare as them."""
+    return conn.execute(
+        select(Person.id.label("person_id"), Teacher.subject, Teacher.school_id, Teacher.title)
+        .join(Teacher, Teacher.person_id == Person.id)
+        .where(Person.username == "teacher")
+    ).one()
 
 
 def _require_empty(conn: Connection) -> None:
