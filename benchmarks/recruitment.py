@@ -22,9 +22,10 @@ from states.org import CITY_OFFICER, COUNTY_OFFICER, SYSTEM_ACTOR
 from states.processes import installed
 from states.processes.recruitment import seed as recruitment
 from states.processes.recruitment import steps as rec
+from states.processes.recruitment.sheets import APPLICANTS
 from states.seed import seed
 from states.seed.builders import counties, stand_in, units
-from states.sheets import APPLICANTS, read_table, validate
+from states.sheets import read_table, validate
 from states.store.people import load_actor
 
 LEVELS = ("primary", "junior", "senior")

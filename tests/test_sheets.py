@@ -16,23 +16,26 @@ from openpyxl.cell.text import InlineFont
 
 from states import sheets
 from states.identity import make_id_number
-from states.sheets import (
+from states.processes.recruitment.sheets import (
     APPLICANTS,
     INTERVIEW_SCORES,
-    NOT_A_SHEET,
     WRITTEN_SCORES,
+    make_applicants_xlsx,
+    synthetic_applicants,
+)
+from states.sheets import (
+    NOT_A_SHEET,
     CellError,
     SheetError,
     Table,
-    make_applicants_xlsx,
     mask_phone,
     read_table,
     report_xlsx,
-    synthetic_applicants,
     template_xlsx,
     validate,
     write_xlsx,
 )
+from states.sheets import read as sheet_read
 
 # The worked example of GB 11643-1999: a woman (even sequence 002) born 1949-12-31.
 ID_A = "11010519491231002X"
@@ -357,8 +360,8 @@ def _varied_workbook() -> bytes:
 
 def test_stream_reader_and_openpyxl_read_the_same_table() -> None:
     data = _varied_workbook()
-    fast = sheets._table(sheets._fast_rows(data), 100)
-    slow = sheets._openpyxl_table(data, 100)
+    fast = sheet_read._table(sheet_read._fast_rows(data), 100)
+    slow = sheet_read._openpyxl_table(data, 100)
     assert fast == slow
     assert fast.columns == ["身份证号", "出生日期", "成绩", "在编", "姓名", "电话"]
     assert fast.rows[0] == (
@@ -386,11 +389,11 @@ def test_an_id_number_stored_as_a_number_is_explained() -> None:
 
 def test_the_stream_reader_falls_back_to_openpyxl(monkeypatch: pytest.MonkeyPatch) -> None:
     def unsupported(data: bytes) -> Any:
-        raise sheets._Unsupported("test")
+        raise sheet_read._Unsupported("test")
 
     data = _varied_workbook()
     expected = read_table(data, "x.xlsx")
-    monkeypatch.setattr(sheets, "_fast_rows", unsupported)
+    monkeypatch.setattr(sheet_read, "_fast_rows", unsupported)
     assert read_table(data, "x.xlsx") == expected
 
 

@@ -19,21 +19,14 @@ from states.errors import FormError, NotFound, PermissionDenied
 from states.identity import birth_date_of, gender_of, mask_id_number, validate_id_number
 from states.org import CITY_OFFICER, COUNTY_OFFICER, PROVINCE_OFFICER, SCOPE_ROLES, SYSTEM, Actor
 from states.processes.recruitment import steps as rec
+from states.processes.recruitment.sheets import APPLICANTS, INTERVIEW_SCORES, WRITTEN_SCORES
 from states.processes.recruitment.spec import (
     HIRED,
     PAST_QUALIFICATION,
     PAST_RANKING,
     PAST_SHORTLIST,
 )
-from states.sheets import (
-    APPLICANTS,
-    INTERVIEW_SCORES,
-    WRITTEN_SCORES,
-    SheetError,
-    read_table,
-    validate,
-    write_xlsx,
-)
+from states.sheets import SheetError, read_table, validate, write_xlsx
 from states.store.db import reader
 from states.store.models import (
     Applicant,

@@ -18,9 +18,10 @@ from sqlalchemy import Connection, select
 from states.engine import CaseEngine, Move
 from states.org import SYSTEM_ACTOR, Actor, path_ids
 from states.processes.recruitment.machine import PLAN
+from states.processes.recruitment.sheets import APPLICANTS, SCHEMAS
 from states.processes.recruitment.steps import declare_plan, open_round
 from states.seed.builders import first_school, walk
-from states.sheets import APPLICANTS, SCHEMAS, write_xlsx
+from states.sheets import write_xlsx
 from states.store.models import Applicant, Case
 
 # A plan's road to approval: the county sends it, the city passes it, the province approves.
