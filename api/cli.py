@@ -46,6 +46,12 @@ def _register() -> None:
 
     for command in (calendar, seed, case, audit, sweep, notify):
         main.add_command(command)
+    # each installed process's own commands (the CLI is a composition root)
+    from states.processes import installed
+
+    for package in installed():
+        for command in package.cli:
+            main.add_command(command)
 
 
 _register()

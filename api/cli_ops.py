@@ -16,16 +16,27 @@ from states.engine import CaseEngine, build_catalogue
 from states.processes import installed
 from states.store.db import make_engine, reader
 from states.store.models import Delivery, OutboxMessage
-from states.sweeps import SweepReport, deadline_sweep, publicity_sweep, reminder_sweep
+from states.sweeps import (
+    SweepReport,
+    checks_sweep,
+    deadline_sweep,
+    publicity_sweep,
+    reminder_sweep,
+)
 
-SWEEPS = {"reminders": reminder_sweep, "deadlines": deadline_sweep, "publicity": publicity_sweep}
+SWEEPS = {
+    "reminders": reminder_sweep,
+    "deadlines": deadline_sweep,
+    "publicity": publicity_sweep,
+    "checks": checks_sweep,
+}
 
 
 @click.command("sweep")
 @click.argument("name", type=click.Choice(sorted(SWEEPS)))
 @click.pass_context
 def sweep(ctx: click.Context, name: str) -> None:
-    """运行一次定时任务：reminders（催办提醒）、deadlines（逾期督办）、publicity（公示期满）。"""
+    """运行一次定时任务：reminders（催办提醒）、deadlines（逾期督办）、publicity（公示期满）、checks（各流程的自动检查）。"""
     engine = CaseEngine(make_engine(), installed(), ctx.obj["clock"])
     report: SweepReport = SWEEPS[name](engine)
     if report.skipped:

@@ -305,4 +305,21 @@ def _refresh_flagged(engine: CaseEngine, report: SweepReport) -> None:
         report.add("still_flagged", len(flagged) - len(fixed))
 
 
-__all__ = ["SweepReport", "deadline_sweep", "publicity_sweep", "reminder_sweep"]
+def checks_sweep(engine: CaseEngine) -> SweepReport:
+    """Run every installed process's scheduled checks (automated supervision checks and the
+    like); one check failing is reported and never stops the others."""
+    report = SweepReport("checks")
+    for check in engine.processes.checks():
+        try:
+            counts = check.run(engine)
+        except RenshiError as exc:
+            report.add("errors")
+            report.errors.append(f"{check.name}：{exc.message}")
+            log.warning("check %s failed: %s", check.name, exc.message)
+            continue
+        for key, n in counts.items():
+            report.add(f"{check.name}:{key}", n)
+    return report
+
+
+__all__ = ["SweepReport", "checks_sweep", "deadline_sweep", "publicity_sweep", "reminder_sweep"]

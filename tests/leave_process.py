@@ -21,7 +21,7 @@ from statemachine import State, StateMachine
 from api.processes import Row, WebPackage
 from states.engine.context import CaseContext
 from states.process.forms import REASON, Field, Form
-from states.process.package import Parts, ProcessPackage
+from states.process.package import Parts, ProcessPackage, ScheduledCheck
 from states.process.rules import Facts, Verdict
 from states.process.spec import (
     PUBLIC_WINDOW,
@@ -172,11 +172,22 @@ def publicity_line(row: Row) -> str:
 
 WEB = WebPackage(publicity={NAME: publicity_line})
 
+
+def long_absences(engine: Any) -> Mapping[str, int]:
+    """A scheduled check of the process's own: leave granted for more than two days."""
+    with engine.db.connect() as conn:
+        granted = conn.execute(
+            select(cases_t.c.data).where(cases_t.c.process == NAME, cases_t.c.state == "granted")
+        ).scalars()
+        return {"long": sum(1 for d in granted if int(d["days"]) > 2)}
+
+
 PACKAGE = ProcessPackage(
     name="leave",
     label="教师请假",
     specs=(SPEC,),
     parts=Parts(fact_loaders={LeaveTaken: leave_taken}),
+    checks=(ScheduledCheck("long_leave", long_absences),),
     web="tests.leave_process",
 )
 

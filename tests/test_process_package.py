@@ -18,7 +18,7 @@ from states.processes import installed
 from states.seed.builders import fire_current
 from states.store.audit_store import verify_trail
 from states.store.models import Case, OutboxMessage, Task, table_of
-from states.sweeps import publicity_sweep, reminder_sweep
+from states.sweeps import checks_sweep, publicity_sweep, reminder_sweep
 from tests import leave_process as leave
 from tests.live import add_account, serve
 from tests.world import World
@@ -105,6 +105,8 @@ def test_a_leave_request_runs_on_the_engine(
         assert case.data["approved_on"] == "2026-09-08"
         assert list(verify_trail(conn, case_id)) == []
     assert _tasks(eng, case_id) == []
+    # the package's scheduled check runs with the sweeps
+    assert checks_sweep(eng).counts == {"long_leave:long": 1}
 
     # The process's own rule reads its own fact: 3 days granted, 13 more is over 15.
     with pytest.raises(RuleRefused) as refused:
