@@ -3,7 +3,6 @@ calendar, and hands each operation to the module responsible for it."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -325,6 +324,3 @@ class CaseEngine:
         if case is None or not visible(conn, case, actor):
             raise NotFound("案件不存在")
         return case
-
-    def today(self) -> dt.date:
-        return local_date(self.clock.now())

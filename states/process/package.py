@@ -79,7 +79,6 @@ class Catalogue(Mapping[str, ProcessSpec]):
     def __init__(self, packages: Sequence[ProcessPackage], base: Sequence[Parts] = ()) -> None:
         self.packages = tuple(packages)
         self._specs: dict[str, ProcessSpec] = {}
-        self.package_of: dict[str, ProcessPackage] = {}
         self.fact_loaders: dict[type, FactLoader] = {}
         self.effect_handlers: dict[type, EffectHandler] = {}
         self.leave_hooks: dict[str, LeaveHook] = {}
@@ -93,7 +92,6 @@ class Catalogue(Mapping[str, ProcessSpec]):
                 if spec.name in self._specs:
                     raise ValueError(f"process {spec.name} registered twice")
                 self._specs[spec.name] = spec
-                self.package_of[spec.name] = package
             _merge(self.contacts, package.contacts, "contact loader")
 
     def __getitem__(self, name: str) -> ProcessSpec:

@@ -19,11 +19,9 @@ from states.process.rules import Facts, Rule
 
 # --- state tags: what sweeps, pages and routes read instead of state names ------------------
 PUBLIC_WINDOW = "public_window"  # a publicity window the public sees; the system closes it
-MILESTONE = "milestone"  # a point on the road worth counting in progress views
-HOLDS_SLOT = "holds_slot"  # a case here keeps the counted slot (quota place) it took
 TERMINAL_NEGATIVE = "terminal_negative"  # an end that is not a success: frees what it held
 PANEL_SITTING = "panel_sitting"  # a drawn panel sits and votes; its votes unseal on leaving
-TAGS = frozenset({PUBLIC_WINDOW, MILESTONE, HOLDS_SLOT, TERMINAL_NEGATIVE, PANEL_SITTING})
+TAGS = frozenset({PUBLIC_WINDOW, TERMINAL_NEGATIVE, PANEL_SITTING})
 
 
 # --- who may act --------------------------------------------------------------------------
