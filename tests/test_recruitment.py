@@ -16,14 +16,10 @@ from states.identity import make_id_number
 from states.org import PUBLIC_ACTOR, SYSTEM_ACTOR
 from states.processes.recruitment import seed as recruitment
 from states.processes.recruitment import steps as rec
+from states.processes.recruitment.tables import Applicant, PostSeat
 from states.seed.builders import walk
 from states.store.audit_store import verify_trail
-from states.store.models import (
-    Applicant,
-    Case,
-    OutboxMessage,
-    PostSeat,
-)
+from states.store.models import Case, OutboxMessage
 from tests.world import Driver, World
 
 

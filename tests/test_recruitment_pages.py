@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 
 from states.org import COUNTY_OFFICER
 from states.processes.recruitment import seed as recruitment
+from states.processes.recruitment.tables import Applicant
 from states.sheets import read_table
-from states.store.models import Applicant, Case, OrgUnit
+from states.store.models import Case, OrgUnit
 from tests import test_pages
 from tests.browser import PHONE, chromium, console_errors, offline, shot
 from tests.live import Live, add_account

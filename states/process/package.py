@@ -62,6 +62,8 @@ class ProcessPackage:
     # process name -> where notices for its applicants go when they have no account
     contacts: Mapping[str, ContactLoader] = field(default_factory=dict)
     checks: tuple[ScheduledCheck, ...] = ()
+    # the process's own tables (models on the shared declarative base), for the schema
+    tables: tuple[type, ...] = ()
     # the dotted name of the web twin (api.processes.<name>); imported by the app only
     web: str | None = None
     nav: tuple[NavEntry, ...] = ()

@@ -37,8 +37,8 @@ from states.org import (
 from states.process.forms import Field
 from states.processes.recruitment import steps as rec
 from states.processes.recruitment.spec import APPLICANT_SPEC
+from states.processes.recruitment.tables import RecruitmentRound
 from states.store.db import reader
-from states.store.models import RecruitmentRound
 from states.verification import issue_code
 
 recruitment_pages = APIRouter(include_in_schema=False)

@@ -26,17 +26,10 @@ from states.processes.recruitment.spec import (
     PAST_RANKING,
     PAST_SHORTLIST,
 )
+from states.processes.recruitment.tables import Applicant, Post, PostSeat, RecruitmentRound
 from states.sheets import SheetError, read_table, validate, write_xlsx
 from states.store.db import reader
-from states.store.models import (
-    Applicant,
-    Case,
-    OrgUnit,
-    Post,
-    PostSeat,
-    RecruitmentRound,
-    table_of,
-)
+from states.store.models import Case, OrgUnit, table_of
 from states.verification import check_code, use_code
 
 MAX_UPLOAD: Final = 64 * 1024 * 1024

@@ -11,6 +11,7 @@ from states.processes.recruitment.facts import applicant_contacts, applicant_fac
 from states.processes.recruitment.machine import APPLICANT
 from states.processes.recruitment.rules import ApplicantFacts
 from states.processes.recruitment.spec import APPLICANT_SPEC, PLAN_SPEC
+from states.processes.recruitment.tables import Applicant, Post, PostSeat, RecruitmentRound
 
 PACKAGE = ProcessPackage(
     name="recruitment",
@@ -18,6 +19,7 @@ PACKAGE = ProcessPackage(
     specs=(PLAN_SPEC, APPLICANT_SPEC),
     parts=Parts(fact_loaders={ApplicantFacts: applicant_facts}),
     contacts={APPLICANT: applicant_contacts},
+    tables=(RecruitmentRound, Post, PostSeat, Applicant),
     web="api.processes.recruitment",
     nav=(
         NavEntry(

@@ -11,7 +11,8 @@ from sqlalchemy import Connection, Select, select
 
 from states.engine.context import CaseContext
 from states.processes.recruitment.rules import ApplicantFacts, candidate_and_post
-from states.store.models import Applicant, Case, Post, RecruitmentRound, table_of
+from states.processes.recruitment.tables import Applicant, Post, RecruitmentRound
+from states.store.models import Case, table_of
 
 applicants_t, posts_t = table_of(Applicant), table_of(Post)
 rounds_t, cases_t = table_of(RecruitmentRound), table_of(Case)

@@ -20,9 +20,10 @@ from states.org import SYSTEM_ACTOR, Actor, path_ids
 from states.processes.recruitment.machine import PLAN
 from states.processes.recruitment.sheets import APPLICANTS, SCHEMAS
 from states.processes.recruitment.steps import declare_plan, open_round
+from states.processes.recruitment.tables import Applicant
 from states.seed.builders import first_school, walk
 from states.sheets import write_xlsx
-from states.store.models import Applicant, Case
+from states.store.models import Case
 
 # A plan's road to approval: the county sends it, the city passes it, the province approves.
 PLAN_ROAD = ("submit", "city_pass", "approve")

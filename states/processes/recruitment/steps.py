@@ -33,14 +33,8 @@ from states.processes.recruitment.rules import (
     candidate_and_post,
     eligibility,
 )
-from states.store.models import (
-    Applicant,
-    Case,
-    Post,
-    PostSeat,
-    RecruitmentRound,
-    table_of,
-)
+from states.processes.recruitment.tables import Applicant, Post, PostSeat, RecruitmentRound
+from states.store.models import Case, table_of
 
 cases_t, posts_t, seats_t = table_of(Case), table_of(Post), table_of(PostSeat)
 applicants_t, rounds_t = table_of(Applicant), table_of(RecruitmentRound)

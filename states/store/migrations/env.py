@@ -3,7 +3,12 @@
 from alembic import context
 from sqlalchemy import text
 
+from states.processes import installed
 from states.store.models import Base
+
+# The schema is the core's tables and the installed processes' own: importing the packages
+# puts their tables in the metadata (what autogenerate compares against).
+installed()
 
 # Several API machines may start at once, each running `renshi db upgrade` first: on
 # PostgreSQL they queue on one advisory lock (released at commit), and each one that follows
