@@ -26,7 +26,14 @@ from states.engine.record import append_audit
 from states.engine.scope import visible
 from states.engine.statements import CREATE_CASE, HOT, cases_t
 from states.engine.tasks import Deadlines, open_state_tasks
-from states.engine.transition import FireResult, Transition, find_replay, run
+from states.engine.transition import (
+    FireResult,
+    Transition,
+    check_replay,
+    keyed,
+    load_case,
+    run,
+)
 from states.errors import Conflict, FormError, NotFound, PermissionDenied
 from states.org import Actor
 from states.process.package import Catalogue, Parts, ProcessPackage
@@ -145,19 +152,20 @@ class CaseEngine:
         idempotency_key: str | None = None,
     ) -> FireResult:
         """Fire ``event`` on a case, or raise a RenshiError and write nothing."""
+        body = dict(payload or {})
+        key = keyed(idempotency_key, actor, event, expected_version, body)
         try:
             with self.db.begin() as conn:
                 return run(
-                    Transition(
-                        self, conn, case_id, event, actor, dict(payload or {}),
-                        expected_version, idempotency_key,
-                    )
-                )  # fmt: skip
+                    Transition(self, conn, case_id, event, actor, body, expected_version, key)
+                )
         except (Conflict, IntegrityError) as exc:
             # A concurrent request with the same key may have won: return its result.
-            if idempotency_key:
-                with self.db.connect() as conn:
-                    replay = find_replay(conn, case_id, event, idempotency_key)
+            if key is not None:
+                with self.db.begin() as conn:
+                    case = load_case(self, conn, case_id, actor, expected_version, event=event,
+                                     check_version=False)  # fmt: skip
+                    replay = check_replay(conn, case, event, key)
                 if replay is not None:
                     return replay
             if isinstance(exc, IntegrityError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
@@ -17,6 +18,15 @@ from states.audit import canonical, event_hash
 from states.engine.statements import HOT
 from states.errors import Conflict
 from states.org import Actor
+
+
+@dataclass(frozen=True)
+class Keyed:
+    """An idempotency key and the digest of what its request asked (who, which event, at
+    which version, with what payload): both go on the audit row the request wrote."""
+
+    key: str
+    request: str
 
 
 def append_audit(
@@ -31,7 +41,7 @@ def append_audit(
     source: str | None,
     target: str,
     payload: str,
-    key: str | None,
+    key: Keyed | None,
 ) -> str:
     """Append one event to a case's chain; returns its hash, the chain's new head."""
     head = event_hash(
@@ -59,7 +69,8 @@ def append_audit(
             "from_state": source,
             "to_state": target,
             "payload": payload,
-            "idempotency_key": key,
+            "idempotency_key": key.key if key is not None else None,
+            "idempotency_request": key.request if key is not None else None,
             "prev_hash": prev_hash,
             "hash": head,
         },
@@ -76,7 +87,7 @@ def commit_case(
     target: str,
     data: Mapping[str, Any],
     payload: Mapping[str, Any],
-    key: str | None,
+    key: Keyed | None,
     *,
     final: bool,
     source_state: str | None = None,

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, func, select, update
 from states.engine import authorize as authz
 from states.engine.context import CaseContext, build_context
 from states.engine.outbox import notice, send
-from states.engine.record import commit_case
+from states.engine.record import Keyed, commit_case
 from states.engine.statements import tasks_t
 from states.engine.tasks import assigned_notice, task_row
 from states.engine.transition import FireResult, Transition, load_case, run
@@ -163,7 +163,7 @@ def countersign(
 
 
 def hold_for_signers(
-    conn: Connection, ctx: CaseContext, event: str, payload: dict[str, Any], key: str | None
+    conn: Connection, ctx: CaseContext, event: str, payload: dict[str, Any], key: Keyed | None
 ) -> FireResult | None:
     """Hold or refuse a decision while added signers have not signed."""
     signers = [t for t in ctx.open_tasks if t.kind == "sign"]

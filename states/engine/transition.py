@@ -5,12 +5,17 @@ one concern, run in a declared order; a step may end the transition early with a
 (an idempotent replay, a decision held for added signers) or refuse it by raising — and a
 refusal writes nothing, because every step runs in the caller's transaction.
 
-    replay → load → event allowed → authorize → form → signer gate → rules → machine
-    → effects → case + audit → tasks → notices
+    load → replay → version → event allowed → authorize → form → signer gate → rules
+    → machine → effects → case + audit → tasks → notices
+
+An idempotency key is looked at only once the case is loaded and the actor may see it: a
+key belongs to (actor, case, event, version, payload), and reused for anything else it is
+refused with a 422 naming it, never silently replayed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,15 +24,16 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, and_, select
 from statemachine.exceptions import TransitionNotAllowed
 
+from states.audit import canonical
 from states.engine import authorize as authz
 from states.engine.context import CaseContext, build_context
 from states.engine.effects import EffectScope, apply
 from states.engine.facts import load_facts
 from states.engine.machine import transition
 from states.engine.outbox import notice, send
-from states.engine.record import commit_case
+from states.engine.record import Keyed, commit_case
 from states.engine.scope import visible
-from states.engine.statements import HOT, audit_t, cases_t
+from states.engine.statements import HOT, audit_t
 from states.engine.tasks import close_state_tasks, open_state_tasks
 from states.errors import Conflict, EventNotAllowed, FormError, NotFound, RuleRefused
 from states.org import Actor
@@ -61,7 +67,7 @@ class Transition:
     actor: Actor
     payload: dict[str, Any]
     expected_version: int
-    key: str | None
+    key: Keyed | None
     gate: bool = True  # False when a held decision is released by its last signer
     case: Any = None
     spec: ProcessSpec = field(init=False)
@@ -81,14 +87,21 @@ class Transition:
 Step = Callable[[Transition], FireResult | None]
 
 
+def load(t: Transition) -> None:
+    t.case = load_case(
+        t.engine, t.conn, t.case_id, t.actor, t.expected_version, event=t.event,
+        check_version=False,
+    )  # fmt: skip
+    t.spec = t.engine.processes[t.case.process]
+
+
 def replay(t: Transition) -> FireResult | None:
     """A repeated idempotency key returns the first result and writes nothing."""
-    return find_replay(t.conn, t.case_id, t.event, t.key) if t.key else None
+    return check_replay(t.conn, t.case, t.event, t.key) if t.key else None
 
 
-def load(t: Transition) -> None:
-    t.case = load_case(t.engine, t.conn, t.case_id, t.actor, t.expected_version, event=t.event)
-    t.spec = t.engine.processes[t.case.process]
+def version(t: Transition) -> None:
+    ensure_version(t.case, t.expected_version)
 
 
 def event_allowed(t: Transition) -> None:
@@ -216,8 +229,8 @@ def notices(t: Transition) -> FireResult:
 
 
 STEPS: tuple[Step, ...] = (
-    replay, load, event_allowed, authorize, form, signer_gate, rules, move, effects, write,
-    tasks, notices,
+    load, replay, version, event_allowed, authorize, form, signer_gate, rules, move, effects,
+    write, tasks, notices,
 )  # fmt: skip
 
 
@@ -229,6 +242,18 @@ def run(t: Transition) -> FireResult:
     raise AssertionError("the last step returns the result")
 
 
+def keyed(
+    key: str | None, actor: Actor, event: str, expected_version: int, payload: Any
+) -> Keyed | None:
+    """The key with the digest of what its request asks."""
+    if key is None:
+        return None
+    asked = canonical(
+        {"actor": actor.person_id, "event": event, "version": expected_version, "payload": payload}
+    )
+    return Keyed(key, hashlib.sha256(asked.encode()).hexdigest())
+
+
 def load_case(
     engine: CaseEngine,
     conn: Connection,
@@ -237,6 +262,7 @@ def load_case(
     expected_version: int,
     *,
     event: str | None = None,
+    check_version: bool = True,
 ) -> Any:
     """The case row, locked, if the actor may see it (or ``event`` is open to the public in
     the case's process, known only once the row is read); a stale version is a conflict."""
@@ -250,28 +276,37 @@ def load_case(
     # Out of scope looks exactly like absent: no hint that the case exists.
     if case is None or not (public or visible(conn, case, actor)):
         raise NotFound("案件不存在")
+    if check_version:
+        ensure_version(case, expected_version)
+    return case
+
+
+def ensure_version(case: Any, expected_version: int) -> None:
     if case.version != expected_version:
         raise Conflict(
             f"案件已被他人更新（当前版本{case.version}，您提交的版本{expected_version}），"
             "请刷新后重试"
         )
-    return case
 
 
-def find_replay(conn: Connection, case_id: int, event: str, key: str) -> FireResult | None:
-    """The first result of an event fired with ``key`` on the case, as it was returned then
-    (its version, not its place in the audit chain)."""
+REUSED = "该幂等键已用于另一请求（操作人、操作、版本或内容不同），请使用新的幂等键"
+
+
+def check_replay(conn: Connection, case: Any, event: str, key: Keyed) -> FireResult | None:
+    """The first result of the request that used ``key`` on this case, exactly as it was
+    returned then (its version, not its place in the audit chain) — if this request asks the
+    same: the same actor, event, version and payload. Anything else is refused."""
     row = conn.execute(
-        select(audit_t).where(and_(audit_t.c.case_id == case_id, audit_t.c.idempotency_key == key))
+        select(audit_t).where(
+            and_(audit_t.c.case_id == case.id, audit_t.c.idempotency_key == key.key)
+        )
     ).one_or_none()
     if row is None:
         return None
+    if row.idempotency_request != key.request:
+        raise FormError("Idempotency-Key", REUSED)
     payload = json.loads(row.payload)
-    requested = payload.get("requested") or row.event  # a veto records what was asked
-    if requested != event:
-        raise FormError("Idempotency-Key", "该幂等键已用于本案的另一操作，请使用新的幂等键")
-    process = conn.execute(select(cases_t.c.process).where(cases_t.c.id == case_id)).scalar_one()
     return FireResult(
-        case_id, process, row.event, row.from_state, row.to_state, row.version, True,
+        case.id, case.process, row.event, row.from_state, row.to_state, row.version, True,
         reason=payload.get("reason") if row.event != event else None,
     )  # fmt: skip

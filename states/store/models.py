@@ -223,6 +223,9 @@ class AuditEvent(Base):
     to_state: Mapped[str] = mapped_column(String(32))
     payload: Mapped[str] = mapped_column(Text)  # canonical JSON, exactly as hashed
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    # What the keyed request asked (who, which event, at which version, with what): a key
+    # reused for anything else is refused, never silently replayed.
+    idempotency_request: Mapped[str | None] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
