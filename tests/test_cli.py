@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, text
 
 from states.processes.title_review.seed import declaration
@@ -95,4 +96,23 @@ def test_deleted_last_audit_row_is_detected(db_url: str) -> None:
         conn.execute(text("delete from audit_events where case_id = 1 and seq = 2"))
     broken = run(db_url, "audit", "verify")
     assert broken.returncode == 1 and "案件1" in broken.stderr
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "said"),
+    [("state", "appointed", "案件状态「appointed」"), ("version", "7", "案件版本7")],
+)
+def test_a_case_row_changed_alone_is_detected(
+    db_url: str, column: str, value: str, said: str
+) -> None:
+    """The case row is proven from its chain: a state or version set apart from the events
+    (someone "appointing" a teacher in the database) breaks verification."""
+    engine = _seeded(db_url)
+    assert _declare(db_url, engine).returncode == 0
+    assert run(db_url, "audit", "verify").returncode == 0
+    with engine.begin() as conn:
+        conn.execute(text(f"update cases set {column} = :v where id = 1"), {"v": value})
+    broken = run(db_url, "audit", "verify")
+    assert broken.returncode == 1 and said in broken.stderr, broken.stderr
     engine.dispose()

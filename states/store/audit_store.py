@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, select
 
@@ -31,11 +32,16 @@ class Break:
 def verify_trail(conn: Connection, case_id: int | None = None) -> Iterator[Break]:
     """Yield every break: an edited row (its hash no longer matches), a deleted or inserted
     row (the sequence or the links no longer line up), a chain that stops short of the case's
-    recorded head. Streams, so a province-sized trail is checked in constant memory."""
-    case_query = select(cases_t.c.id, cases_t.c.seq, cases_t.c.audit_head)
+    recorded head, and a case row its chain does not prove (its state, or its version, set
+    apart from the events). Streams, so a province-sized trail is checked in constant
+    memory."""
+    case_query = select(
+        cases_t.c.id, cases_t.c.seq, cases_t.c.audit_head, cases_t.c.state, cases_t.c.version
+    )
     if case_id is not None:
         case_query = case_query.where(cases_t.c.id == case_id)
-    heads = {r.id: (r.seq, r.audit_head) for r in conn.execute(case_query)}
+    heads = {r.id: _Head(r.seq, r.audit_head, r.state, r.version) for r in conn.execute(case_query)}
+    last: Any = None
     query = select(audit_t).order_by(audit_t.c.case_id, audit_t.c.seq)
     if case_id is not None:
         query = query.where(audit_t.c.case_id == case_id)
@@ -44,7 +50,7 @@ def verify_trail(conn: Connection, case_id: int | None = None) -> Iterator[Break
     for row in conn.execution_options(yield_per=5000).execute(query):
         if row.case_id != current:
             if current is not None:
-                yield from _check_head(current, expected_seq - 1, prev, heads.pop(current, None))
+                yield from _check_head(current, last, heads.pop(current, None))
             current, prev, expected_seq = row.case_id, GENESIS, 1
         if row.seq != expected_seq:
             yield Break(
@@ -71,23 +77,47 @@ def verify_trail(conn: Connection, case_id: int | None = None) -> Iterator[Break
         )
         if recomputed != row.hash:
             yield Break(row.case_id, row.seq, row.event, "记录内容与其哈希不符（记录被修改）")
-        prev, expected_seq = row.hash, row.seq + 1
+        prev, expected_seq, last = row.hash, row.seq + 1, row
     if current is not None:
-        yield from _check_head(current, expected_seq - 1, prev, heads.pop(current, None))
-    for missing, (seq, _) in heads.items():
-        yield Break(missing, None, None, f"案件应有{seq}条审计记录，审计表中一条也没有")
+        yield from _check_head(current, last, heads.pop(current, None))
+    for missing, head in heads.items():
+        yield Break(missing, None, None, f"案件应有{head.seq}条审计记录，审计表中一条也没有")
 
 
-def _check_head(
-    case_id: int, last_seq: int, last_hash: str, head: tuple[int, str] | None
-) -> Iterator[Break]:
+class _Head(NamedTuple):
+    """What the case row says of the end of its chain."""
+
+    seq: int
+    audit_head: str
+    state: str
+    version: int
+
+
+def _check_head(case_id: int, last: Any, head: _Head | None) -> Iterator[Break]:
+    """The case row must be where its chain ends: same position and hash, the state the last
+    event moved it to, and the version that event recorded."""
     if head is None:
         return
-    version, audit_head = head
-    if last_seq != version or last_hash != audit_head:
+    if last.seq != head.seq or last.hash != head.audit_head:
         yield Break(
             case_id,
-            last_seq,
+            last.seq,
             None,
-            f"审计链止于第{last_seq}条，与案件当前版本{version}不符（末尾记录被删除或修改）",
+            f"审计链止于第{last.seq}条，与案件当前版本{head.seq}不符（末尾记录被删除或修改）",
+        )
+        return
+    if last.to_state != head.state:
+        yield Break(
+            case_id,
+            None,
+            None,
+            f"案件状态「{head.state}」与审计链末尾记录的状态「{last.to_state}」不符"
+            "（案件状态被直接修改）",
+        )
+    if last.version is not None and last.version != head.version:
+        yield Break(
+            case_id,
+            None,
+            None,
+            f"案件版本{head.version}与审计链末尾记录的版本{last.version}不符（案件被直接修改）",
         )
