@@ -72,6 +72,21 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     return [{"field": _field(tuple(e["loc"])), "reason": _reason(e)} for e in exc.errors()]
 
 
+def invalid(errors: list[dict[str, str]]) -> JSONResponse:
+    """The one 422 answer: the first field and its reason, and all of them. Shared by the
+    schemas' validation and ``api.hygiene``'s check of what a client sends."""
+    first = errors[0] if errors else {"field": "body", "reason": "取值无效"}
+    return JSONResponse(
+        {
+            "code": "invalid",
+            "message": f"{first['field']}：{first['reason']}",
+            "field": first["field"],
+            "errors": errors,
+        },
+        status_code=422,
+    )
+
+
 def _wants_page(request: Request) -> bool:
     """A browser asking for an address outside the API: it gets the site's own page."""
     path = request.url.path
@@ -86,17 +101,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = validation_errors(exc)
-        first = errors[0] if errors else {"field": "body", "reason": "取值无效"}
-        return JSONResponse(
-            {
-                "code": "invalid",
-                "message": f"{first['field']}：{first['reason']}",
-                "field": first["field"],
-                "errors": errors,
-            },
-            status_code=422,
-        )
+        return invalid(validation_errors(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:

@@ -8,10 +8,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from api.hygiene import refusal
+
 
 def _no_control(value: str) -> str:
-    if any(ord(c) < 32 and c not in "\t\n\r" for c in value):
-        raise ValueError("含有不允许的控制字符")
+    """The middleware (``api.hygiene``) refuses these before a route parses the body; the
+    schemas say the same, in the same words, for anyone who builds them another way."""
+    reason = refusal(value)
+    if reason is not None:
+        raise ValueError(reason)
     return value
 
 

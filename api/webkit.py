@@ -34,6 +34,7 @@ from starlette.datastructures import FormData
 
 from api.auth import Session, check_csrf
 from api.deps import Services, page_session
+from api.hygiene import refusal
 from states.clock import BUREAU_TZ
 from states.errors import FormError, RenshiError
 from states.org import ROLE_LABELS, TEACHER, Actor
@@ -127,9 +128,22 @@ def who(request: Request) -> Who | None:
 
 async def _posted(request: Request) -> AsyncIterator[FormData]:
     """The submitted form, parsed on the event loop and closed (temporary upload files
-    included) once the handler is done with it."""
+    included) once the handler is done with it. A field carrying invisible or broken
+    characters (``api.hygiene.refusal``) stops the post here, before anything reads it: the
+    page says which field and why, with 422, and nothing is written."""
     async with request.form(max_files=1, max_fields=MAX_BATCH + 50) as form:
+        for name, value in form.multi_items():
+            reason = refusal(name) or (refusal(value) if isinstance(value, str) else None)
+            if reason is not None:
+                raise Halt(refused(request, name, reason))
         yield form
+
+
+def refused(request: Request, name: str, reason: str) -> Response:
+    """The page for a form field the service refuses to read (see ``_posted``)."""
+    label = "".join(c if refusal(c) is None else "?" for c in name)
+    text = f"您填写的“{label}”{reason}（可能是从其他文档复制带入的），本次提交未生效。"
+    return message(request, who(request), "输入有误", text + "请返回修改后重新提交。", 422)
 
 
 Posted = Annotated[FormData, Depends(_posted)]
