@@ -14,8 +14,10 @@ from sqlalchemy import text
 
 from api import errors
 from api.auth import AuthConfig, load_secret
-from api.deps import Services
+from api.deps import SecureCookies, Services
+from api.docs_pages import docs_pages
 from api.files import FileStore
+from api.hygiene import Hygiene
 from api.processes import load as load_web
 from api.routes import public, router
 from states.clock import Clock, SystemClock
@@ -42,6 +44,9 @@ def create_app(services: Services | None = None) -> FastAPI:
         lifespan=_lifespan,
         title="Renshi 人事 API",
         version="1.0",
+        # Served by api.docs_pages from the package's own assets, not a CDN.
+        docs_url=None,
+        redoc_url=None,
         description="教育系统人事业务流程：职称评审、招聘、交流轮岗、支教、任务清单、督查。",
         openapi_tags=[
             {"name": "登录"},
@@ -57,6 +62,10 @@ def create_app(services: Services | None = None) -> FastAPI:
     # The installed processes' web twins, and the public board built from them.
     app.state.web = web = load_web(app.state.services.engine.processes)
     errors.install(app)
+    # Invisible characters and oversized bodies are refused before any route parses them.
+    app.add_middleware(Hygiene)
+    # Cookies of HTTPS requests (direct, or from the trusted proxy) are marked Secure.
+    app.add_middleware(SecureCookies)
     app.include_router(router)
     app.include_router(public)
     for package in web.packages:
@@ -68,6 +77,7 @@ def create_app(services: Services | None = None) -> FastAPI:
     # The pages' dependencies answer a refusal (sign in first, a stale form) with webkit.Halt.
     webkit.install(app)
     app.include_router(pages)
+    app.include_router(docs_pages)
     _health(app)
     return app
 

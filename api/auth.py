@@ -468,8 +468,10 @@ def check_csrf(session: Session, submitted: str | None) -> bool:
 
 def cookie_kwargs(cfg: AuthConfig, secure: bool) -> dict[str, Any]:
     """Keyword arguments for ``Response.set_cookie``: HttpOnly keeps scripts away from the
-    session, Lax keeps it off cross-site POSTs (the CSRF token covers the rest), and
-    ``secure`` is the router's call because local HTTP demos have no TLS."""
+    session, Lax keeps it off cross-site POSTs (the CSRF token covers the rest). ``secure``
+    forces the flag (``RENSHI_SECURE_COOKIES=1``); without it ``api.deps.SecureCookies`` adds
+    it to every response to an HTTPS request, since a local HTTP demo has no TLS and a Secure
+    cookie set over plain HTTP would be dropped by the browser."""
     return {
         "httponly": True,
         "samesite": "lax",

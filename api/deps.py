@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import SESSION_COOKIE, AuthConfig, Session, read_session, read_token
 from api.files import FileStore
@@ -27,6 +28,8 @@ class Services:
     clock: Clock
     auth: AuthConfig
     files: FileStore
+    # Every cookie Secure, whatever the request (RENSHI_SECURE_COOKIES=1). Without it, the
+    # cookies of a request that came over HTTPS are made Secure by SecureCookies.
     secure_cookies: bool = False
 
     def now(self) -> dt.datetime:
@@ -80,3 +83,42 @@ def page_session(request: Request, svc: Svc) -> tuple[Actor, Session] | None:
         return None
     actor = _actor_for(svc, session.person_id)
     return (actor, session) if actor is not None else None
+
+
+class SecureCookies:
+    """Marks every cookie of a response to an HTTPS request ``Secure``, so that a browser that
+    signed in over HTTPS never sends the session over plain HTTP, with nothing to configure.
+
+    HTTPS is the request's scheme as uvicorn gives it: the connection's own, or
+    ``X-Forwarded-Proto`` when uvicorn was told to believe the proxy that sent it
+    (``--proxy-headers --forwarded-allow-ips``, as deploy/ starts it; from any other address
+    the header is ignored by uvicorn's ProxyHeadersMiddleware before the app sees the request).
+    Working on the response's headers rather than on each ``set_cookie`` call covers every
+    cookie any route sets or deletes — the session, the one-time message, a process's own —
+    without each handler having to pass the request along. Plain HTTP leaves cookies as they
+    are (a local demo has no TLS), unless ``Services.secure_cookies`` forces the flag.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("scheme") != "https":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_secure(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    (name, secured(value) if name.lower() == b"set-cookie" else value)
+                    for name, value in message.get("headers", [])
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_secure)
+
+
+def secured(set_cookie: bytes) -> bytes:
+    """A ``Set-Cookie`` value with the ``Secure`` attribute, added only if it is missing."""
+    attributes = (part.strip().lower() for part in set_cookie.split(b";")[1:])
+    return set_cookie if b"secure" in attributes else set_cookie + b"; Secure"
