@@ -18,9 +18,8 @@ from states.clock import BUREAU_TZ, local_date
 from states.engine.authorize import may_take
 from states.engine.outbox import notice, send, task_notice
 from states.engine.record import commit_case
-from states.engine.scope import visible
 from states.engine.signers import COMMENT_FORM
-from states.engine.statements import audit_t, cases_t, copies_t, people_t, tasks_t
+from states.engine.statements import audit_t, copies_t, people_t, tasks_t
 from states.engine.tasks import assigned_notice
 from states.engine.transition import FireResult, load_case
 from states.errors import FormError, NotFound, PermissionDenied, RuleRefused
@@ -54,11 +53,8 @@ def annotate(
 ) -> FireResult:
     """Extend a case's trail without touching its state or version."""
     with engine.db.begin() as conn:
-        case = conn.execute(
-            select(cases_t).where(cases_t.c.id == case_id).with_for_update()
-        ).one_or_none()
-        if case is None or not visible(conn, case, actor):
-            raise NotFound("案件不存在")
+        # locked and scope-checked as a transition loads it; no version is asked for
+        case = load_case(engine, conn, case_id, actor, 0, check_version=False)
         now = engine.clock.now()
         payload = body(conn, case, now) if callable(body) else dict(body)
         version = commit_case(

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, select, update
 from states.audit import GENESIS, canonical, step_hasher
 from states.clock import local_date
 from states.engine import authorize as authz
-from states.engine.outbox import notice, send_many
+from states.engine.outbox import case_update, send_many
 from states.engine.statements import (
     BULK_AUDIT,
     BULK_CASE_COLUMNS,
@@ -287,12 +287,7 @@ def _progress(
         contact = found.get(case_id)
         if contact is None or source == target:
             continue
-        name, phone = contact
-        body = {
-            "case_id": case_id, "process": spec.name, "event": event, "from": source,
-            "to": target, "name": name, "phone": phone,
-        }  # fmt: skip
-        rows.append(notice(case_id, "case_update", now, body))
+        rows.append(case_update(case_id, spec.name, event, source, target, now, contact=contact))
     return rows
 
 

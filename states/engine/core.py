@@ -162,7 +162,7 @@ class CaseEngine:
         except (Conflict, IntegrityError) as exc:
             # A concurrent request with the same key may have won: return its result.
             if key is not None:
-                with self.db.begin() as conn:
+                with self.db.connect() as conn:
                     case = load_case(self, conn, case_id, actor, expected_version, event=event,
                                      check_version=False)  # fmt: skip
                     replay = check_replay(conn, case, event, key)

@@ -53,6 +53,31 @@ def task_notice(
     )
 
 
+def case_update(
+    case_id: int,
+    process: str,
+    event: str,
+    source: str | None,
+    target: str,
+    now: dt.datetime,
+    *,
+    reason: str | None = None,
+    contact: tuple[str, str] | None = None,
+    person_id: int | None = None,
+) -> dict[str, Any]:
+    """The notice that a case moved, to its applicant: by account (``person_id``) or, for an
+    applicant without one, to the name and mobile they registered (``contact``). Single
+    transitions and bulk steps write the same."""
+    body: dict[str, Any] = {
+        "case_id": case_id, "process": process, "event": event, "from": source, "to": target,
+    }  # fmt: skip
+    if reason:
+        body["reason"] = reason
+    if contact is not None:
+        body["name"], body["phone"] = contact
+    return notice(case_id, "case_update", now, body, person_id=person_id)
+
+
 def send(conn: Connection, row: Mapping[str, Any]) -> None:
     HOT.outbox.run(conn, row)
 

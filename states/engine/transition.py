@@ -30,7 +30,7 @@ from states.engine.context import CaseContext, build_context
 from states.engine.effects import EffectScope, apply
 from states.engine.facts import load_facts
 from states.engine.machine import transition
-from states.engine.outbox import notice, send
+from states.engine.outbox import case_update, send
 from states.engine.record import Keyed, commit_case
 from states.engine.scope import visible
 from states.engine.statements import HOT, audit_t
@@ -208,21 +208,16 @@ def tasks(t: Transition) -> None:
 def notices(t: Transition) -> FireResult:
     """The applicant hears of every move of their case (by SMS when they have no account)."""
     if t.target != t.source:
-        body: dict[str, Any] = {
-            "case_id": t.case.id, "process": t.spec.name, "event": t.fired, "from": t.source,
-            "to": t.target,
-        }  # fmt: skip
-        if t.clean.get("reason"):
-            body["reason"] = t.clean["reason"]
+        moved = (t.case.id, t.spec.name, t.fired, t.source, t.target, t.ctx.now)
+        reason = t.clean.get("reason")
         contacts = t.engine.processes.contacts.get(t.spec.name)
         applicant = t.case.applicant_id
         if contacts is not None:
             found = contacts(t.conn, [t.case.id]).get(t.case.id)
             if found is not None:
-                body["name"], body["phone"] = found
-                send(t.conn, notice(t.case.id, "case_update", t.ctx.now, body))
+                send(t.conn, case_update(*moved, reason=reason, contact=found))
         elif applicant is not None and applicant != t.actor.person_id:
-            send(t.conn, notice(t.case.id, "case_update", t.ctx.now, body, person_id=applicant))
+            send(t.conn, case_update(*moved, reason=reason, person_id=applicant))
     return FireResult(
         t.case.id, t.spec.name, t.fired, t.source, t.target, t.version, reason=t.reason
     )
