@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -19,6 +20,7 @@ from states.errors import NotFound
 from states.org import Actor
 from states.store.db import reader
 from states.store.people import load_actor
+from states.throttle import Throttle
 
 
 @dataclass
@@ -35,6 +37,11 @@ class Services:
     def now(self) -> dt.datetime:
         return self.clock.now()
 
+    @cached_property
+    def throttle(self) -> Throttle:
+        """The service's rate limits, counted in its database (states/throttle.py)."""
+        return Throttle(self.db, self.clock)
+
     def today(self) -> dt.date:
         return local_date(self.clock.now())
 
@@ -45,6 +52,17 @@ async def services(request: Request) -> Services:
 
 
 Svc = Annotated[Services, Depends(services)]
+
+
+def client_address(request: Request) -> str:
+    """The address a request came from, for limits per address. Behind the deployment's
+    proxy it is the browser's, because uvicorn believes that proxy's ``X-Forwarded-For``
+    (and only that proxy's); a request with no peer at all (an in-process test client
+    without one) counts as one unknown address."""
+    return request.client.host if request.client is not None else "unknown"
+
+
+Address = Annotated[str, Depends(client_address)]
 bearer = HTTPBearer(auto_error=False, description="POST /api/v1/auth/token 取得的访问令牌")
 
 

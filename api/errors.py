@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import schemas as s
-from states.errors import RenshiError
+from states.errors import RenshiError, TooMany
 
 # The error answers every endpoint may give, for the OpenAPI document: the generic API's and
 # each process's own routers declare the same ones, worded the same way.
@@ -97,7 +97,8 @@ def _wants_page(request: Request) -> bool:
 def install(app: FastAPI) -> None:
     @app.exception_handler(RenshiError)
     async def _renshi(request: Request, exc: RenshiError) -> JSONResponse:
-        return JSONResponse(exc.as_dict(), status_code=exc.status)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooMany) else None
+        return JSONResponse(exc.as_dict(), status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

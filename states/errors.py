@@ -79,3 +79,19 @@ class RuleRefused(RenshiError):
 class CalendarGap(RenshiError):
     status = 422
     code = "calendar_unknown"
+
+
+class TooMany(RenshiError):
+    """A rate limit is spent. ``retry_after`` (seconds) tells the client when to come back;
+    the API sends it as the ``Retry-After`` header."""
+
+    status = 429
+    code = "too_many"
+
+    def __init__(self, message: str, *, retry_after: int, limit: str) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
+        self.limit = limit
+
+    def as_dict(self) -> dict[str, object]:
+        return {**super().as_dict(), "limit": self.limit, "retry_after": self.retry_after}

@@ -1,8 +1,12 @@
-"""Mobile verification codes for registrations without an account.
+"""Mobile verification codes: proof that whoever registers or objects holds the number.
 
-A code proves the registrant holds the number. Only a hash is kept in its table; the code
-itself travels to the SMS channel in the outbox notice that delivers it. One code a minute
-per number; ten minutes to use it; five tries; used once.
+Only a hash is kept in its table; the code itself travels to the SMS channel in the outbox
+notice that delivers it. Ten minutes to use it; five tries; used once; and only for the
+``purpose`` it was sent for (a registration code never confirms an objection).
+
+Every text costs the bureau money and lands on someone's phone, so sending is limited in four
+ways (:data:`CODE_LIMITS`): one a minute and a few a day per number, a few an hour per
+address, and a ceiling for the whole service, counted in the database so every worker agrees.
 """
 
 from __future__ import annotations
@@ -14,31 +18,54 @@ import secrets
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from states.clock import Clock
-from states.errors import FormError, RuleRefused
+from states.errors import FormError
 from states.store.models import OutboxMessage, VerificationCode, table_of
+from states.throttle import Limit, Throttle
 
 codes_t, outbox_t = table_of(VerificationCode), table_of(OutboxMessage)
 VALID = dt.timedelta(minutes=10)
-EVERY = dt.timedelta(seconds=60)
 TRIES = 5
+REGISTRATION = "registration"
+
+PER_PHONE_MINUTE = Limit("code-phone-minute", "1/minute", "验证码已发送，请1分钟后再试")
+PER_PHONE_DAY = Limit(
+    "code-phone-day", "5/day", "该手机号今日获取验证码已达 {amount} 次上限，请明天再试"
+)
+PER_ADDRESS_HOUR = Limit("code-address-hour", "10/hour", "本网络获取验证码过于频繁，请1小时后再试")
+SERVICE_DAY = Limit(
+    "code-service-day", "20000/day", "今日验证码发送量已达系统上限，请明天再试或联系招聘办公室"
+)
+CODE_LIMITS = (PER_PHONE_MINUTE, PER_PHONE_DAY, PER_ADDRESS_HOUR, SERVICE_DAY)
 
 
 def _hash(phone: str, code: str) -> str:
     return hashlib.sha256(f"{phone}:{code}".encode()).hexdigest()
 
 
-def issue_code(db: Engine, clock: Clock, phone: str) -> None:
+def issue_code(
+    db: Engine,
+    clock: Clock,
+    phone: str,
+    *,
+    address: str,
+    purpose: str = REGISTRATION,
+    throttle: Throttle | None = None,
+) -> None:
+    """Send a code to ``phone`` for ``purpose``, asked from network ``address``; raises
+    :class:`~states.errors.TooMany` when a limit is spent, before anything is written."""
+    (throttle or Throttle(db, clock)).spend(
+        (PER_PHONE_MINUTE, phone),
+        (PER_PHONE_DAY, phone),
+        (PER_ADDRESS_HOUR, address),
+        (SERVICE_DAY, "all"),
+    )
     now = clock.now()
     code = f"{secrets.randbelow(1_000_000):06d}"
     with db.begin() as conn:
-        recent = conn.execute(
-            select(codes_t.c.id).where(codes_t.c.phone == phone, codes_t.c.created_at > now - EVERY)
-        ).first()
-        if recent is not None:
-            raise RuleRefused("code_rate", "验证码已发送，请1分钟后再试")
         conn.execute(
             insert(codes_t).values(
                 phone=phone,
+                purpose=purpose,
                 code_hash=_hash(phone, code),
                 created_at=now,
                 expires_at=now + VALID,
@@ -64,6 +91,7 @@ LIVE_CODE = (
     select(codes_t)
     .where(
         codes_t.c.phone == bindparam("phone"),
+        codes_t.c.purpose == bindparam("purpose"),
         codes_t.c.used_at.is_(None),
         codes_t.c.expires_at > bindparam("now", type_=codes_t.c.expires_at.type),
     )
@@ -77,13 +105,17 @@ USE_CODE = (
 )
 
 
-def check_code(db: Engine, clock: Clock, phone: str, code: str) -> int:
-    """The id of the number's newest live code if ``code`` matches it, without using it up:
-    the caller consumes it (``use_code``) in the same transaction as what it proves, so a
-    refused registration keeps its code. A wrong try is counted in its own transaction."""
+def check_code(
+    db: Engine, clock: Clock, phone: str, code: str, *, purpose: str = REGISTRATION
+) -> int:
+    """The id of the number's newest live code for ``purpose`` if ``code`` matches it,
+    without using it up: the caller consumes it (``use_code``) in the same transaction as
+    what it proves. A wrong try is counted in its own transaction."""
     now = clock.now()
     with db.connect() as conn:
-        row = conn.execute(LIVE_CODE, {"phone": phone, "now": now}).one_or_none()
+        row = conn.execute(
+            LIVE_CODE, {"phone": phone, "purpose": purpose, "now": now}
+        ).one_or_none()
     if row is None or row.attempts >= TRIES:
         raise FormError("code", "验证码已失效，请重新获取")
     if secrets.compare_digest(row.code_hash, _hash(phone, code)):

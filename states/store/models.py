@@ -347,11 +347,24 @@ class VerificationCode(Base):
     __table_args__ = (Index("ix_codes_phone", "phone", "created_at"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     phone: Mapped[str] = mapped_column(String(20))
+    # What the code may prove ("registration", "objection:<case id>"): a code sent for one
+    # thing never confirms another.
+    purpose: Mapped[str] = mapped_column(String(64), default="registration")
     code_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class RateCounter(Base):
+    """One fixed-window counter of a rate limit (states/throttle.py), shared by every API
+    worker because it lives in the database rather than in one process's memory."""
+
+    __tablename__ = "rate_counters"
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class CalendarYear(Base):

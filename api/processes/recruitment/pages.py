@@ -19,6 +19,7 @@ from sqlalchemy import select
 from starlette.datastructures import FormData, UploadFile
 
 from api import webkit
+from api.deps import client_address
 from api.present import mask_phone
 from api.processes.recruitment import views
 from api.webkit import Posted, Problem, SignedIn, Who
@@ -197,7 +198,13 @@ def send_code(request: Request, round_id: str, form: Posted) -> Response:
     svc = webkit.services(request)
     try:
         phone = _phone(values)
-        issue_code(svc.db, svc.clock, phone)
+        issue_code(
+            svc.db,
+            svc.clock,
+            phone,
+            address=client_address(request),
+            throttle=svc.throttle,
+        )
     except RenshiError as exc:
         if exc.field is None:  # sent less than a minute ago: say so beside the number
             exc = FormError("phone", exc.message)

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from api import schemas as s
-from api.deps import ApiActor, Svc
+from api.deps import Address, ApiActor, Svc
 from api.errors import ERRORS
 from api.processes.recruitment import views
 from states.identity import validate_phone
@@ -90,9 +90,14 @@ def open_posts(round_id: RoundId, svc: Svc) -> list[PostOut]:
 
 
 @public.post("/verification-codes", status_code=202, response_model=Counts)
-def send_code(body: CodeIn, svc: Svc) -> Counts:
-    """发送短信验证码（每个号码每分钟限一次，10分钟内有效）。"""
-    issue_code(svc.db, svc.clock, validate_phone(body.phone))
+def send_code(body: CodeIn, svc: Svc, address: Address) -> Counts:
+    """发送短信验证码（10分钟内有效）。
+
+    每个号码每分钟限1次、每天限5次，每个网络地址每小时限10次；超出时返回 429，
+    Retry-After 给出需等待的秒数。"""
+    issue_code(
+        svc.db, svc.clock, validate_phone(body.phone), address=address, throttle=svc.throttle
+    )
     return Counts(result={"sent": 1})
 
 
