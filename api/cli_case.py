@@ -1,4 +1,5 @@
-"""``renshi case`` and ``renshi audit``: cases and their trail from the command line."""
+"""``renshi case``: cases and their trail from the command line (``renshi audit`` checks the
+trail: api/cli_audit.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sys
 from typing import Any
 
 import click
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from api.present import event_label
@@ -17,7 +18,6 @@ from states.engine import CaseEngine, FireResult, build_catalogue
 from states.errors import RenshiError
 from states.org import PUBLIC_ACTOR, SYSTEM_ACTOR, Actor
 from states.processes import installed
-from states.store.audit_store import verify_trail
 from states.store.db import make_engine, reader
 from states.store.models import AuditEvent, Case, Task
 from states.store.people import load_actor
@@ -170,26 +170,3 @@ def case_show(case_id: int) -> None:
             to = spec.state_label(e.to_state)
             label = event_label(PROCESSES[row.process], e.event)
             click.echo(f"  {e.seq:>3} {at} {e.actor_label} {label} → {to}")
-
-
-@click.group("audit")
-def audit() -> None:
-    """审计记录。"""
-
-
-@audit.command("verify")
-@click.option("--case", "case_id", type=int, default=None, help="只校验一个案件")
-def audit_verify(case_id: int | None) -> None:
-    """校验审计链：完整返回 0，有记录被修改或删除返回 1 并指明案件与记录。"""
-    db = make_engine()
-    with reader(db).connect() as conn:
-        breaks = list(verify_trail(conn, case_id))
-        count = select(func.count()).select_from(AuditEvent)
-        if case_id is not None:
-            count = count.where(AuditEvent.case_id == case_id)
-        events = conn.execute(count).scalar_one()
-    if breaks:
-        for b in breaks:
-            click.echo(f"审计链损坏：{b}", err=True)
-        sys.exit(1)
-    click.echo(f"审计链完整：已校验{events}条记录")

@@ -13,9 +13,13 @@ database. What is left between fire and the driver is the engine's own work
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+import secrets
+import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +27,9 @@ from sqlalchemy import Engine, Insert, func, select
 from sqlalchemy.engine import Dialect
 
 from benchmarks.common import fresh_db
+from states import audit_keys
+from states.audit import Sealer
+from states.audit_keys import KeyRing
 from states.clock import FrozenClock, bureau_time
 from states.engine import CaseEngine
 from states.engine.statements import (
@@ -46,6 +53,26 @@ from states.store.models import Case, table_of
 from states.store.people import load_actor
 
 cases_t = table_of(Case)
+WARM = 40  # transitions run before the clock starts
+
+
+class PlainSealer(Sealer):
+    """The audit hash as it was before it was keyed: SHA-256 of the same text, no key. Only
+    the benchmarks use it, to measure what the key costs in the same run."""
+
+    def __init__(self) -> None:
+        super().__init__(b"\0" * 32, "plain")
+
+    def seal(self, message: bytes) -> str:
+        return hashlib.sha256(message).hexdigest()
+
+
+def sealers() -> dict[str, KeyRing]:
+    """The two rings compared: the keyed seal the product uses, and the plain hash."""
+    return {
+        "keyed": KeyRing([(1, Sealer(secrets.token_bytes(32)))]),
+        "plain": KeyRing([(1, PlainSealer())]),
+    }
 
 
 def prepare(path: Path, teachers: int, cases: int) -> tuple[Engine, CaseEngine, list[int]]:
@@ -119,6 +146,8 @@ def raw_transition(db: Engine, case_id: int, now: dt.datetime, due: dt.date) -> 
                 "idempotency_key": None,
                 "prev_hash": case.audit_head,
                 "hash": "f" * 64,
+                "key_id": "f" * 12,
+                "data_digest": "f" * 64,
             },
         )
         conn.execute(CLOSE_TASKS, {"p_case": case_id, "p_now": now, "p_by": 1})
@@ -194,7 +223,7 @@ OUTBOX_KEYS = (
 )  # fmt: skip
 AUDIT_KEYS = (
     "case_id", "seq", "version", "at", "actor_id", "actor_label", "event", "from_state",
-    "to_state", "payload", "idempotency_key", "prev_hash", "hash",
+    "to_state", "payload", "idempotency_key", "prev_hash", "hash", "key_id", "data_digest",
 )  # fmt: skip
 
 
@@ -249,6 +278,7 @@ class DriverTransition:
                         "from_state": case["state"], "to_state": "school_publicity",
                         "payload": "{}", "idempotency_key": None,
                         "prev_hash": case["audit_head"], "hash": "f" * 64,
+                        "key_id": "f" * 12, "data_digest": "f" * 64,
                     }
                 ),
             )  # fmt: skip
@@ -287,42 +317,99 @@ class DriverTransition:
         self.pooled.close()
 
 
-def run(path: Path, *, teachers: int, cases: int, rounds: int = 4) -> dict[str, float]:
+def run(path: Path, *, teachers: int, cases: int, rounds: int = 24) -> dict[str, float]:
+    """Four sides in interleaved rounds, the order turned each round, each side's cases
+    striped over the ids: fire, the same fire with the old plain audit hash instead of the
+    keyed seal, the raw statements, the driver.
+
+    The keyed seal's cost is taken from this process's CPU time as well as the clock, as the
+    median over the rounds of fire against fire_plain run back to back: fire on SQLite is
+    CPU-bound, and a cost of a few per cent drowns in the clock's noise on a busy machine."""
     db, eng, ids = prepare(path, teachers, cases)
     officers = _officers(db, ids)
     now = eng.clock.now()
     due = dt.date(2026, 9, 8)
-    third = len(ids) // 3
-    sides = {"fire": ids[:third], "raw": ids[third : 2 * third], "driver": ids[2 * third :]}
-    per_round = max(1, third // rounds)
+    warm, ids = ids[:WARM], ids[WARM:]
+    names = ("fire", "fire_plain", "raw", "driver")
+    sides = {name: ids[i :: len(names)] for i, name in enumerate(names)}
+    per_round = max(1, min(len(v) for v in sides.values()) // rounds)
     driver = DriverTransition(db)
+    plain = sealers()["plain"]
+    fire: Callable[[int], object] = lambda c: eng.fire(  # noqa: E731
+        c, "school_approve", officers[c], expected_version=2
+    )
     steps: dict[str, Callable[[int], object]] = {
-        "fire": lambda c: eng.fire(c, "school_approve", officers[c], expected_version=2),
+        "fire": fire,  # sealed with the ring of RENSHI_AUDIT_KEYS, as the product does
+        "fire_plain": fire,  # the same, the plain hash pinned for the batch
         "raw": lambda c: raw_transition(db, c, now, due),
         "driver": lambda c: driver(c, now, due),
     }
+    # Untimed first: statements compiled, caches filled, so no side pays for the others.
+    for i, case_id in enumerate(warm):
+        with audit_keys.pinned(plain) if i % 2 else nullcontext():
+            fire(case_id)
     spent = dict.fromkeys(sides, 0.0)
+    cpu = dict.fromkeys(sides, 0.0)
     done = dict.fromkeys(sides, 0)
+    paired: list[tuple[float, float]] = []  # per round: keyed and plain, CPU and clock
     for r in range(rounds):
-        for side, step in steps.items():
+        took: dict[str, tuple[float, float]] = {}
+        for side in names if r % 2 == 0 else reversed(names):
             batch = sides[side][r * per_round : (r + 1) * per_round]
-            t0 = time.perf_counter()
-            for case_id in batch:
-                step(case_id)
-            spent[side] += time.perf_counter() - t0
+            step = steps[side]
+            with audit_keys.pinned(plain) if side == "fire_plain" else nullcontext():
+                c0, t0 = time.process_time(), time.perf_counter()
+                for case_id in batch:
+                    step(case_id)
+                took[side] = (time.process_time() - c0, time.perf_counter() - t0)
+            spent[side] += took[side][1]
+            cpu[side] += took[side][0]
             done[side] += len(batch)
+        # fire and fire_plain run back to back in every round: their ratio there is free
+        # of the machine's slow swings, and the median drops the rounds a burst hit
+        keyed, bare = took["fire"], took["fire_plain"]
+        paired.append((1 - bare[0] / keyed[0], 1 - bare[1] / keyed[1]))
     driver.close_connection()
     with db.connect() as conn:
         moved = conn.execute(
             select(func.count()).select_from(cases_t).where(cases_t.c.state == "school_publicity")
         ).scalar_one()
-    assert moved == sum(done.values()), (moved, done)
+    assert moved == len(warm) + sum(done.values()), (moved, done)
     db.dispose()
     rate = {side: done[side] / spent[side] for side in sides}
+    per_cpu_s = {side: done[side] / cpu[side] for side in sides}
+    cost_cpu = statistics.median(c for c, _ in paired)
+    cost_wall = statistics.median(w for _, w in paired)
     return {
         "fire_per_s": round(rate["fire"], 1),
         "raw_per_s": round(rate["raw"], 1),
         "fire_vs_raw": round(rate["fire"] / rate["raw"], 3),
         "driver_per_s": round(rate["driver"], 1),
         "fire_vs_driver": round(rate["fire"] / rate["driver"], 3),
+        "fire_plain_hash_per_s": round(rate["fire_plain"], 1),
+        "fire_per_cpu_s": round(per_cpu_s["fire"], 1),
+        "fire_plain_hash_per_cpu_s": round(per_cpu_s["fire_plain"], 1),
+        # what the keyed seal costs against the plain hash: the share of fire's throughput
+        # it takes, per CPU second (median of the rounds); the clock's, noisier, beside it
+        "keyed_hash_fire_cost": round(cost_cpu, 4),
+        "keyed_hash_fire_cost_wall": round(cost_wall, 4),
+        **seal_micro(),
     }
+
+
+def seal_micro(n: int = 200_000) -> dict[str, float]:
+    """One event's seal alone, keyed and plain, in microseconds: the cost the ratio above
+    measures through the noise of a whole transition."""
+    message = ("0" * 64 + '{"actor":1,"actor_label":"人事干部","at":"2026-09-01T01:00:00'
+               '.000000+00:00","case":12345,"data":"' + "a" * 64 + '","event":"school_approve",'
+               '"from":"school_review","payload":"{}","seq":3,"to":"school_publicity",'
+               '"version":3}').encode()  # fmt: skip
+    out = {}
+    for name, ring in sealers().items():
+        seal = ring.current
+        assert seal is not None
+        t0 = time.perf_counter()
+        for _ in range(n):
+            seal.seal(message)
+        out[f"{name}_seal_us"] = round((time.perf_counter() - t0) / n * 1e6, 3)
+    return out

@@ -65,6 +65,7 @@ from sqlalchemy import Connection, Engine, event, select, text, update
 
 from benchmarks.common import fresh_db
 from states.audit import GENESIS, canonical, event_hash
+from states.audit_keys import sealer
 from states.blocks.panel.store import CLOSE_SEAT_TASK, POOL
 from states.calendar import WorkingCalendar
 from states.clock import FrozenClock, bureau_time
@@ -444,10 +445,14 @@ class SpiffSide:
         now = self.clock.now()
         seq, prev = int(wf.data["seq"]) + 1, str(wf.data["head"])
         payload = canonical(record)
+        seal = sealer()
         head = event_hash(
+            seal,
             prev,
             case_id=wf_id,
             seq=seq,
+            version=seq,
+            data=None,
             at=now,
             actor_id=actor.person_id,
             actor_label=actor.label,
@@ -472,6 +477,7 @@ class SpiffSide:
                 "idempotency_key": None,
                 "prev_hash": prev,
                 "hash": head,
+                "key_id": seal.key_id,
             },
         )
         wf.data.update(seq=seq, head=head)

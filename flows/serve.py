@@ -1,7 +1,8 @@
 """The process that serves Renshi's scheduled deployments (needs a real Prefect server).
 
 Schedules are in the bureau's time zone: reminders on weekday and weekend mornings alike —
-the reminder sweep itself asks the official calendar whether today is a working day.
+the reminder sweep itself asks the official calendar whether today is a working day — and
+the audit digest every night, weekends included: history can be rewritten on any day.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron, Interval
 
 from flows.sweeps import (
+    audit_digest_flow,
     deadline_sweep_flow,
     dispatch_flow,
     publicity_sweep_flow,
@@ -47,6 +49,9 @@ def _declared() -> list[object]:
         ),
         dispatch_flow.to_deployment(
             "dispatch", schedules=[Interval(30, timezone=TZ)], tags=["renshi"]
+        ),
+        audit_digest_flow.to_deployment(
+            "audit-digest", schedules=[Cron("30 1 * * *", timezone=TZ)], tags=["renshi"]
         ),
     ]
 

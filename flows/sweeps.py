@@ -15,6 +15,7 @@ from prefect import flow, get_run_logger
 
 from notifications.config import build_channels, from_env
 from notifications.dispatch import dispatch
+from states.audit_digest import write_digest
 from states.clock import BUREAU_TZ, Clock, FrozenClock, SystemClock
 from states.engine import CaseEngine, build_catalogue
 from states.processes import installed
@@ -100,4 +101,25 @@ def dispatch_flow(at: str | None = None) -> dict[str, Any]:
         **report.sent,
         "retried": report.retried,
         "failed": report.failed,
+    }
+
+
+@flow(name="audit-digest", retries=2, retry_delay_seconds=300)
+def audit_digest_flow(at: str | None = None) -> dict[str, Any]:
+    """Once a day: verify the audit trail, write the digest of every chain head outside the
+    database, and send its fingerprint to the province's inspectors."""
+    db = make_engine()
+    try:
+        digest = write_digest(db, _clock(at))
+    finally:
+        db.dispose()
+    logger = get_run_logger()
+    logger.info("audit digest %s: %s cases, %s", digest.path, digest.cases, digest.fingerprint)
+    if digest.breaks:
+        logger.warning("audit verification found %s breaks before the digest", digest.breaks)
+    return {
+        "file": str(digest.path),
+        "fingerprint": digest.fingerprint,
+        "cases": digest.cases,
+        "breaks": digest.breaks,
     }

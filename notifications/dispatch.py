@@ -264,6 +264,12 @@ def _contexts(
             "code": p.get("code", ""),
             "minutes": p.get("minutes", ""),
             "handler_unit": late_units.get(int(p.get("late_unit_id", 0)), ""),
+            # the daily audit digest (states/audit_digest.py)
+            "taken_at": p.get("taken_at", ""),
+            "fingerprint": p.get("fingerprint", ""),
+            "digest_file": p.get("file", ""),
+            "case_count": p.get("cases", ""),
+            "breaks": p.get("breaks", ""),
         }
         if spec and "event" in p:
             event = p["event"]

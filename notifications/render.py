@@ -37,7 +37,8 @@ Per kind, besides:
     case_update            ``event_label``, ``from_label`` (empty when the case was just
                            opened), ``to_label``, ``reason`` (may be empty)
     task_assigned          ``due_on`` (YYYY-MM-DD or empty: no deadline),
-                           ``sign`` (empty, or 前加签 / 并加签 / 后加签)
+                           ``sign`` (empty, or 前加签 / 并加签 / 后加签), ``note`` (may be
+                           empty; e.g. the receipt number of the objection to look into)
     case_copied            ``by`` (who copied it)
     countersign_disagreed  ``event_label`` (the decision the countersigners did not back)
     reminder_due_soon      ``due_on``
@@ -48,6 +49,10 @@ Per kind, besides:
                            whose task is late)
     verification_code      ``code``, ``minutes`` (int); the case keys are present but empty
                            strings (``case_id`` None)
+    audit_digest           ``taken_at`` (bureau time, e.g. 2026-10-14 01:30), ``fingerprint``
+                           (64 hex digits), ``digest_file``, ``case_count`` (int), ``breaks``
+                           (int: what the verification before it found); no case, as for
+                           verification_code
 
 ``python -m notifications.render [kind ...]`` prints every sample for proofreading.
 """
@@ -79,6 +84,7 @@ KINDS: tuple[str, ...] = (
     "urge",
     "escalation",
     "verification_code",
+    "audit_digest",
 )
 
 COMMON_KEYS = frozenset(
@@ -94,7 +100,7 @@ COMMON_KEYS = frozenset(
 )
 KIND_KEYS: dict[str, frozenset[str]] = {
     "case_update": frozenset({"event_label", "from_label", "to_label", "reason"}),
-    "task_assigned": frozenset({"due_on", "sign"}),
+    "task_assigned": frozenset({"due_on", "sign", "note"}),
     "case_copied": frozenset({"by"}),
     "countersign_disagreed": frozenset({"event_label"}),
     "reminder_due_soon": frozenset({"due_on"}),
@@ -103,6 +109,7 @@ KIND_KEYS: dict[str, frozenset[str]] = {
     "urge": frozenset({"by", "due_on", "note"}),
     "escalation": frozenset({"due_on", "days_overdue", "handler_unit"}),
     "verification_code": frozenset({"code", "minutes"}),
+    "audit_digest": frozenset({"taken_at", "fingerprint", "digest_file", "case_count", "breaks"}),
 }
 # Every key the dispatcher must supply, per kind.
 CONTRACT: dict[str, frozenset[str]] = {kind: COMMON_KEYS | KIND_KEYS[kind] for kind in KINDS}
@@ -232,7 +239,12 @@ SAMPLE_CONTEXTS: dict[str, dict[str, Any]] = {
         "to_label": "退回补正",
         "reason": "继续教育学时证明缺2024年度，请补充后重新提交。",
     },
-    "task_assigned": {**_CASE, "due_on": "2026-03-16", "sign": "前加签"},
+    "task_assigned": {
+        **_CASE,
+        "due_on": "2026-03-16",
+        "sign": "前加签",
+        "note": "异议回执编号YY-12-1",
+    },
     "case_copied": {**_CASE, "recipient_name": "赵校长", "by": "王芳"},
     "countersign_disagreed": {**_CASE, "event_label": "学校审核通过"},
     "reminder_due_soon": {**_CASE, "due_on": "2026-03-16"},
@@ -263,6 +275,20 @@ SAMPLE_CONTEXTS: dict[str, dict[str, Any]] = {
         "link": "",
         "code": "482917",
         "minutes": 10,
+    },
+    "audit_digest": {
+        "recipient_name": "周敏",
+        "case_id": None,
+        "process_label": "",
+        "applicant_name": "",
+        "unit_name": "",
+        "state_label": "",
+        "link": "",
+        "taken_at": "2026-10-14 01:30",
+        "fingerprint": "9f2c4e1a7b3d5f60" + "0" * 48,
+        "digest_file": "audit-digest-20261014-013000.jsonl.gz",
+        "case_count": 41827,
+        "breaks": 2,
     },
 }
 

@@ -10,6 +10,8 @@ os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="renshi-prefect-")
 os.environ.pop("PREFECT_API_URL", None)
 os.environ["DO_NOT_TRACK"] = "1"
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+# One audit key ring for the run, shared with every server and CLI process a test starts.
+os.environ["RENSHI_AUDIT_KEYS"] = tempfile.mkdtemp(prefix="renshi-audit-keys-")
 
 import shutil
 import uuid

@@ -31,6 +31,8 @@ def test_fast_executemany_stores_what_sqlalchemy_stores(d: Driver, world: World)
         "idempotency_key": None,
         "prev_hash": "0" * 64,
         "hash": "1" * 64,
+        "key_id": "0123456789ab",
+        "data_digest": None,
     }
     with d.eng.db.begin() as conn:
         conn.execute(INSERT_AUDIT, [{**row, "seq": 100}])
@@ -40,7 +42,8 @@ def test_fast_executemany_stores_what_sqlalchemy_stores(d: Driver, world: World)
         stored = conn.execute(
             text(
                 "select seq, at, actor_id, actor_label, event, from_state, to_state, payload, "
-                "prev_hash, hash from audit_events where case_id = :c and seq >= 100 order by seq"
+                "prev_hash, hash, key_id, data_digest from audit_events "
+                "where case_id = :c and seq >= 100 order by seq"
             ),
             {"c": case_id},
         ).all()

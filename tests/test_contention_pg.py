@@ -26,9 +26,10 @@ import pytest
 from sqlalchemy import Engine, func, insert, select, text, update
 
 from api.auth import hash_password
-from states.audit import GENESIS, canonical, event_hash
+from states.audit import GENESIS, canonical, case_digest, event_hash
+from states.audit_keys import sealer
 from states.clock import FrozenClock, bureau_time
-from states.engine import CaseEngine
+from states.engine import CaseEngine, ledger
 from states.errors import Conflict, EventNotAllowed
 from states.org import SCHOOL_OFFICER, Actor
 from states.processes import installed
@@ -74,14 +75,15 @@ def declared(db: Engine, world: World, n: int, school: str = "urban") -> list[in
 
     Going through ``start`` + ``submit`` would cost two transitions per case (tens of
     seconds for ten thousand); the rows here are what those two write — case, a two-link
-    audit chain hashed the engine's way, the school's open task — so ``fire`` cannot tell.
+    audit chain sealed the engine's way, its ledger row, the school's open task — so
+    ``fire`` (and ``verify_trail``) cannot tell.
     """
     unit_id, path = world.units[school]
     with db.begin() as conn:
         people = list(
             conn.execute(
                 insert(people_t).returning(people_t.c.id, sort_by_parameter_order=True),
-                [{"name": f"教师{i}", "failed_logins": 0, "active": True} for i in range(n)],
+                [{"name": f"教师{i}", "active": True} for i in range(n)],
             ).scalars()
         )
         conn.execute(
@@ -116,30 +118,43 @@ def declared(db: Engine, world: World, n: int, school: str = "urban") -> list[in
         )
         cases, audits = [], []
         created, submitted = canonical({"form": FORM}), canonical({})
+        seal = sealer()
         for case_id, pid in zip(ids, people, strict=True):
             label = f"教师{pid}"
             link = {"case_id": case_id, "at": AT, "actor_id": pid, "actor_label": label}
+            row = case_digest(
+                process="title_review", year=2026, org_unit_id=unit_id, org_path=path,
+                applicant_id=pid, subject_id=pid, parent_id=None, slot_key=None, data=FORM,
+            )  # fmt: skip
             first = event_hash(
+                seal,
                 GENESIS,
                 **link,
                 seq=1,
+                version=1,
                 event="create",
                 from_state=None,
                 to_state="draft",
                 payload=created,
+                data=row,
             )
             second = event_hash(
+                seal,
                 first,
                 **link,
                 seq=2,
+                version=2,
                 event="submit",
                 from_state="draft",
                 to_state="school_review",
                 payload=submitted,
+                data=row,
             )
+            sealed = {"key_id": seal.key_id, "data_digest": row}
             audits += [
                 {
                     **link,
+                    **sealed,
                     "seq": 1,
                     "version": 1,
                     "event": "create",
@@ -152,6 +167,7 @@ def declared(db: Engine, world: World, n: int, school: str = "urban") -> list[in
                 },
                 {
                     **link,
+                    **sealed,
                     "seq": 2,
                     "version": 2,
                     "event": "submit",
@@ -184,6 +200,7 @@ def declared(db: Engine, world: World, n: int, school: str = "urban") -> list[in
             )
         conn.execute(insert(cases_t), cases)
         conn.execute(insert(audit_t), audits)
+        ledger.append(conn, [(a["case_id"], a["hash"]) for a in audits if a["seq"] == 1], AT)
         conn.execute(
             insert(tasks_t),
             [

@@ -4,6 +4,7 @@ server and a local group-robot endpoint."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import signal
@@ -15,10 +16,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from states.clock import bureau_time
-from states.store.models import OrgUnit, Person, table_of
+from states.org import INSPECTOR
+from states.store.models import OrgUnit, OutboxMessage, Person, table_of
 from tests.live import free_port
 from tests.test_dispatch import Mailbox, Robot, robot, smtp  # noqa: F401 - fixtures
 from tests.world import Driver, World
@@ -36,9 +38,37 @@ def test_deployments_are_scheduled_in_bureau_time() -> None:
     from flows.serve import deployments
 
     deps = {d.name: d for d in deployments()}
-    assert set(deps) == {"deadlines", "reminders", "publicity", "dispatch"}
+    assert set(deps) == {"deadlines", "reminders", "publicity", "dispatch", "audit-digest"}
     reminders = deps["reminders"].schedules[0].schedule
     assert reminders.cron == "30 8 * * *" and reminders.timezone == "Asia/Shanghai"
+    nightly = deps["audit-digest"].schedules[0].schedule
+    assert nightly.cron == "30 1 * * *" and nightly.timezone == "Asia/Shanghai"
+
+
+def test_audit_digest_flow_writes_outside_the_database_and_tells_the_inspectors(
+    prefect_server: None,
+    d: Driver,
+    world: World,
+    db_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from flows.sweeps import audit_digest_flow
+
+    world.officer("inspector", INSPECTOR, "province")
+    d.declare(world.teacher("摘要"))
+    monkeypatch.setenv("RENSHI_DATABASE_URL", db_url)
+    monkeypatch.setenv("RENSHI_AUDIT_DIGESTS", str(tmp_path / "digests"))
+    made = audit_digest_flow(at="2026-09-02T01:30:00+08:00")
+    assert made["cases"] == 1 and made["breaks"] == 0
+    path = Path(made["file"])
+    assert path.parent == tmp_path / "digests"
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == made["fingerprint"]
+    with d.eng.db.connect() as conn:
+        sent = conn.execute(
+            select(OutboxMessage.payload).where(OutboxMessage.kind == "audit_digest")
+        ).scalars()
+        assert [p["fingerprint"] for p in sent] == [made["fingerprint"]]
 
 
 def test_flows_close_a_window_and_deliver_the_notices(

@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import Connection, select, update
 
-from states.audit import GENESIS, canonical, step_hasher
+from states.audit import GENESIS, StepHasher, canonical, case_digest, step_hasher
+from states.audit_keys import sealer
 from states.clock import local_date
 from states.engine import authorize as authz
+from states.engine import ledger
 from states.engine.outbox import case_update, send_many
 from states.engine.statements import (
     BULK_AUDIT,
@@ -137,18 +139,26 @@ def open_many(
     ]  # fmt: skip
     ids = list(conn.execute(OPEN_CASES, rows).scalars())
     body = canonical({})
+    seal = sealer()
     hasher = step_hasher(
-        at=now, actor_id=actor.person_id, actor_label=actor.label, event="create", payload=body
-    )
-    heads = [(case_id, hasher(GENESIS, case_id, 1, None, initial)) for case_id in ids]
-    who, label = actor.person_id, actor.label
-    BULK_AUDIT.run(
-        conn,
-        [
-            (cid, 1, 1, now, who, label, "create", None, initial, body, None, GENESIS, head)
-            for cid, head in heads
-        ],
-    )
+        seal, at=now, actor_id=actor.person_id, actor_label=actor.label, event="create",
+        payload=body,
+    )  # fmt: skip
+    who, label, key_id = actor.person_id, actor.label, seal.key_id
+    audits, heads = [], []
+    for case_id, row in zip(ids, rows, strict=True):
+        digest = case_digest(
+            process=process, year=row["year"], org_unit_id=row["org_unit_id"],
+            org_path=row["org_path"], applicant_id=None, subject_id=None,
+            parent_id=parent_id, slot_key=None, data=row["data"],
+        )  # fmt: skip
+        head = hasher(GENESIS, case_id, 1, None, initial, 1, digest)
+        heads.append((case_id, head))
+        audits.append(
+            (case_id, 1, 1, now, who, label, "create", None, initial, body, None, GENESIS,
+             head, key_id, digest)
+        )  # fmt: skip
+    BULK_AUDIT.run(conn, audits)
     BULK_HEADS.run(conn, heads)
     tiers = _tiers(conn, set(paths.values()))
     tasks = _Tasks(conn, engine.deadlines, today, now)
@@ -161,6 +171,8 @@ def open_many(
             if (template := templates[unit]) is not None
         ],
     )
+    # Last: the ledger's queue is held from here until the caller commits.
+    ledger.append(conn, heads, now)
     return ids
 
 
@@ -193,7 +205,8 @@ def fire_many(
     today = local_date(now)
     closed_at = {True: now, False: None}
     plans: dict[tuple[str, str, str], _Plan] = {}
-    hashers: dict[tuple[str, str], Callable[[str, int, int, str | None, str], str]] = {}
+    hashers: dict[tuple[str, str], StepHasher] = {}
+    seal = sealer()
     tasks = _Tasks(conn, engine.deadlines, today, now)
     for start in range(0, len(moves), chunk):
         part = moves[start : start + chunk]
@@ -242,16 +255,16 @@ def fire_many(
             hasher = hashers.get(hk)
             if hasher is None:
                 hasher = hashers[hk] = step_hasher(
-                    at=now, actor_id=who, actor_label=label, event=m.event, payload=body
+                    seal, at=now, actor_id=who, actor_label=label, event=m.event, payload=body
                 )
             target = plan.target
-            head = hasher(prev, case_id, seq + 1, state, target)
+            head = hasher(prev, case_id, seq + 1, state, target, version + 1)
             updates.append(
                 (case_id, version, target, version + 1, seq + 1, head, now, closed_at[plan.final])
             )
             audits.append(
                 (case_id, seq + 1, version + 1, now, who, label, m.event, state, target,
-                 body, None, prev, head)
+                 body, None, prev, head, seal.key_id, None)
             )  # fmt: skip
             if plan.task is not None:
                 opened.append((case_id, *plan.task))

@@ -3,20 +3,20 @@ calendar, and hands each operation to the module responsible for it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
 
-from states.audit import GENESIS, canonical
+from states.audit import GENESIS, canonical, case_digest
 from states.blocks.children import store as children_store
 from states.blocks.panel import store as panel_store
 from states.blocks.publicity import store as publicity_store
 from states.blocks.slots import store as slots_store
 from states.calendar import WorkingCalendar
 from states.clock import Clock, SystemClock, local_date
-from states.engine import annotate, bulk, signers
+from states.engine import annotate, bulk, ledger, signers
 from states.engine import authorize as authz
 from states.engine.bulk import BulkResult, Move
 from states.engine.context import build_context
@@ -128,18 +128,26 @@ class CaseEngine:
                     "opened_at": now, "updated_at": now,
                 },
             ).scalar_one()  # fmt: skip
+            opened = case_digest(
+                process=process, year=year, org_unit_id=teacher.school_id,
+                org_path=teacher.path, applicant_id=actor.person_id,
+                subject_id=actor.person_id, parent_id=None, slot_key=None, data=data,
+            )  # fmt: skip
             head = append_audit(
                 conn, case_id, 1, 1, GENESIS, now, actor, "create", None, initial,
-                canonical({"form": data}), None,
+                canonical({"form": data}), None, opened,
             )  # fmt: skip
             HOT.set_head.run(conn, {"h_id": case_id, "h_head": head})
             case = HOT.load_case.one_or_none(conn, {"case_id": case_id})
             ctx = build_context(conn, case, spec, actor, now)
             open_state_tasks(conn, ctx, self.deadlines, spec.states[initial], case_id)
+            result = FireResult(case_id, process, "create", None, initial, 1)
             if submit:
                 first = spec.allowed_events(initial)[0]
-                return run(Transition(self, conn, case_id, first, actor, {}, 1, None))
-        return FireResult(case_id, process, "create", None, initial, 1)
+                result = run(Transition(self, conn, case_id, first, actor, {}, 1, None))
+            # Last in the transaction: appends to the ledger queue until the commit.
+            ledger.append(conn, [(case_id, head)], now)
+        return result
 
     def fire(
         self,
@@ -150,15 +158,23 @@ class CaseEngine:
         *,
         expected_version: int,
         idempotency_key: str | None = None,
+        also: Callable[[Connection], None] | None = None,
     ) -> FireResult:
-        """Fire ``event`` on a case, or raise a RenshiError and write nothing."""
+        """Fire ``event`` on a case, or raise a RenshiError and write nothing.
+
+        ``also`` runs in the same transaction once the move is written (not on a replay),
+        for what must stand or fall with it: using up the SMS code that proves who objected.
+        """
         body = dict(payload or {})
         key = keyed(idempotency_key, actor, event, expected_version, body)
         try:
             with self.db.begin() as conn:
-                return run(
+                result = run(
                     Transition(self, conn, case_id, event, actor, body, expected_version, key)
                 )
+                if also is not None and not result.replayed:
+                    also(conn)
+                return result
         except (Conflict, IntegrityError) as exc:
             # A concurrent request with the same key may have won: return its result.
             if key is not None:

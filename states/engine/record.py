@@ -1,8 +1,9 @@
 """Writing a case: its row, version-checked, and one event appended to its hash chain.
 
-The chain is per case: each event's hash covers the previous hash and the canonical JSON of
-the event; rows are never updated or deleted. ``seq`` counts the chain, ``version`` counts
-the changes a client must have seen (annotations extend the chain without moving it).
+The chain is per case: each event's seal (HMAC under the audit key, states/audit_keys.py)
+covers the previous hash and the canonical JSON of the event, which records a digest of the
+case row it leaves; rows are never updated or deleted. ``seq`` counts the chain, ``version``
+counts the changes a client must have seen (annotations extend the chain without moving it).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from states.audit import canonical, event_hash
+from states.audit import canonical, digest_of_row, event_hash
+from states.audit_keys import sealer
 from states.engine.statements import HOT
 from states.errors import Conflict
 from states.org import Actor
@@ -42,12 +44,17 @@ def append_audit(
     target: str,
     payload: str,
     key: Keyed | None,
+    data: str | None,
 ) -> str:
-    """Append one event to a case's chain; returns its hash, the chain's new head."""
+    """Append one event to a case's chain, sealed with the ring's current key; returns its
+    hash, the chain's new head. ``data``: the ``case_digest`` of the row it leaves."""
+    seal = sealer()
     head = event_hash(
+        seal,
         prev_hash,
         case_id=case_id,
         seq=seq,
+        version=version,
         at=now,
         actor_id=actor.person_id,
         actor_label=actor.label,
@@ -55,6 +62,7 @@ def append_audit(
         from_state=source,
         to_state=target,
         payload=payload,
+        data=data,
     )
     HOT.audit.run(
         conn,
@@ -73,6 +81,8 @@ def append_audit(
             "idempotency_request": key.request if key is not None else None,
             "prev_hash": prev_hash,
             "hash": head,
+            "key_id": seal.key_id,
+            "data_digest": data,
         },
     )
     return head
@@ -103,9 +113,10 @@ def commit_case(
     version = int(case.version) + (1 if bump else 0)
     seq = int(case.seq) + 1
     source = source_state or case.state
+    slot = case.slot_key if slot_key is False else slot_key
     head = append_audit(
         conn, case.id, seq, version, case.audit_head, now, actor, event, source, target,
-        canonical(payload), key,
+        canonical(payload), key, digest_of_row(case, data, slot),
     )  # fmt: skip
     moved = HOT.write_case.run(
         conn,
@@ -119,7 +130,7 @@ def commit_case(
             "p_head": head,
             "p_now": now,
             "p_closed": now if final else case.closed_at,
-            "p_slot": case.slot_key if slot_key is False else slot_key,
+            "p_slot": slot,
         },
     )
     if moved != 1:

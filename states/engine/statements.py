@@ -165,7 +165,7 @@ BULK_AUDIT = FastMany(
     INSERT_AUDIT,
     (
         "case_id", "seq", "version", "at", "actor_id", "actor_label", "event", "from_state",
-        "to_state", "payload", "idempotency_key", "prev_hash", "hash",
+        "to_state", "payload", "idempotency_key", "prev_hash", "hash", "key_id", "data_digest",
     ),
 )  # fmt: skip
 BULK_TASKS = FastMany(INSERT_TASKS, TASK_COLUMNS)

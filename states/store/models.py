@@ -93,9 +93,10 @@ class Person(Base):
     # ("22:00-07:00", bureau time): email and SMS wait until the quiet hours end.
     notify_channels: Mapped[list[str] | None] = mapped_column(JSON)
     quiet_hours: Mapped[str | None] = mapped_column(String(11))
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Carried in every session cookie and bearer token this person holds; raising it (sign
+    # out, a new password, a role taken away, the account disabled) ends them all at once.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class RoleBinding(Base):
@@ -226,6 +227,27 @@ class AuditEvent(Base):
     # What the keyed request asked (who, which event, at which version, with what): a key
     # reused for anything else is refused, never silently replayed.
     idempotency_request: Mapped[str | None] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    # The audit key that sealed ``hash`` (states/audit_keys.py); None: written before audit
+    # events were keyed, which verification reports as unproven.
+    key_id: Mapped[str | None] = mapped_column(String(16))
+    # The case row this event left (states.audit.case_digest); None: the event did not write
+    # the row's data (a bulk move), the chain's latest digest stands.
+    data_digest: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditLedger(Base):
+    """One sealed row per case ever opened, chained province-wide in opening order
+    (states/engine/ledger.py): deleting a whole case, every row of it, still breaks a chain.
+    No foreign key on purpose — a row whose case is gone is what verification reports."""
+
+    __tablename__ = "audit_ledger"
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    case_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    first_hash: Mapped[str] = mapped_column(String(64))  # the seal of the case's first event
+    key_id: Mapped[str] = mapped_column(String(16))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
