@@ -20,6 +20,7 @@ from api.files import FileStore
 from api.hygiene import Hygiene
 from api.processes import load as load_web
 from api.routes import public, router
+from states import audit_keys
 from states.clock import Clock, SystemClock
 from states.engine import CaseEngine
 from states.processes import installed
@@ -72,11 +73,14 @@ def create_app(services: Services | None = None) -> FastAPI:
         for process_router in package.routers:
             app.include_router(process_router)
     from api import webkit
+    from api.account import account_api, account_pages
     from api.pages import pages
 
     # The pages' dependencies answer a refusal (sign in first, a stale form) with webkit.Halt.
     webkit.install(app)
     app.include_router(pages)
+    app.include_router(account_api)
+    app.include_router(account_pages)
     app.include_router(docs_pages)
     _health(app)
     return app
@@ -103,6 +107,9 @@ def _health(app: FastAPI) -> None:
 def default_services(clock: Clock | None = None) -> Services:
     db = make_engine()
     clock = clock or SystemClock()
+    # The audit key ring (docs/audit.md): made on a fresh installation's first start; one
+    # that cannot be read stops the start here, not the first transition.
+    audit_keys.sealer()
     return Services(
         db=db,
         engine=CaseEngine(db, installed(), clock),

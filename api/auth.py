@@ -1,19 +1,15 @@
-"""Sign-in primitives: passwords, lockout, bearer tokens, page sessions and CSRF.
+"""Credentials: the signing key, password hashes, bearer tokens, page sessions and CSRF.
 
-The routes live elsewhere; this module holds the parts that are easy to get subtly wrong, so
-they are written once and tested on both databases:
+How a password earns a credential (and how guessing is limited) is ``api.signin``'s; this
+module holds the primitives that are easy to get subtly wrong, written once:
 
-* a wrong password and an unknown username answer alike, in message and in argon2 time, so
-  sign-in cannot be used to list accounts;
-* the failure counter is written even though the attempt fails, which means it must be
-  committed before the error leaves (:func:`sign_in` does this; :func:`authenticate` leaves it
-  to its caller);
 * bearer tokens and session cookies are stateless HMAC-signed claims, each with its own
   ``typ``, so that one can never be replayed as the other;
+* each carries the person's session generation (``gen``); raising it
+  (``states.store.people.end_sessions``) ends every credential issued before, though none is
+  stored, because every request checks the claim against the person's row
+  (``states.store.people.load_actor``);
 * the CSRF token is derived from the session id, so nothing server-side has to store it.
-
-Stateless tokens cannot be revoked before they expire: the router should still load the
-person on every request (``states.store.people.load_actor``) and refuse inactive accounts.
 """
 
 from __future__ import annotations
@@ -33,19 +29,10 @@ from typing import Any, Final
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, Engine, select, update
-
-from states.clock import BUREAU_TZ
-from states.store.db import reader
-from states.store.models import Person, table_of
 
 SESSION_COOKIE: Final = "renshi_session"
 SECRET_ENV: Final = "RENSHI_SECRET_KEY"
 MIN_SECRET_BYTES: Final = 16
-
-BAD_CREDENTIALS: Final = "用户名或密码错误"
-INACTIVE: Final = "账号已停用"
-LOCKED: Final = "登录失败次数过多，账号已锁定至 {until}（北京时间），请稍后再试"
 
 _ACCESS: Final = "access"
 _SESSION: Final = "session"
@@ -53,24 +40,29 @@ _MAX_TOKEN_CHARS: Final = 4096  # far above any token issued here; bounds work o
 
 # One hasher for the process: its parameters are the policy that check_needs_rehash enforces.
 _HASHER: Final = PasswordHasher()
-_people = table_of(Person)
 
 
 @dataclass(frozen=True)
 class AuthConfig:
-    """Everything sign-in depends on, passed in so tests and deployments can differ."""
+    """Everything signing credentials depends on, passed in so tests and deployments can
+    differ."""
 
     secret: bytes = field(repr=False)
     token_ttl: timedelta = timedelta(minutes=30)
     session_ttl: timedelta = timedelta(hours=8)
-    max_failures: int = 5
-    lockout: timedelta = timedelta(minutes=15)
 
     def __post_init__(self) -> None:
         if len(self.secret) < MIN_SECRET_BYTES:
             raise ValueError(f"签名密钥至少需要 {MIN_SECRET_BYTES} 字节")
-        if self.max_failures < 1:
-            raise ValueError("max_failures 必须至少为 1")
+
+
+@dataclass(frozen=True)
+class Credential:
+    """Who signed in, and the session generation they signed in under: what every token and
+    session cookie claims, and what each request checks against the person's row."""
+
+    person_id: int
+    gen: int
 
 
 def load_secret(path: Path) -> bytes:
@@ -136,197 +128,20 @@ def _dummy_hash() -> str:
     return _HASHER.hash(secrets.token_urlsafe(16))
 
 
-def _spend_verify_time(pw: str) -> None:
+def spend_verify_time(pw: str) -> None:
     """Do the argon2 work a real account would cost, so that an unknown username is not
     answered measurably faster than a known one with a wrong password."""
     verify_password(_dummy_hash(), pw)
 
 
-# --- sign-in and lockout --------------------------------------------------------------------
-
-
-class AuthError(Exception):
-    """A refused sign-in. Every refusal is 401: a distinct status for a locked account would
-    only repeat what the message already says. ``reason`` is for code, ``message`` for people."""
-
-    status: int = 401
-
-    def __init__(self, message: str, *, reason: str, retry_after: datetime | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.reason = reason  # "credentials" | "locked" | "inactive"
-        self.retry_after = retry_after
-
-
-def _bad_credentials() -> AuthError:
-    return AuthError(BAD_CREDENTIALS, reason="credentials")
-
-
-def _locked(until: datetime) -> AuthError:
-    label = until.astimezone(BUREAU_TZ).strftime("%H:%M")
-    return AuthError(LOCKED.format(until=label), reason="locked", retry_after=until)
-
-
-@dataclass(frozen=True)
-class _Account:
-    id: int
-    password_hash: str | None
-    failed_logins: int
-    locked_until: datetime | None
-    active: bool
-
-    def locked_at(self, now: datetime) -> bool:
-        return self.locked_until is not None and self.locked_until > now
-
-
-@dataclass(frozen=True)
-class _Check:
-    """The outcome of argon2 against one stored hash, worked out before the write
-    transaction so that it can be reused there if the hash has not changed meanwhile."""
-
-    password_hash: str | None
-    ok: bool
-    new_hash: str | None  # set when the password is right but the hash's parameters are old
-
-
-def _find(conn: Connection, username: str, *, for_update: bool) -> _Account | None:
-    query = select(
-        _people.c.id,
-        _people.c.password_hash,
-        _people.c.failed_logins,
-        _people.c.locked_until,
-        _people.c.active,
-    ).where(_people.c.username == username)
-    if for_update:
-        query = query.with_for_update()  # PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises
-    row = conn.execute(query).one_or_none()
-    if row is None:
-        return None
-    return _Account(
-        id=row.id,
-        password_hash=row.password_hash,
-        failed_logins=row.failed_logins or 0,
-        locked_until=row.locked_until,
-        active=bool(row.active),
-    )
-
-
-def _check(account: _Account | None, password: str) -> _Check:
-    if account is None or account.password_hash is None:
-        _spend_verify_time(password)
-        return _Check(None, False, None)
-    ok = verify_password(account.password_hash, password)
-    new_hash = None
-    if ok and _HASHER.check_needs_rehash(account.password_hash):
-        new_hash = hash_password(password)
-    return _Check(account.password_hash, ok, new_hash)
-
-
-def _settle(
-    conn: Connection,
-    username: str,
-    password: str,
-    now: datetime,
-    cfg: AuthConfig,
-    precheck: _Check | None,
-) -> int | AuthError:
-    """Decide one attempt and write its effect on the counters, returning the refusal
-    rather than raising it so that the caller can commit the counter update first."""
-    account = _find(conn, username, for_update=True)
-    if account is not None and account.locked_at(now):
-        assert account.locked_until is not None
-        return _locked(account.locked_until)  # no password check: a lock stops guessing
-    stored = account.password_hash if account is not None else None
-    if precheck is not None and precheck.password_hash == stored:
-        check = precheck
-    else:  # no earlier answer, or the row changed between the read and this transaction
-        check = _check(account, password)
-    if account is None or not check.ok:
-        if account is not None:
-            return _record_failure(conn, account, now, cfg)
-        return _bad_credentials()
-    if not account.active:
-        # Said only to someone who knows the password, so it reveals nothing to a guesser.
-        return AuthError(INACTIVE, reason="inactive")
-    values: dict[str, Any] = {}
-    if account.failed_logins:
-        values["failed_logins"] = 0
-    if account.locked_until is not None:
-        values["locked_until"] = None
-    if check.new_hash is not None:
-        values["password_hash"] = check.new_hash
-    if values:
-        conn.execute(update(_people).where(_people.c.id == account.id).values(**values))
-    return account.id
-
-
-def _record_failure(
-    conn: Connection, account: _Account, now: datetime, cfg: AuthConfig
-) -> AuthError:
-    failures = account.failed_logins + 1
-    where = _people.c.id == account.id
-    if failures >= cfg.max_failures:
-        until = now + cfg.lockout
-        conn.execute(update(_people).where(where).values(failed_logins=0, locked_until=until))
-        return _locked(until)
-    conn.execute(update(_people).where(where).values(failed_logins=failures))
-    return _bad_credentials()
+def needs_rehash(hash: str) -> bool:
+    """True for a hash made with weaker parameters than the current policy's."""
+    return _HASHER.check_needs_rehash(hash)
 
 
 def _require_aware(now: datetime) -> None:
     if now.tzinfo is None:
         raise ValueError("naive datetime: every timestamp in Renshi carries its zone")
-
-
-def authenticate(
-    conn: Connection, username: str, password: str, now: datetime, cfg: AuthConfig
-) -> int:
-    """The person id for a correct password, inside the caller's write transaction.
-
-    On a refusal the failure counter has already been updated on ``conn`` when AuthError is
-    raised, and it only counts if the caller commits: ``with engine.begin()`` rolls back when
-    the error passes through it, which would give an attacker unlimited guesses. Catch the
-    error inside the block and re-raise after it, or use :func:`sign_in`.
-
-    The argon2 check runs while the transaction holds the row lock (and, on SQLite, the
-    database write lock); :func:`sign_in` avoids that.
-    """
-    _require_aware(now)
-    outcome = _settle(conn, username, password, now, cfg, None)
-    if isinstance(outcome, AuthError):
-        raise outcome
-    return outcome
-
-
-def sign_in(engine: Engine, username: str, password: str, now: datetime, cfg: AuthConfig) -> int:
-    """:func:`authenticate` in its own transaction, with the counter committed before the
-    refusal is raised.
-
-    Argon2 runs before the write transaction opens, on a read-only snapshot, because on
-    SQLite a write transaction holds the whole database's write lock and every case
-    transition would queue behind each sign-in's hashing. The write transaction then re-reads
-    the row and reuses that answer if the stored hash is unchanged. A correct password on a
-    clean account needs no write at all.
-    """
-    _require_aware(now)
-    with reader(engine).connect() as conn:
-        seen = _find(conn, username, for_update=False)
-    precheck = None if seen is not None and seen.locked_at(now) else _check(seen, password)
-    if (
-        seen is not None
-        and precheck is not None
-        and precheck.ok
-        and precheck.new_hash is None
-        and seen.active
-        and seen.failed_logins == 0
-        and seen.locked_until is None
-    ):
-        return seen.id
-    with engine.begin() as conn:
-        outcome = _settle(conn, username, password, now, cfg, precheck)
-    if isinstance(outcome, AuthError):
-        raise outcome
-    return outcome
 
 
 # --- signed claims --------------------------------------------------------------------------
@@ -375,8 +190,10 @@ def _unseal(token: str, typ: str, now: datetime, cfg: AuthConfig) -> dict[str, A
         return None
     if not isinstance(claims, dict) or claims.get("typ") != typ:
         return None
-    exp, sub = claims.get("exp"), claims.get("sub")
-    if type(exp) is not int or type(sub) is not int:  # bool is an int; neither is meant
+    exp, sub, gen = claims.get("exp"), claims.get("sub"), claims.get("gen")
+    # bool is an int; none of them is meant. A credential issued before generations existed
+    # has no "gen" and is refused: its person signs in once more.
+    if type(exp) is not int or type(sub) is not int or type(gen) is not int:
         return None
     if now.timestamp() >= exp:
         return None
@@ -388,15 +205,17 @@ def _expiry(now: datetime, ttl: timedelta) -> int:
     return int((now + ttl).timestamp())
 
 
-def issue_token(person_id: int, now: datetime, cfg: AuthConfig) -> str:
-    return _seal({"sub": person_id, "exp": _expiry(now, cfg.token_ttl), "typ": _ACCESS}, cfg)
+def issue_token(who: Credential, now: datetime, cfg: AuthConfig) -> str:
+    exp = _expiry(now, cfg.token_ttl)
+    return _seal({"sub": who.person_id, "gen": who.gen, "exp": exp, "typ": _ACCESS}, cfg)
 
 
-def read_token(token: str, now: datetime, cfg: AuthConfig) -> int | None:
-    """The person a bearer token names, or None for anything expired, altered or not an
-    access token (a session cookie sent as a bearer token included)."""
+def read_token(token: str, now: datetime, cfg: AuthConfig) -> Credential | None:
+    """Who a bearer token names, or None for anything expired, altered or not an access
+    token (a session cookie sent as a bearer token included). Whether its generation is
+    still the person's is the database's to say (``states.store.people.load_actor``)."""
     claims = _unseal(token, _ACCESS, now, cfg)
-    return None if claims is None else int(claims["sub"])
+    return None if claims is None else Credential(int(claims["sub"]), int(claims["gen"]))
 
 
 def token_expires_in(cfg: AuthConfig) -> int:
@@ -413,27 +232,33 @@ class Session:
     they do not end up in logs."""
 
     person_id: int
+    gen: int
     sid: str
     expires_at: datetime
     cookie: str = field(repr=False)
     csrf: str = field(repr=False)
+
+    @property
+    def credential(self) -> Credential:
+        return Credential(self.person_id, self.gen)
 
 
 def _derive_csrf(sid: str, cfg: AuthConfig) -> str:
     return hmac.new(cfg.secret, f"csrf:{sid}".encode(), hashlib.sha256).hexdigest()
 
 
-def issue_session(person_id: int, now: datetime, cfg: AuthConfig) -> Session:
+def issue_session(who: Credential, now: datetime, cfg: AuthConfig) -> Session:
     """A new session with a fresh random id, so a sign-in never continues a session (and a
     CSRF token) that someone else may have planted or seen."""
     sid = secrets.token_urlsafe(16)
     exp = _expiry(now, cfg.session_ttl)
-    cookie = _seal({"sub": person_id, "sid": sid, "exp": exp, "typ": _SESSION}, cfg)
+    claims = {"sub": who.person_id, "gen": who.gen, "sid": sid, "exp": exp, "typ": _SESSION}
     return Session(
-        person_id=person_id,
+        person_id=who.person_id,
+        gen=who.gen,
         sid=sid,
         expires_at=datetime.fromtimestamp(exp, tz=UTC),
-        cookie=cookie,
+        cookie=_seal(claims, cfg),
         csrf=_derive_csrf(sid, cfg),
     )
 
@@ -447,6 +272,7 @@ def read_session(cookie: str, now: datetime, cfg: AuthConfig) -> Session | None:
         return None
     return Session(
         person_id=int(claims["sub"]),
+        gen=int(claims["gen"]),
         sid=sid,
         expires_at=datetime.fromtimestamp(int(claims["exp"]), tz=UTC),
         cookie=cookie,

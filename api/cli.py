@@ -39,12 +39,14 @@ def db_upgrade() -> None:
 
 
 def _register() -> None:
+    from api.cli_audit import audit
     from api.cli_calendar import calendar
-    from api.cli_case import audit, case
+    from api.cli_case import case
     from api.cli_ops import notify, sweep
     from api.cli_seed import seed
+    from api.cli_user import user
 
-    for command in (calendar, seed, case, audit, sweep, notify):
+    for command in (calendar, seed, case, audit, sweep, notify, user):
         main.add_command(command)
     # each installed process's own commands (the CLI is a composition root)
     from states.processes import installed

@@ -12,7 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.auth import SESSION_COOKIE, AuthConfig, Session, read_session, read_token
+from api.auth import SESSION_COOKIE, AuthConfig, Credential, Session, read_session, read_token
 from api.files import FileStore
 from states.clock import Clock, local_date
 from states.engine import CaseEngine
@@ -66,12 +66,13 @@ Address = Annotated[str, Depends(client_address)]
 bearer = HTTPBearer(auto_error=False, description="POST /api/v1/auth/token 取得的访问令牌")
 
 
-def _actor_for(svc: Services, person_id: int) -> Actor | None:
-    """The person behind a valid credential, if they still exist and are active: a disabled
-    account loses access at once, whatever tokens it still holds."""
+def _actor_for(svc: Services, who: Credential) -> Actor | None:
+    """The person behind a valid credential, if they still exist, are active, and have not
+    ended the credential's generation since (signed out, changed their password, lost a role,
+    were disabled): each ends every token and session they hold at once."""
     with reader(svc.db).connect() as conn:
         try:
-            return load_actor(conn, person_id=person_id, active_only=True)
+            return load_actor(conn, person_id=who.person_id, active_only=True, generation=who.gen)
         except NotFound:
             return None
 
@@ -82,8 +83,8 @@ def api_actor(
 ) -> Actor:
     if creds is None or creds.scheme.lower() != "bearer":
         raise HTTPException(401, "请先登录", headers={"WWW-Authenticate": "Bearer"})
-    person_id = read_token(creds.credentials, svc.now(), svc.auth)
-    actor = _actor_for(svc, person_id) if person_id is not None else None
+    who = read_token(creds.credentials, svc.now(), svc.auth)
+    actor = _actor_for(svc, who) if who is not None else None
     if actor is None:
         raise HTTPException(401, "登录已失效，请重新登录", headers={"WWW-Authenticate": "Bearer"})
     return actor
@@ -99,7 +100,7 @@ def page_session(request: Request, svc: Svc) -> tuple[Actor, Session] | None:
     session = read_session(cookie, svc.now(), svc.auth)
     if session is None:
         return None
-    actor = _actor_for(svc, session.person_id)
+    actor = _actor_for(svc, session.credential)
     return (actor, session) if actor is not None else None
 
 

@@ -13,6 +13,7 @@ import json
 import os
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -23,7 +24,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import Engine, select
 
-from api.auth import AuthConfig, issue_token
+from api.auth import AuthConfig, Credential, issue_token
 from benchmarks.fire import prepare
 from states.clock import bureau_time
 from states.org import SCHOOL_OFFICER
@@ -47,7 +48,7 @@ def _officer_tokens(db: Engine, case_ids: list[int], secret: str) -> dict[int, s
         for school, unit in sorted(schools.items()):
             pid = add_person(conn, f"人事干部{school}")
             bind(conn, pid, SCHOOL_OFFICER, unit)
-            officer[school] = issue_token(pid, now, cfg)
+            officer[school] = issue_token(Credential(pid, gen=0), now, cfg)  # a new person
     return {r.id: officer[r.org_unit_id] for r in rows}
 
 
@@ -92,7 +93,10 @@ def _drive(
 
 
 def run(path: Path, *, teachers: int, cases: int, seconds: float) -> dict[str, float]:
-    """Two rounds each of API and bare, interleaved; ``cases`` must outlast the rounds."""
+    """Rounds of the API, bare, and the API with the old plain audit hash, interleaved
+    (order turned each round); ``cases`` must outlast the rounds. Besides the requests per
+    second, the server's CPU seconds per request: the keyed seal's cost is a share of that,
+    which the machine's other work does not blur."""
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed for the HTTP benchmark (Debian package 'wrk')")
     db, _, ids = prepare(path, teachers, cases)
@@ -101,35 +105,48 @@ def run(path: Path, *, teachers: int, cases: int, seconds: float) -> dict[str, f
     db.dispose()
     body = json.dumps({"event": "school_approve", "expected_version": 2})
     rounds = 2
-    share = len(ids) // (2 * rounds)
-    api: list[dict[str, float]] = []
-    bare: list[dict[str, float]] = []
+    order = ("bare", "api", "plain")  # the API keyed and plain back to back each round
+    share = len(ids) // (len(order) * rounds)
+    runs: dict[str, list[dict[str, float]]] = {side: [] for side in order}
+    chunks = iter(ids[i * share : (i + 1) * share] for i in range(len(order) * rounds))
     with serving(path, secret) as url:
         for r in range(rounds):
-            chunk = ids[2 * r * share : (2 * r + 1) * share]
-            api.append(
-                _drive(
-                    url,
-                    [(f"/api/v1/cases/{c}/events", tokens[c], body) for c in chunk],
-                    seconds,
-                    path.parent,
-                )
-            )
-            chunk = ids[(2 * r + 1) * share : (2 * r + 2) * share]
-            bare.append(
-                _drive(
-                    url,
-                    [(f"/bench/bare/{c}", tokens[c], "{}") for c in chunk],
-                    seconds,
-                    path.parent,
-                )
-            )
+            for side in order if r % 2 == 0 else reversed(order):
+                chunk = next(chunks)
+                # "plain": the same API with the audit hash as it was before it was keyed
+                httpx.post(f"{url}/bench/seal/{'plain' if side == 'plain' else 'keyed'}")
+                jobs = [
+                    (f"/bench/bare/{c}", tokens[c], "{}")
+                    if side == "bare"
+                    else (f"/api/v1/cases/{c}/events", tokens[c], body)
+                    for c in chunk
+                ]
+                before = httpx.get(f"{url}/bench/cpu").json()["cpu"]
+                result = _drive(url, jobs, seconds, path.parent)
+                result["cpu_s"] = httpx.get(f"{url}/bench/cpu").json()["cpu"] - before
+                runs[side].append(result)
 
     def total(rs: list[dict[str, float]], key: str) -> float:
         return sum(x[key] for x in rs)
 
-    http_per_s = total(api, "requests") / sum(x["requests"] / x["per_s"] for x in api)
-    bare_per_s = total(bare, "requests") / sum(x["requests"] / x["per_s"] for x in bare)
+    def rate(rs: list[dict[str, float]]) -> float:
+        return total(rs, "requests") / sum(x["requests"] / x["per_s"] for x in rs)
+
+    def per_cpu_s(rs: list[dict[str, float]]) -> float:
+        return total(rs, "requests") / total(rs, "cpu_s")
+
+    api, bare, plain = runs["api"], runs["bare"], runs["plain"]
+    http_per_s, bare_per_s, plain_per_s = rate(api), rate(bare), rate(plain)
+    keyed_cpu, plain_cpu = per_cpu_s(api), per_cpu_s(plain)
+    # per round, the keyed API against the plain one run right after or before it: the
+    # server's CPU per request, and the median over the rounds
+    cost_cpu = statistics.median(
+        1 - (p["cpu_s"] / p["requests"]) / (k["cpu_s"] / k["requests"])
+        for k, p in zip(api, plain, strict=True)
+    )
+    cost_wall = statistics.median(
+        1 - k["per_s"] / p["per_s"] for k, p in zip(api, plain, strict=True)
+    )
     return {
         "http_per_s": round(http_per_s, 1),
         "http_p50_ms": round(max(x["p50_ms"] for x in api), 2),
@@ -139,6 +156,15 @@ def run(path: Path, *, teachers: int, cases: int, seconds: float) -> dict[str, f
         "bare_http_p99_ms": round(max(x["p99_ms"] for x in bare), 2),
         "bare_http_errors": int(total(bare, "errors")),
         "http_vs_bare": round(http_per_s / bare_per_s, 3),
+        "http_plain_hash_per_s": round(plain_per_s, 1),
+        "http_plain_hash_errors": int(total(plain, "errors")),
+        "http_per_server_cpu_s": round(keyed_cpu, 1),
+        "http_plain_hash_per_server_cpu_s": round(plain_cpu, 1),
+        # what the keyed seal costs against the plain hash: the share of the server's
+        # throughput per CPU second it takes (one worker: CPU-bound; median of the rounds),
+        # the clock's beside it
+        "keyed_hash_http_cost": round(cost_cpu, 4),
+        "keyed_hash_http_cost_wall": round(cost_wall, 4),
     }
 
 

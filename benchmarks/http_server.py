@@ -5,7 +5,9 @@ with none of Renshi's logic. Benchmark-only; never mounted in the product."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import time
 
 import uvicorn
 from fastapi import FastAPI, Header
@@ -15,7 +17,8 @@ from api.app import create_app
 from api.auth import AuthConfig, read_token
 from api.deps import Services
 from api.files import FileStore
-from benchmarks.fire import raw_transition
+from benchmarks.fire import raw_transition, sealers
+from states import audit_keys
 from states.clock import FrozenClock, bureau_time
 from states.engine import CaseEngine
 from states.processes import installed
@@ -39,7 +42,8 @@ def build(url: str, secret: str) -> FastAPI:
 
     @app.post("/bench/bare/{case_id}")
     def bare(case_id: int, authorization: str = Header("")) -> dict[str, int]:
-        person_id = read_token(authorization.removeprefix("Bearer "), clock.now(), cfg)
+        who = read_token(authorization.removeprefix("Bearer "), clock.now(), cfg)
+        person_id = who.person_id if who is not None else None
         with reader(db).connect() as conn:  # the statements load_actor issues
             conn.execute(
                 select(Person.id, Person.name, Person.active).where(Person.id == person_id)
@@ -56,6 +60,27 @@ def build(url: str, secret: str) -> FastAPI:
             ).all()
         raw_transition(db, case_id, clock.now(), due)
         return {"case_id": case_id}
+
+    rings = sealers()
+    held: list[contextlib.AbstractContextManager[object]] = []
+
+    @app.post("/bench/seal/{kind}")
+    def seal(kind: str) -> dict[str, str]:
+        """Seal audit events with the plain hash from now on, or back with the keyed seal of
+        the ring (the comparison of benchmarks/http.py)."""
+        while held:
+            held.pop().__exit__(None, None, None)
+        if kind == "plain":
+            pin = audit_keys.pinned(rings["plain"])
+            pin.__enter__()
+            held.append(pin)
+        return {"sealing": kind}
+
+    @app.get("/bench/cpu")
+    def cpu() -> dict[str, float]:
+        """The server's CPU seconds so far: what a run of requests cost it, whatever else
+        the machine was doing meanwhile."""
+        return {"cpu": time.process_time()}
 
     return app
 

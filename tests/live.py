@@ -100,7 +100,6 @@ def add_account(
                     name=username,
                     username=username,
                     password_hash=_hash(),
-                    failed_logins=0,
                     active=True,
                 )
                 .returning(table_of(Person).c.id)

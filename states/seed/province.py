@@ -451,8 +451,6 @@ PEOPLE_COLUMNS = (
     "password_hash",
     "phone",
     "email",
-    "failed_logins",
-    "locked_until",
     "active",
 )
 TEACHER_COLUMNS = (
@@ -589,8 +587,6 @@ class _Builder:
             username,
             self.password_hash if username else None,
             self.phone(),
-            None,
-            0,
             None,
             True,
         )
@@ -915,8 +911,6 @@ class _Builder:
                         "teacher" if pid == demo_id else None,
                         self.password_hash if pid == demo_id else None,
                         phone(),
-                        None,
-                        0,
                         None,
                         True,
                     )
