@@ -1,9 +1,11 @@
 """Recruitment's web twin: the public registration pages and API, the officers' round
-pages, imports, progress and post choice."""
+pages, imports, progress, identity claims and post choice."""
 
 from __future__ import annotations
 
 from api.processes import WebPackage
-from api.processes.recruitment import pages, routes
+from api.processes.recruitment import claim_pages, pages, routes
 
-WEB = WebPackage(routers=(routes.public, routes.officer, pages.recruitment_pages))
+WEB = WebPackage(
+    routers=(routes.public, routes.officer, pages.recruitment_pages, claim_pages.claim_pages)
+)

@@ -21,7 +21,7 @@ from starlette.datastructures import FormData, UploadFile
 from api import webkit
 from api.deps import client_address
 from api.present import mask_phone
-from api.processes.recruitment import views
+from api.processes.recruitment import claims, views
 from api.webkit import Posted, Problem, SignedIn, Who
 from states.errors import FormError, NotFound, RenshiError
 from states.identity import validate_phone
@@ -49,7 +49,7 @@ REGISTER: Final = "register"
 ID_NUMBER = Field("id_number", "身份证号", max_length=18, help="18位居民身份证号，末位X请大写")
 NAME = Field("name", "姓名", max_length=30)
 PHONE = Field("phone", "手机号码", max_length=11, help="用于接收验证码和审查结果")
-CODE = Field("code", "短信验证码", max_length=6, help="6位数字，10分钟内有效")
+CODE = Field("code", "短信验证码", max_length=6, help="6位数字，10分钟内有效，只能用于一次报名")
 EDUCATION = Field("education", "学历", "choice", choices=EDUCATION_LABELS)
 CERT = Field(
     "cert_level",
@@ -277,6 +277,7 @@ COUNT_LABELS: Final = {
     "to_physical": "进入体检",
     "reserve": "列为候补",
     "moved_up": "递补",
+    "held": "身份冲突待核实（暂不审查）",
 }
 
 
@@ -296,8 +297,8 @@ STEPS: Final = (
     ("报名", "考生网上报名，或由省教育厅批量导入报名人员。", ("registered",), "applicants", None),
     (
         "资格审查",
-        "按年龄、学历、教师资格逐人复核报名信息。",
-        ("qualified", "disqualified"),
+        "按年龄、学历、教师资格逐人复核报名信息；身份证号被他人冒用的，先核实身份冲突。",
+        ("qualified", "disqualified", "voided"),
         None,
         "qualify",
     ),
@@ -349,7 +350,7 @@ class _At(NamedTuple):
     rnd: Any
 
 
-def _round_for(request: Request, who: Who, round_id: str) -> _At:
+def round_for(request: Request, who: Who, round_id: str) -> _At:
     """The round, for an officer who works on rounds; the same 404 otherwise."""
     rid = webkit.parse_id(round_id)
     rnd = views.get_round(who.svc, rid) if rid is not None else None
@@ -360,7 +361,7 @@ def _round_for(request: Request, who: Who, round_id: str) -> _At:
 
 def _viewing(request: Request, round_id: str, who: SignedIn) -> _At:
     """A round page asked for: signed in (or off to the login page) and allowed to see it."""
-    return _round_for(request, who, round_id)
+    return round_for(request, who, round_id)
 
 
 # A form posted on a round page: signed in, with the form's CSRF token right; otherwise off
@@ -371,12 +372,12 @@ OnChoice = Annotated[Who, Depends(webkit.guarded("/recruitment/{round_id}/choice
 
 def _posting(request: Request, round_id: str, who: OnRound) -> _At:
     """A form posted on a round page, by someone allowed on the round."""
-    return _round_for(request, who, round_id)
+    return round_for(request, who, round_id)
 
 
 def _choosing(request: Request, round_id: str, who: OnChoice) -> _At:
     """A post choice made on the round's choice page, by someone allowed on the round."""
-    return _round_for(request, who, round_id)
+    return round_for(request, who, round_id)
 
 
 Viewing = Annotated[_At, Depends(_viewing)]
@@ -436,6 +437,7 @@ def _round_page(
             "total": sum(counts.values()),
             "steps": steps,
             "exports": EXPORT_LABELS,
+            "claims_open": claims.open_claims(who.svc, actor, round_id),
             "problem": problem,
             "top_error": problem.message
             if problem is not None and problem.field != "file"

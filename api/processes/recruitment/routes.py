@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Literal
 from urllib.parse import quote
 
@@ -12,7 +13,7 @@ from pydantic import BaseModel, Field
 from api import schemas as s
 from api.deps import Address, ApiActor, Svc
 from api.errors import ERRORS
-from api.processes.recruitment import views
+from api.processes.recruitment import claims, views
 from states.identity import validate_phone
 from states.processes.recruitment import steps as rec
 from states.verification import issue_code
@@ -72,6 +73,25 @@ class ProgressRow(BaseModel):
     hired: int
 
 
+class ClaimOut(BaseModel):
+    id: int
+    case_id: int
+    version: int
+    state: str
+    state_label: str
+    post_code: str
+    name: str
+    id_number: str
+    phone: str
+    online: bool
+    registered_at: dt.datetime
+    claimed_name: str
+    claimed_phone: str
+    claimed_at: dt.datetime
+    resolved_at: dt.datetime | None
+    resolution: str | None
+
+
 class ChooseIn(s.In):
     seat_id: Annotated[int, Field(ge=1, le=2**53)]
     expected_version: Annotated[int, Field(ge=1, le=2**53)]
@@ -103,7 +123,9 @@ def send_code(body: CodeIn, svc: Svc, address: Address) -> Counts:
 
 @public.post("/{round_id}/registrations", response_model=Registered, status_code=201)
 def register(round_id: RoundId, body: RegistrationIn, svc: Svc) -> Registered:
-    """网上报名：身份证号每轮限报一个岗位；报名时即核对年龄、学历、教师资格。"""
+    """网上报名：身份证号每轮限报一个岗位，每个手机号每轮只能为一人报名；报名时即核对年龄、
+    学历、教师资格（这些不符时不消耗验证码）。验证码通过后，无论报名成功与否该验证码即失效。
+    身份证号已由其他手机号报名的，提示携带身份证联系招聘办公室，并登记供资格审查核实。"""
     case_id = views.register_online(svc, round_id, body.model_dump())
     return Registered(case_id=case_id, message="报名成功，请关注资格审查结果")
 
@@ -148,6 +170,18 @@ def progress(round_id: RoundId, svc: Svc, actor: ApiActor) -> list[ProgressRow]:
     return [
         ProgressRow.model_validate(r, from_attributes=True)
         for r in views.progress(svc, actor, round_id)
+    ]
+
+
+@officer.get("/{round_id}/conflicts", response_model=list[ClaimOut])
+def conflicts(round_id: RoundId, svc: Svc, actor: ApiActor) -> list[ClaimOut]:
+    """资格审查：身份冲突（管辖范围内）。同一身份证号已报名后又有人用另一个已验证的手机号申报，
+    待核实的在前。核验身份证原件后，对报名案件执行 void_registration（注销冒名报名，该身份证号
+    可由本人重新报名）或 confirm_identity（核实报名无误），均须填写 reason：
+    POST /api/v1/cases/{case_id}/events。身份证号已脱敏；双方手机号完整，便于联系。"""
+    return [
+        ClaimOut.model_validate(c, from_attributes=True)
+        for c in claims.claims(svc, actor, round_id)
     ]
 
 

@@ -11,12 +11,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Final
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from api.deps import Services
 from states.errors import FormError, NotFound, PermissionDenied
-from states.identity import birth_date_of, gender_of, mask_id_number, validate_id_number
+from states.identity import (
+    birth_date_of,
+    gender_of,
+    mask_id_number,
+    validate_id_number,
+    validate_phone,
+)
 from states.org import CITY_OFFICER, COUNTY_OFFICER, PROVINCE_OFFICER, SCOPE_ROLES, SYSTEM, Actor
 from states.processes.recruitment import steps as rec
 from states.processes.recruitment.sheets import APPLICANTS, INTERVIEW_SCORES, WRITTEN_SCORES
@@ -26,11 +32,16 @@ from states.processes.recruitment.spec import (
     PAST_RANKING,
     PAST_SHORTLIST,
 )
-from states.processes.recruitment.tables import Applicant, Post, PostSeat, RecruitmentRound
+from states.processes.recruitment.tables import (
+    Applicant,
+    Post,
+    PostSeat,
+    RecruitmentRound,
+)
 from states.sheets import SheetError, read_table, validate, write_xlsx
 from states.store.db import reader
 from states.store.models import Case, OrgUnit, table_of
-from states.verification import check_code, use_code
+from states.verification import check_code
 
 MAX_UPLOAD: Final = 64 * 1024 * 1024
 MAX_REPORTED: Final = 1000
@@ -121,30 +132,33 @@ def post_schools(svc: Services, round_id: int) -> dict[str, list[tuple[str, int]
 
 # --- online registration --------------------------------------------------------------------
 def register_online(svc: Services, round_id: int, form: Mapping[str, Any]) -> int:
-    """One registration without an account: the ID number checked, the mobile proved by its
-    code, and the code used up in the same transaction as the registration it proves.
-    ``form`` holds id_number, name, phone, code, education, cert_level and post_code."""
+    """One registration without an account. What the form alone decides (the ID number's
+    check digit, the window, the post, eligibility) is answered before the code is looked
+    at; then the mobile is proved by its code, and that code serves this one attempt
+    (``rec.register``), whatever its answer. ``form`` holds id_number, name, phone, code,
+    education, cert_level and post_code."""
     try:
         id_number = validate_id_number(form["id_number"])
     except ValueError as exc:
         raise FormError("id_number", str(exc)) from None
-    code_id = check_code(svc.db, svc.clock, form["phone"], form["code"])
-    return rec.register(
-        svc.engine,
-        round_id,
-        {
-            "row": 1,
-            "id_number": id_number,
-            "name": str(form["name"]).strip(),
-            "phone": form["phone"],
-            "gender": gender_of(id_number),
-            "birth_date": birth_date_of(id_number),
-            "education": form["education"],
-            "cert_level": form["cert_level"],
-            "post_code": form["post_code"],
-        },
-        also=lambda conn: use_code(conn, code_id, svc.now()),
-    )
+    try:
+        phone = validate_phone(form["phone"])
+    except ValueError as exc:
+        raise FormError("phone", str(exc)) from None
+    row = {
+        "row": 1,
+        "id_number": id_number,
+        "name": str(form["name"]).strip(),
+        "phone": phone,
+        "gender": gender_of(id_number),
+        "birth_date": birth_date_of(id_number),
+        "education": form["education"],
+        "cert_level": form["cert_level"],
+        "post_code": form["post_code"],
+    }
+    rec.check_form(svc.engine, round_id, row)
+    code_id = check_code(svc.db, svc.clock, phone, form["code"])
+    return rec.register(svc.engine, round_id, row, code_id=code_id)
 
 
 # --- progress -------------------------------------------------------------------------------------
@@ -188,7 +202,7 @@ def progress(svc: Services, actor: Actor, round_id: int) -> list[ProgressLine]:
                 *counted,
             )
             .join(OrgUnit, OrgUnit.id == Post.county_id)
-            .outerjoin(Applicant, Applicant.post_id == Post.id)
+            .outerjoin(Applicant, and_(Applicant.post_id == Post.id, Applicant.voided_at.is_(None)))
             .outerjoin(Case, Case.id == Applicant.case_id)
             .where(Post.round_id == round_id)
             .group_by(OrgUnit.name, OrgUnit.path, Post.code, Post.subject, Post.count)

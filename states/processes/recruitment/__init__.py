@@ -7,19 +7,33 @@ from __future__ import annotations
 
 from states.org import CITY_OFFICER, COUNTY_OFFICER, PROVINCE_OFFICER, SYSTEM
 from states.process.package import NavEntry, Parts, ProcessPackage
-from states.processes.recruitment.facts import applicant_contacts, applicant_facts
+from states.processes.recruitment.facts import (
+    applicant_contacts,
+    applicant_facts,
+    identity_claims,
+)
 from states.processes.recruitment.machine import APPLICANT
-from states.processes.recruitment.rules import ApplicantFacts
-from states.processes.recruitment.spec import APPLICANT_SPEC, PLAN_SPEC
-from states.processes.recruitment.tables import Applicant, Post, PostSeat, RecruitmentRound
+from states.processes.recruitment.registration import settle_claims
+from states.processes.recruitment.rules import ApplicantFacts, IdentityClaims
+from states.processes.recruitment.spec import APPLICANT_SPEC, PLAN_SPEC, SettleClaims
+from states.processes.recruitment.tables import (
+    Applicant,
+    Post,
+    PostSeat,
+    RecruitmentRound,
+    RegistrationConflict,
+)
 
 PACKAGE = ProcessPackage(
     name="recruitment",
     label="新任教师招聘",
     specs=(PLAN_SPEC, APPLICANT_SPEC),
-    parts=Parts(fact_loaders={ApplicantFacts: applicant_facts}),
+    parts=Parts(
+        fact_loaders={ApplicantFacts: applicant_facts, IdentityClaims: identity_claims},
+        effect_handlers={SettleClaims: settle_claims},
+    ),
     contacts={APPLICANT: applicant_contacts},
-    tables=(RecruitmentRound, Post, PostSeat, Applicant),
+    tables=(RecruitmentRound, Post, PostSeat, Applicant, RegistrationConflict),
     web="api.processes.recruitment",
     nav=(
         NavEntry(

@@ -7,7 +7,8 @@
   the cut-off go through) → interview → composite ranking (top of each post to the physical,
   the rest in reserve for replacement) → physical → background check → publicity (7 working
   days) → post choice in rank order → 12 months' probation → confirmed; exits for
-  disqualified, not shortlisted, withdrew, failed physical, failed background, not hired.
+  disqualified, not shortlisted, withdrew, failed physical, failed background, not hired,
+  and a registration voided as squatted (someone else's ID number) before the exam.
 
 The steps that move thousands of applicants at once (scores, shortlist, ranking) go through
 ``CaseEngine.fire_many``: the same transitions, set-based.
@@ -57,6 +58,7 @@ class ApplicantMachine(StateMachine):
     failed_background = State("考察不合格", final=True)
     withdrew = State("放弃", final=True)
     not_hired = State("未录用", final=True)
+    voided = State("冒名报名已注销", final=True)
 
     qualify = registered.to(qualified)
     disqualify = registered.to(disqualified)
@@ -80,6 +82,13 @@ class ApplicantMachine(StateMachine):
     close_reserve = reserve.to(not_hired)
     skip_choice = choosing.to.itself(internal=True)  # type: ignore[no-untyped-call]
     veto = registered.to(disqualified)  # a qualification rule says no
+    # Someone else's ID number registered from a squatter's phone: voided once the holder
+    # has shown their ID card, which frees the number for them; or the claim is dismissed.
+    void_registration = registered.to(voided) | qualified.to(voided)
+    confirm_identity = (
+        registered.to.itself(internal=True)  # type: ignore[no-untyped-call]
+        | qualified.to.itself(internal=True)  # type: ignore[no-untyped-call]
+    )
     withdraw = (
         registered.to(withdrew)
         | qualified.to(withdrew)

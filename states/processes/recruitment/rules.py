@@ -1,5 +1,6 @@
 """Recruitment's rules: eligibility for a post (checked at registration and again at the
-qualification check) and the end of probation. Pure."""
+qualification check), identity claims that hold the qualification check until an officer has
+settled them, and the end of probation. Pure."""
 
 from __future__ import annotations
 
@@ -92,6 +93,46 @@ class Eligible:
         problems = eligibility(c, post, facts.today)
         if problems:
             return Verdict.failed("资格审查不通过：" + "；".join(r for _, r in problems))
+        return Verdict.passed()
+
+
+@dataclass(frozen=True)
+class IdentityClaims:
+    """How many unsettled claims (``registration_conflicts``) another confirmed phone made
+    on this registration's ID number."""
+
+    open: int
+
+
+@dataclass(frozen=True)
+class NoOpenClaim:
+    """Nobody is qualified on an ID number someone else has claimed: an officer first sees
+    both in person and voids the squatted registration or confirms it."""
+
+    code: str = "identity_claim"
+    label: str = "身份冲突已核实"
+    needs: frozenset[type] = frozenset({IdentityClaims})
+
+    def check(self, facts: Facts) -> Verdict:
+        if facts.get(IdentityClaims).open:
+            return Verdict.failed(
+                "该身份证号存在身份冲突（另有人用已验证的手机号申报），须先在资格审查页核实处理"
+            )
+        return Verdict.passed()
+
+
+@dataclass(frozen=True)
+class ClaimOpen:
+    """Voiding a registration as squatted (or confirming it) answers a recorded claim; it
+    is not a way to remove an applicant (that is 资格审查不通过, with its reason)."""
+
+    code: str = "identity_claim_open"
+    label: str = "存在待核实的身份冲突"
+    needs: frozenset[type] = frozenset({IdentityClaims})
+
+    def check(self, facts: Facts) -> Verdict:
+        if not facts.get(IdentityClaims).open:
+            return Verdict.failed("该报名没有待核实的身份冲突")
         return Verdict.passed()
 
 

@@ -4,8 +4,20 @@ step, deadlines, tags and what each event changes besides the state."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
-from states.blocks.publicity import OBJECTION, ResumeWindow, SuspendWindow, WindowFacts
+from states.blocks.publicity import (
+    DISMISSED,
+    OBJECTION,
+    OBJECTION_RULES,
+    UPHELD,
+    FileObjection,
+    ResumeWindow,
+    SettleObjection,
+    SuspendWindow,
+    WindowFacts,
+)
+from states.blocks.publicity.visibility import VISIBILITY as PUBLICITY_VISIBILITY
 from states.process.forms import REASON, Field, Form
 from states.process.spec import (
     PUBLIC_WINDOW,
@@ -19,8 +31,15 @@ from states.process.spec import (
     SetData,
     StateSpec,
 )
+from states.process.visibility import Visibility
 from states.processes.recruitment.machine import APPLICANT, PLAN, ApplicantMachine, PlanMachine
-from states.processes.recruitment.rules import ApplicantFacts, Eligible, ProbationOver
+from states.processes.recruitment.rules import (
+    ApplicantFacts,
+    ClaimOpen,
+    Eligible,
+    NoOpenClaim,
+    ProbationOver,
+)
 
 PLAN_SPEC = ProcessSpec(
     name=PLAN,
@@ -54,6 +73,7 @@ PLAN_SPEC = ProcessSpec(
     start_form=Form((Field("note", "计划说明", required=False, max_length=1000),)),
     main_path=("draft", "city_check", "province_review", "approved"),
     opened_by="county",
+    visibility=Visibility(open=frozenset({"round_id"})),
 )
 
 
@@ -109,6 +129,7 @@ APPLICANT_STATES: Mapping[str, StateSpec] = {
             "failed_background",
             "withdrew",
             "not_hired",
+            "voided",
         )
     },
 }
@@ -120,7 +141,11 @@ SCORE = Form(
 APPLICANT_EVENTS: Mapping[str, EventSpec] = {
     e.name: e
     for e in (
-        EventSpec("qualify", "资格审查通过", rules=(RuleUse(Eligible(), vetoes=True),)),
+        EventSpec(
+            "qualify",
+            "资格审查通过",
+            rules=(RuleUse(NoOpenClaim()), RuleUse(Eligible(), vetoes=True)),
+        ),
         EventSpec("disqualify", "资格审查不通过", form=Form((REASON,))),
         EventSpec("record_written", "录入笔试成绩", PROVINCE, form=SCORE, decision=False),
         EventSpec("shortlist", "入围面试", CITY, decision=False),
@@ -133,7 +158,14 @@ APPLICANT_EVENTS: Mapping[str, EventSpec] = {
         EventSpec("pass_background", "考察合格"),
         EventSpec("fail_background", "考察不合格", form=Form((REASON,))),
         EventSpec("close_publicity", "公示期满", By(system=True)),
-        EventSpec("raise_objection", "提出异议", By(public=True), form=OBJECTION, decision=False),
+        EventSpec(
+            "raise_objection",
+            "提出异议",
+            By(public=True),
+            OBJECTION_RULES,
+            form=OBJECTION,
+            decision=False,
+        ),
         EventSpec("dismiss_objection", "异议不成立", form=Form((REASON,)), style="secondary"),
         EventSpec("uphold_objection", "异议成立，不予录用", form=Form((REASON,)), style="danger"),
         EventSpec("choose_post", "选定岗位", form=Form((Field("seat_id", "岗位学校", "int"),))),
@@ -149,8 +181,38 @@ APPLICANT_EVENTS: Mapping[str, EventSpec] = {
             style="danger",
         ),
         EventSpec("veto", "资格审查不通过", By(system=True), internal=True),
+        EventSpec(
+            "void_registration",
+            "注销冒名报名",
+            COUNTY,
+            rules=(RuleUse(ClaimOpen()),),
+            form=Form((Field("reason", "注销理由", max_length=1000, help="核实身份的经过"),)),
+            overrides_signers=True,
+            style="danger",
+        ),
+        EventSpec(
+            "confirm_identity",
+            "核实报名无误",
+            COUNTY,
+            rules=(RuleUse(ClaimOpen()),),
+            form=Form((Field("reason", "核实情况", max_length=1000),)),
+            decision=False,
+            style="secondary",
+        ),
     )
 }
+
+
+@dataclass(frozen=True)
+class SettleClaims(Command):
+    """Close the open identity claims on the case as ``resolution``; a voided registration
+    also stops holding its ID number and phone, so the holder can register."""
+
+    resolution: str  # voided | confirmed
+
+    @property
+    def voids(self) -> bool:
+        return self.resolution == "voided"
 
 
 def _effects(ctx: EffectContext) -> Sequence[Command]:
@@ -159,10 +221,15 @@ def _effects(ctx: EffectContext) -> Sequence[Command]:
             SetData({"hired_on": ctx.facts.today.isoformat(), "seat_id": ctx.payload["seat_id"]}),
         )
     if ctx.event == "raise_objection":
-        objections = [*ctx.facts.data.get("objections", []), dict(ctx.payload)]
-        return (SetData({"objections": objections}), SuspendWindow())
+        return (FileObjection(), SuspendWindow())
     if ctx.event == "dismiss_objection":
-        return (ResumeWindow(),)
+        return (SettleObjection(DISMISSED), ResumeWindow())
+    if ctx.event == "uphold_objection":
+        return (SettleObjection(UPHELD),)
+    if ctx.event == "void_registration":
+        return (SettleClaims("voided"),)
+    if ctx.event == "confirm_identity":
+        return (SettleClaims("confirmed"),)
     return ()
 
 
@@ -179,6 +246,8 @@ APPLICANT_SPEC = ProcessSpec(
     },
     reject_event="veto",
     opened_by="public",
+    # the round applied in and the day the hire took effect are for everyone on the case
+    visibility=PUBLICITY_VISIBILITY | Visibility(open=frozenset({"round_id", "hired_on"})),
     main_path=(
         "registered",
         "qualified",

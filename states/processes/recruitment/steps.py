@@ -1,5 +1,6 @@
-"""Recruitment operations over the store: plans, registration, scores, the set-based steps
-(shortlist, ranking, replacement) and post choice. Every change of an applicant's state goes
+"""Recruitment operations over the store: plans, scores, the qualification check, the
+set-based steps (shortlist, ranking, replacement) and post choice; registration lives in
+``registration.py`` and is re-exported here. Every change of an applicant's state goes
 through the engine (``fire``, ``fire_in`` or ``fire_many``); the ranking itself is SQL window
 functions, so a province's 200,000 applicants are ranked in one pass, not a Python loop.
 """
@@ -7,37 +8,37 @@ functions, so a province's 200,000 applicants are ranked in one pass, not a Pyth
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Numeric, bindparam, cast, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
 from states.clock import local_date
 from states.engine import CaseEngine, Move
 from states.errors import Conflict, FormError, NotFound, PermissionDenied, RuleRefused
-from states.org import (
-    CITY_OFFICER,
-    COUNTY_OFFICER,
-    PROVINCE_OFFICER,
-    SYSTEM,
-    Actor,
-    Binding,
-)
+from states.org import CITY_OFFICER, COUNTY_OFFICER, PROVINCE_OFFICER, SYSTEM, Actor
 from states.processes.recruitment.facts import eligibility_rows
 from states.processes.recruitment.machine import APPLICANT, PLAN
-from states.processes.recruitment.rules import (
-    Candidate,
-    PostNeeds,
-    candidate_and_post,
-    eligibility,
+from states.processes.recruitment.registration import (
+    ImportReport,
+    check_form,
+    public_applicant,
+    register,
+    register_many,
 )
-from states.processes.recruitment.tables import Applicant, Post, PostSeat, RecruitmentRound
+from states.processes.recruitment.rules import candidate_and_post, eligibility
+from states.processes.recruitment.tables import (
+    Applicant,
+    Post,
+    PostSeat,
+    RecruitmentRound,
+    RegistrationConflict,
+)
 from states.store.models import Case, table_of
 
 cases_t, posts_t, seats_t = table_of(Case), table_of(Post), table_of(PostSeat)
 applicants_t, rounds_t = table_of(Applicant), table_of(RecruitmentRound)
+claims_t = table_of(RegistrationConflict)
 
 ACTIVE = (
     "physical",
@@ -82,11 +83,6 @@ def open_round(
             .returning(rounds_t.c.id)
         ).scalar_one()
     )
-
-
-def public_applicant(name: str) -> Actor:
-    """The actor of an online registration: the applicant, who has no account."""
-    return Actor(None, f"{name}（网上报名）", (Binding("public", 0, "/"),))
 
 
 # --- the post plan --------------------------------------------------------------------------
@@ -136,151 +132,14 @@ def declare_plan(
     return case_id
 
 
-# --- registration -----------------------------------------------------------------------------
-@dataclass
-class ImportReport:
-    created: int = 0
-    errors: list[tuple[int, str, str]] = field(default_factory=list)  # row, field, reason
-    case_ids: list[int] = field(default_factory=list)  # of the rows registered, in order
-
-
-# Built once: on registration day these run for every applicant.
-ROUND = select(rounds_t).where(rounds_t.c.id == bindparam("round_id"))
-OPEN_POSTS = (
-    select(posts_t, rounds_t.c.max_age)
-    .join(rounds_t, rounds_t.c.id == posts_t.c.round_id)
-    .join(cases_t, cases_t.c.id == posts_t.c.plan_case_id)
-    .where(posts_t.c.round_id == bindparam("round_id"), cases_t.c.state == "approved")
-)
-OPEN_POSTS_BY_CODE = OPEN_POSTS.where(posts_t.c.code.in_(bindparam("codes", expanding=True)))
-TAKEN = select(applicants_t.c.id_number).where(
-    applicants_t.c.round_id == bindparam("round_id"),
-    applicants_t.c.id_number.in_(bindparam("ids", expanding=True)),
-)
-INSERT_APPLICANTS = insert(applicants_t)
-
-
-def _open_posts(
-    conn: Connection, round_id: int, codes: Collection[str] | None = None
-) -> dict[str, Any]:
-    """The round's posts open for registration (their plan approved), by code; only
-    ``codes`` when given — one registration need not read a province's 2,000 posts."""
-    if codes is None:
-        rows = conn.execute(OPEN_POSTS, {"round_id": round_id}).all()
-    else:
-        rows = conn.execute(OPEN_POSTS_BY_CODE, {"round_id": round_id, "codes": list(codes)}).all()
-    return {r.code: r for r in rows}
-
-
-def _needs(post: Any) -> PostNeeds:
-    return PostNeeds(post.school_level, post.min_education, post.cert_required, post.max_age)
-
-
-def register_many(
-    engine: CaseEngine,
-    actor: Actor,
-    round_id: int,
-    rows: Sequence[Mapping[str, Any]],
-    *,
-    valid_only: bool = False,
-    also: Callable[[Connection], None] | None = None,
-    online: bool = False,
-) -> ImportReport:
-    """Register applicants (validated rows: id_number, name, phone, gender, birth_date,
-    education, cert_level, post_code, and ``row`` for the report). Eligibility is checked
-    per row; with any error nothing is written unless ``valid_only``."""
-    report = ImportReport()
-    now = engine.clock.now()
-    today = local_date(now)
-    with engine.db.begin() as conn:
-        rnd = conn.execute(ROUND, {"round_id": round_id}).one_or_none()
-        if rnd is None:
-            raise NotFound("招聘轮次不存在")
-        if online and not rnd.registration_opens <= today <= rnd.registration_closes:
-            raise RuleRefused(
-                "registration_window",
-                f"报名时间为{rnd.registration_opens.isoformat()}"
-                f"至{rnd.registration_closes.isoformat()}",
-            )
-        posts = _open_posts(conn, round_id, {r["post_code"] for r in rows} if online else None)
-        taken = set(
-            conn.execute(
-                TAKEN, {"round_id": round_id, "ids": [r["id_number"] for r in rows]}
-            ).scalars()
-        )
-        good: list[Mapping[str, Any]] = []
-        for r in rows:
-            row = int(r.get("row", 0))
-            post = posts.get(r["post_code"])
-            if post is None:
-                report.errors.append((row, "post_code", f"岗位{r['post_code']}不存在或未批准"))
-                continue
-            if r["id_number"] in taken:
-                report.errors.append((row, "id_number", "该身份证号本轮已报名，每人限报一个岗位"))
-                continue
-            problems = eligibility(
-                Candidate(r["birth_date"], r["education"], r.get("cert_level") or None),
-                _needs(post),
-                today,
-            )
-            if problems:
-                report.errors.extend((row, f, reason) for f, reason in problems)
-                continue
-            taken.add(r["id_number"])
-            good.append(r)
-        if report.errors and not valid_only:
-            return report
-        items = [(posts[r["post_code"]].county_id, {"round_id": round_id}) for r in good]
-        ids = engine.open_many(APPLICANT, items, actor, conn=conn, year=rnd.year)
-        conn.execute(
-            INSERT_APPLICANTS,
-            [
-                {
-                    "case_id": cid,
-                    "round_id": round_id,
-                    "post_id": posts[r["post_code"]].id,
-                    "id_number": r["id_number"],
-                    "name": r["name"],
-                    "phone": r["phone"],
-                    "gender": r["gender"],
-                    "birth_date": r["birth_date"],
-                    "education": r["education"],
-                    "cert_level": r.get("cert_level") or None,
-                    "registered_at": now,
-                }
-                for cid, r in zip(ids, good, strict=True)
-            ],
-        )
-        report.created, report.case_ids = len(ids), ids
-        if also is not None:  # e.g. consume the registrant's verification code, atomically
-            also(conn)
-    return report
-
-
-def register(
-    engine: CaseEngine,
-    round_id: int,
-    form: Mapping[str, Any],
-    also: Callable[[Connection], None] | None = None,
-) -> int:
-    """One applicant registering online, inside the round's registration window: one
-    transaction, refused whole (the verification code kept) when any check fails."""
-    try:
-        report = register_many(
-            engine, public_applicant(form["name"]), round_id, [form], also=also, online=True
-        )
-    except IntegrityError:  # two registrations of the same person raced; the first won
-        raise FormError("id_number", "该身份证号本轮已报名，每人限报一个岗位") from None
-    if report.errors:
-        _, field_, reason = report.errors[0]
-        raise FormError(field_, reason)
-    return report.case_ids[0]
+# --- registration (states/processes/recruitment/registration.py) ---------------------------
 
 
 def qualify_all(engine: CaseEngine, actor: Actor, round_id: int) -> dict[str, int]:
     """资格审查 for every registration waiting in the actor's counties: the same eligibility
     rules as at registration, read again from the records; those who fail are disqualified
-    with the reasons."""
+    with the reasons. A registration whose ID number another phone claims is held back
+    (``held``) until an officer has settled the claim."""
     today = local_date(engine.clock.now())
     with engine.db.begin() as conn:
         rows = conn.execute(
@@ -288,9 +147,20 @@ def qualify_all(engine: CaseEngine, actor: Actor, round_id: int) -> dict[str, in
                 applicants_t.c.round_id == round_id, cases_t.c.state == "registered"
             )
         ).all()
+        claimed = set(
+            conn.execute(
+                select(claims_t.c.case_id).where(
+                    claims_t.c.round_id == round_id, claims_t.c.resolved_at.is_(None)
+                )
+            ).scalars()
+        )
         moves: list[Move] = []
+        held = 0
         for r in rows:
             if not actor.sees(r.org_path):
+                continue
+            if r.case_id in claimed:
+                held += 1
                 continue
             problems = eligibility(*candidate_and_post(r), today)
             if problems:
@@ -306,7 +176,8 @@ def qualify_all(engine: CaseEngine, actor: Actor, round_id: int) -> dict[str, in
         # the eligibility rule was just evaluated above, row by row
         engine.fire_many(APPLICANT, moves, actor, conn=conn, rules_checked=True)
     ok = sum(1 for m in moves if m.event == "qualify")
-    return {"qualified": ok, "disqualified": len(moves) - ok}
+    done = {"qualified": ok, "disqualified": len(moves) - ok}
+    return {**done, "held": held} if held else done
 
 
 # --- scores and the set-based steps -------------------------------------------------------
@@ -578,9 +449,12 @@ def skip_choice(engine: CaseEngine, actor: Actor, case_id: int, *, expected_vers
 
 __all__ = [
     "ImportReport",
+    "check_form",
     "choose_post",
     "declare_plan",
     "fill_vacancies",
+    "public_applicant",
+    "qualify_all",
     "rank",
     "record_scores",
     "register",

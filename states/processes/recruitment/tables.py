@@ -7,7 +7,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from states.store.models import Base, BigId, UTCDateTime
@@ -60,14 +71,49 @@ class PostSeat(Base):
     taken: Mapped[int] = mapped_column(Integer, default=0)
 
 
+# A registration voided as squatted no longer holds its ID number or its phone. Both
+# databases read this partial-index predicate the same way.
+LIVE = text("voided_at IS NULL")
+
+
 class Applicant(Base):
-    """An applicant's record beside their case. (round, ID number) is unique: one
-    application per person per round, enforced by the database."""
+    """An applicant's record beside their case. The database enforces one live
+    registration per (round, ID number) and, for registrations made online, per (round,
+    confirmed phone); a registration voided as squatted (``voided_at``) holds neither, so
+    the real person can register afterwards.
+
+    ``confirmed_phone`` is the mobile that proved its SMS code at an online registration
+    and always equals ``phone`` (a check constraint); an officer's import lists a phone no
+    one proved, and leaves it empty: families and schools often give one number for
+    several people, so imports are not bound by the one-phone rule."""
 
     __tablename__ = "applicants"
     __table_args__ = (
-        UniqueConstraint("round_id", "id_number"),
         Index("ix_applicants_post_written", "post_id", "written_score"),
+        # Every step reads a round's applicants, by ID number or all of them; the unique
+        # indexes below are partial, which a planner uses only when a query repeats their
+        # predicate.
+        Index("ix_applicants_round_id_number", "round_id", "id_number"),
+        Index(
+            "uq_applicants_round_id_number",
+            "round_id",
+            "id_number",
+            unique=True,
+            sqlite_where=LIVE,
+            postgresql_where=LIVE,
+        ),
+        Index(
+            "uq_applicants_round_phone",
+            "round_id",
+            "confirmed_phone",
+            unique=True,
+            sqlite_where=LIVE,
+            postgresql_where=LIVE,
+        ),
+        CheckConstraint(
+            "confirmed_phone IS NULL OR confirmed_phone = phone",
+            name="ck_applicants_confirmed_phone",
+        ),
     )
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("recruitment_rounds.id"))
@@ -75,6 +121,7 @@ class Applicant(Base):
     id_number: Mapped[str] = mapped_column(String(18))
     name: Mapped[str] = mapped_column(String(64))
     phone: Mapped[str] = mapped_column(String(20))
+    confirmed_phone: Mapped[str | None] = mapped_column(String(20))
     gender: Mapped[str] = mapped_column(String(1))
     birth_date: Mapped[dt.date] = mapped_column(Date)
     education: Mapped[str] = mapped_column(String(16))
@@ -86,3 +133,25 @@ class Applicant(Base):
     rank: Mapped[int | None] = mapped_column(Integer)
     choice_turn: Mapped[int | None] = mapped_column(Integer)  # rank, pushed back when skipped
     seat_id: Mapped[int | None] = mapped_column(ForeignKey("post_seats.id"))
+    voided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class RegistrationConflict(Base):
+    """An ID number already registered, claimed from another confirmed phone: the one of
+    the two who is not its holder squatted it. The claimant is told to come to the
+    recruitment office with their ID card; officers see the claim at the qualification
+    check and settle it through the engine on the existing case — voided as squatted, or
+    confirmed as genuine — which stamps ``resolved_at`` and ``resolution``."""
+
+    __tablename__ = "registration_conflicts"
+    __table_args__ = (Index("ix_registration_conflicts_round", "round_id", "resolved_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("recruitment_rounds.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    id_number: Mapped[str] = mapped_column(String(18))
+    claimed_name: Mapped[str] = mapped_column(String(64))
+    # in full: the officer calls this number to ask the claimant in
+    claimed_phone: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    resolution: Mapped[str | None] = mapped_column(String(16))  # voided | confirmed
