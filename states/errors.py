@@ -68,8 +68,8 @@ class RuleRefused(RenshiError):
     status = 422
     code = "rule_refused"
 
-    def __init__(self, rule: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, rule: str, message: str, *, field: str | None = None) -> None:
+        super().__init__(message, field=field)
         self.rule = rule
 
     def as_dict(self) -> dict[str, object]:

@@ -18,7 +18,7 @@ from api.present import mask_phone
 from states.clock import bureau_time
 from states.identity import mask_id_number
 from states.org import SYSTEM_ACTOR, next_title
-from states.store.models import AuditEvent, Case, PanelSeat, Person, Task, Teacher
+from states.store.models import AuditEvent, Case, OutboxMessage, PanelSeat, Person, Task, Teacher
 from states.store.people import load_actor
 from tests.browser import (
     DESKTOP,
@@ -220,7 +220,7 @@ def test_an_unknown_address_is_a_page_not_json(live: Live) -> None:
     assert c.get("/recruitmen", headers={"accept": "application/json"}).json()["code"] == "error"
 
 
-def test_login_failure_lockout_and_logout(live: Live) -> None:
+def test_login_failure_slow_down_and_logout(live: Live) -> None:
     c = _client(live)
     bad = c.post("/login", data={"username": "teacher", "password": "wrong"})
     assert bad.status_code == 401 and "用户名或密码错误" in bad.text
@@ -230,8 +230,9 @@ def test_login_failure_lockout_and_logout(live: Live) -> None:
     assert unknown.status_code == 401 and "用户名或密码错误" in unknown.text
     for _ in range(4):
         c.post("/login", data={"username": "teacher", "password": "wrong"})
-    locked = c.post("/login", data={"username": "teacher", "password": PASSWORD})
-    assert locked.status_code == 401 and "锁定" in locked.text and "北京时间" in locked.text
+    slowed = c.post("/login", data={"username": "teacher", "password": PASSWORD})
+    assert slowed.status_code == 429 and slowed.headers["retry-after"] == "900"
+    assert "登录尝试过于频繁，请 15 分钟后再试" in slowed.text
     cross = c.post(
         "/login",
         data={"username": "teacher", "password": PASSWORD},
@@ -667,8 +668,19 @@ def test_objection_form(live: Live) -> None:
     _check_page(phone.text)
     assert "格式不正确" in _field_error(phone.text, f"obj{cid}-contact_phone")
 
+    # The mobile is proved by an SMS code before the objection is taken.
+    assert anon.post(f"{url}/code", data=good).status_code == 200
+    with live.services.db.connect() as conn:
+        sms = conn.execute(
+            select(OutboxMessage.payload)
+            .where(OutboxMessage.kind == "verification_code")
+            .order_by(OutboxMessage.id.desc())
+        ).scalars()
+        code = next(str(p["code"]) for p in sms if p["phone"] == good["contact_phone"])
     ok = anon.post(
-        url, data=good, headers={"Origin": live.url, "Referer": f"{live.url}/public/publicity"}
+        url,
+        data={**good, "code": code},
+        headers={"Origin": live.url, "Referer": f"{live.url}/public/publicity"},
     )
     assert ok.status_code == 303 and ok.headers["location"] == "/public/publicity"
     assert "异议已受理" in anon.get("/public/publicity").text

@@ -4,7 +4,8 @@ A process's effect function returns commands; each command type has one handler 
 catalogue (the core's for case data and the teacher record, a building block's for panels,
 publicity windows and counted slots, a process's for its own tables). Handlers write inside
 the transition's transaction and may add to what the transition records: the audit payload,
-tasks to open with the new state's, the window's remaining days, the slot the case holds.
+tasks to open with the new state's, the window's remaining days, the slot the case holds, a
+note for whoever the new state's tasks are handed to.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class EffectScope:
     tasks: list[dict[str, Any]] = field(default_factory=list)  # opened with the new state's
     window_days: int | None = None  # a resumed window's remaining working days
     slot_key: str | bool | None = KEEP
+    note: str = ""  # a line the new state's task notices carry (an objection's receipt)
 
 
 def apply(

@@ -7,6 +7,9 @@ judge a teacher by it); blocks and processes register loaders for theirs.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from sqlalchemy import Connection
 
 from states.engine.context import CaseContext
@@ -17,7 +20,11 @@ from states.process.rules import Facts, TeacherFacts
 
 
 def load_facts(
-    catalogue: Catalogue, conn: Connection, ctx: CaseContext, needs: frozenset[type]
+    catalogue: Catalogue,
+    conn: Connection,
+    ctx: CaseContext,
+    needs: frozenset[type],
+    payload: Mapping[str, Any] | None = None,
 ) -> Facts:
     loaded = {}
     for kind in needs:
@@ -26,8 +33,9 @@ def load_facts(
             raise AssertionError(f"no loader registered for {kind.__name__}")
         loaded[kind] = loader(conn, ctx)
     return Facts(
-        today=ctx.today, data=ctx.data, policy=ctx.policy, state=ctx.case.state, loaded=loaded
-    )
+        today=ctx.today, data=ctx.data, policy=ctx.policy, state=ctx.case.state, loaded=loaded,
+        payload=payload or {},
+    )  # fmt: skip
 
 
 def teacher_facts(conn: Connection, ctx: CaseContext) -> TeacherFacts:

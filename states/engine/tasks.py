@@ -128,11 +128,13 @@ def open_state_tasks(
     extra: Sequence[dict[str, Any]] = (),
     *,
     days: int | None = None,
+    note: str = "",
 ) -> None:
     """Open the tasks of the state a case enters, and tell their holders.
 
     ``days`` overrides the state's deadline (a publicity window resumed with what it had
-    left); ``extra`` are tasks an effect asked for (a panel's seats), given the same due date.
+    left); ``extra`` are tasks an effect asked for (a panel's seats), given the same due date;
+    ``note`` is a line the notices carry (the receipt number of the objection to look into).
     """
     if days is None:
         days = state.deadline_days
@@ -157,7 +159,8 @@ def open_state_tasks(
         # Nobody needs telling about work they just handed themselves.
         own = r["assignee_id"] is not None and r["assignee_id"] == ctx.actor.person_id
         if r["kind"] == "act" and not own:
-            send(conn, assigned_notice(r, ctx.spec.name, ctx.now))
+            more = {"note": note} if note else {}
+            send(conn, assigned_notice(r, ctx.spec.name, ctx.now, **more))
 
 
 def assigned_notice(

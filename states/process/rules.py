@@ -21,14 +21,16 @@ T = TypeVar("T")
 class Verdict:
     ok: bool
     reason: str = ""
+    # the payload field at fault, when a rule judges what was submitted (the refusal names it)
+    field: str | None = None
 
     @classmethod
     def passed(cls, reason: str = "") -> Verdict:
         return cls(True, reason)
 
     @classmethod
-    def failed(cls, reason: str) -> Verdict:
-        return cls(False, reason)
+    def failed(cls, reason: str, *, field: str | None = None) -> Verdict:
+        return cls(False, reason, field)
 
 
 @dataclass(frozen=True)
@@ -51,14 +53,16 @@ class TeacherFacts:
 
 @dataclass(frozen=True)
 class Facts:
-    """Everything a rule may look at: the case's own data and policy always, and the typed
-    facts its event declared, loaded by their registered loaders."""
+    """Everything a rule may look at: the case's own data and policy always, the typed
+    facts its event declared, loaded by their registered loaders, and what the event's
+    payload asks (validated): a rule may judge the submission against the case."""
 
     today: dt.date
     data: Mapping[str, Any]
     policy: Mapping[str, Any]
     state: str = ""
     loaded: Mapping[type, Any] = field(default_factory=dict)
+    payload: Mapping[str, Any] = field(default_factory=dict)
 
     def get(self, kind: type[T]) -> T:
         """The loaded fact of ``kind``; a rule that did not declare it is a programming error."""
