@@ -31,22 +31,20 @@ from sqlalchemy import Connection, select
 from starlette.datastructures import FormData, UploadFile
 
 from api import webkit
-from api.auth import (
-    BAD_CREDENTIALS,
-    SESSION_COOKIE,
-    AuthError,
-    cookie_kwargs,
-    issue_session,
-    sign_in,
-)
+from api.auth import SESSION_COOKIE, cookie_kwargs, issue_session
+from api.deps import client_address
 from api.files import UploadRejected
-from api.present import event_label, masked_publicity
+from api.present import event_label, mask_phone, masked_publicity
 from api.processes import web_of
-from api.routes import case_detail
+from api.routes import case_detail, detail_out
+from api.signin import BAD_CREDENTIALS, AuthError, sign_in
 from api.webkit import FieldView, Posted, Problem, SignedIn, Who
+from states.blocks.panel import VOTE_CHOICES
+from states.blocks.publicity import code_purpose, objector_phone
+from states.blocks.publicity.store import file_objection
 from states.engine import OPINIONS, SIGN_POSITIONS, FireResult
-from states.errors import Conflict, FormError, NotFound, RenshiError
-from states.org import PUBLIC_ACTOR, ROLE_LABELS, SCOPE_ROLES, SYSTEM, Actor, path_ids
+from states.errors import Conflict, FormError, NotFound, RenshiError, TooMany
+from states.org import ROLE_LABELS, SCOPE_ROLES, SYSTEM, Actor, path_ids
 from states.process.diagram import diagram_svg
 from states.process.forms import COMMENT, Field, Form
 from states.process.package import Catalogue
@@ -54,6 +52,8 @@ from states.process.spec import ProcessSpec
 from states.store import queries
 from states.store.db import reader
 from states.store.models import OrgUnit, Person, RoleBinding
+from states.store.people import end_sessions
+from states.verification import issue_code
 
 HERE = Path(__file__).resolve().parent
 INBOX_PAGE: Final = 50
@@ -110,12 +110,18 @@ def login(request: Request, form: Posted) -> Response:
     try:
         if len(username) > 64 or len(password) > 256:
             raise AuthError(BAD_CREDENTIALS, reason="credentials")
-        person_id = sign_in(svc.db, username, password, svc.now(), svc.auth)
+        signed = sign_in(svc.db, svc.throttle, username, password, client_address(request))
     except AuthError as exc:
         return webkit.render(
             request, "login.html", None, {**context, "error": exc.message}, status=exc.status
         )
-    session = issue_session(person_id, svc.now(), svc.auth)
+    except TooMany as exc:
+        page = webkit.render(
+            request, "login.html", None, {**context, "error": exc.message}, status=exc.status
+        )
+        page.headers["Retry-After"] = str(exc.retry_after)
+        return page
+    session = issue_session(signed, svc.now(), svc.auth)
     response = webkit.redirect(target)
     response.set_cookie(
         SESSION_COOKIE, session.cookie, **cookie_kwargs(svc.auth, svc.secure_cookies)
@@ -125,7 +131,11 @@ def login(request: Request, form: Posted) -> Response:
 
 @pages.post("/logout")
 def logout(who: OnInbox) -> Response:
-    response = webkit.redirect("/login", "您已退出登录")
+    """Signing out ends every session and token of the person, on every device: a cookie
+    copied off this browser before is worth nothing afterwards."""
+    with who.svc.db.begin() as conn:
+        end_sessions(conn, who.session.person_id)
+    response = webkit.redirect("/login", "您已退出登录（所有设备上的登录均已失效）")
     kwargs = cookie_kwargs(who.svc.auth, who.svc.secure_cookies)
     response.delete_cookie(
         SESSION_COOKIE,
@@ -394,21 +404,20 @@ def _people_in(payload: Mapping[str, Any]) -> list[int]:
             out.append(value)
         elif isinstance(value, list):
             out.extend(v for v in value if isinstance(v, int))
+    votes = payload.get("votes")
+    if isinstance(votes, dict):
+        out.extend(int(p) for p in votes if str(p).isdigit())
     return out
 
 
 def _notes(
-    spec: ProcessSpec,
-    event: str,
-    payload: Mapping[str, Any],
-    names: Mapping[int, str],
-    officer: bool,
+    spec: ProcessSpec, event: str, payload: Mapping[str, Any], names: Mapping[int, str]
 ) -> list[tuple[str, str]]:
     """What a timeline row says besides who and what: opinions, reasons and the like.
 
-    An objector's name and telephone never appear here, and the objection's content only to
-    the officers who handle it. A vote's choice is not on the record until the sitting
-    closes; the engine already keeps it out of the audit row.
+    ``payload`` is already what this reader may see (states/engine/visibility.py): an
+    objection's content and its objector's name and telephone reach only officers and
+    inspectors, a committee's votes only those who answer for it, the rest the tally.
     """
     ev = spec.events.get(event)
     fields = {f.name: f for f in ev.form.fields} if ev is not None else {}
@@ -419,10 +428,6 @@ def _notes(
     out: list[tuple[str, str]] = []
     for key, value in payload.items():
         if value is None or value == "":
-            continue
-        if ev is not None and ev.by.public:  # an objection: its content to officers only
-            if key == "content" and officer:
-                out.append(("异议内容", str(value)))
             continue
         if key in fields:
             out.append((fields[key].label, webkit.show(fields[key], value)))
@@ -446,7 +451,23 @@ def _notes(
             out.append(("待生效决定", event_label(spec, str(value))))
         elif key == "requested":
             out.append(("原办理事项", event_label(spec, str(value))))
+        elif key == "tally" and isinstance(value, dict):
+            out.append(("表决结果", _tally_text(value)))
+        elif key == "votes" and isinstance(value, dict):
+            cast = (
+                f"{person(int(p)) if str(p).isdigit() else p}：{VOTE_CHOICES.get(v, '未投票')}"
+                for p, v in value.items()
+            )
+            out.append(("各评委表决", "；".join(cast)))
     return out
+
+
+def _tally_text(t: Mapping[str, Any]) -> str:
+    quorum = "达到" if t.get("quorum") else "未达到"
+    return (
+        f"同意{t.get('yes', 0)}票、不同意{t.get('no', 0)}票、弃权{t.get('abstain', 0)}票；"
+        f"评委{t.get('drawn', 0)}人，{quorum}法定人数"
+    )
 
 
 def _signer_candidates(conn: Connection, org_path: str, actor: Actor) -> list[tuple[str, str]]:
@@ -481,23 +502,18 @@ def _case_page(
 ) -> Response:
     svc, actor = who.svc, who.actor
     try:
-        detail = case_detail(svc, actor, case_id)
+        case = case_detail(svc, actor, case_id, with_trail=True)
     except NotFound:
         return webkit.not_found(request, who)
-    spec = webkit.catalogue(request)[detail.process]
+    detail = detail_out(svc, actor, case)
+    spec, row, data, trail = case.spec, case.row, case.data, case.trail
     with reader(svc.db).connect() as conn:
-        row = queries.get_case(conn, actor, case_id)
-        if row is None:
-            return webkit.not_found(request, who)
-        trail = queries.audit_trail(conn, case_id)
         files = queries.attachments(conn, case_id)
         candidates = (
             _signer_candidates(conn, row["org_path"], actor) if detail.may_add_signer else []
         )
-        payloads = [_json(e["payload"]) for e in trail]
-        names = _names(conn, (p for pl in payloads for p in _people_in(pl)))
+        names = _names(conn, (p for e in trail for p in _people_in(e["payload"])))
     officer = actor.sees(row["org_path"])
-    data = row["data"] or {}
     facts = [
         (f.label, webkit.show(f, data[f.name]))
         for f in spec.start_form.fields
@@ -517,9 +533,9 @@ def _case_page(
                 if e["from_state"] and e["from_state"] != e["to_state"]
                 else (spec.state_label(e["to_state"]) if not e["from_state"] else None)
             ),
-            notes=[] if e["event"] == "create" else _notes(spec, e["event"], pl, names, officer),
+            notes=[] if e["event"] == "create" else _notes(spec, e["event"], e["payload"], names),
         )
-        for e, pl in zip(trail, payloads, strict=True)
+        for e in trail
     ]
     actions = []
     for name in detail.may:
@@ -538,7 +554,7 @@ def _case_page(
                 open=mine is not None or ev.style == "primary",
             )
         )
-    objections = data.get("objections", []) if officer else []
+    objections = data.get("objections", [])
     return webkit.render(
         request,
         "case.html",
@@ -881,11 +897,27 @@ def declare(request: Request, process: str, form: Posted, who: OnDeclare) -> Res
 
 
 # --- public ----------------------------------------------------------------------------------
+# The objection form's second step: the code sent to the mobile the objector typed.
+OBJECTION_CODE: Final = Field(
+    "code", "短信验证码", max_length=6, help="先点“获取验证码”；6位数字，10分钟内有效"
+)
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """An objection form drawn again once its code was sent: what was typed, and the news."""
+
+    case_id: int
+    values: Mapping[str, str]
+    message: str
+
+
 def _publicity_page(
     request: Request,
     page: int,
     *,
     problem: Problem | None = None,
+    sent: _Sent | None = None,
     status: int = 200,
 ) -> Response:
     svc = webkit.services(request)
@@ -901,19 +933,24 @@ def _publicity_page(
         ev = spec.events[objecting] if objecting is not None else None
         open_for_objection = (row["process"], row["state"]) in board.objections
         mine = problem if problem is not None and problem.where == where else None
+        news = sent if sent is not None and sent.case_id == item.case_id else None
+        typed = news.values if news is not None else {}
+        fields = (
+            [
+                webkit.field_view(f, f"obj{item.case_id}", problem, where, typed.get(f.name, ""))
+                for f in (*ev.form.fields, OBJECTION_CODE)
+            ]
+            if open_for_objection and ev is not None
+            else []
+        )
         entries.append(
             {
                 "item": item,
-                "fields": (
-                    [
-                        webkit.field_view(f, f"obj{item.case_id}", problem, where)
-                        for f in ev.form.fields
-                    ]
-                    if open_for_objection and ev is not None
-                    else []
-                ),
-                "open": mine is not None,
+                "fields": fields[:-1],
+                "code": fields[-1] if fields else None,
+                "open": mine is not None or news is not None,
                 "error": mine.message if mine is not None and mine.field is None else None,
+                "sent": news.message if news is not None else None,
             }
         )
     return webkit.render(
@@ -937,43 +974,92 @@ def publicity(request: Request, page: str = "1") -> Response:
     return _publicity_page(request, min(webkit.parse_id(page) or 1, 100_000))
 
 
+def _objection_target(request: Request, case_id: str) -> tuple[int, ProcessSpec, str, int] | None:
+    """(case, its process, the objection event, its version) of a case open for objection
+    now; None for anything else."""
+    cid = webkit.parse_id(case_id)
+    if cid is None:
+        return None
+    svc = webkit.services(request)
+    with reader(svc.db).connect() as conn:
+        listed = queries.publicity(conn, web_of(request).board.objections, case_id=cid)
+    if not listed.items:
+        return None
+    row = listed.items[0]
+    spec = webkit.catalogue(request)[row["process"]]
+    objecting = spec.public_event(row["state"])
+    assert objecting is not None
+    return cid, spec, objecting, int(row["version"])
+
+
+def _not_open(request: Request) -> Response:
+    text = "该人员不在异议受理期内的公示名单中"
+    return _publicity_page(request, 1, problem=Problem("top", text), status=404)
+
+
+def _typed(form: FormData, fields: Iterable[Field]) -> dict[str, str]:
+    return {f.name: webkit.text(form, f.name) for f in fields}
+
+
+@pages.post("/public/publicity/{case_id}/objection/code")
+def objection_code(request: Request, case_id: str, form: Posted) -> Response:
+    """The "获取验证码" button: a plain form post (no script needed) that sends the code and
+    draws the page again with what was typed kept."""
+    if not webkit.same_origin(request):
+        return webkit.forbidden(request, None)
+    target = _objection_target(request, case_id)
+    if target is None:
+        return _not_open(request)
+    cid, spec, objecting, _ = target
+    fields = (*spec.events[objecting].form.fields, OBJECTION_CODE)
+    values = _typed(form, fields)
+    page = min(webkit.parse_id(webkit.text(form, "page")) or 1, 100_000)
+    svc = webkit.services(request)
+    try:
+        phone = objector_phone(values["contact_phone"])
+        issue_code(
+            svc.db, svc.clock, phone, address=client_address(request),
+            purpose=code_purpose(cid), throttle=svc.throttle,
+        )  # fmt: skip
+    except RenshiError as exc:
+        if exc.field is None:  # a limit on sending: say so beside the number
+            exc = FormError("contact_phone", exc.message)
+        problem = webkit.problem(exc, f"objection:{cid}", [f.name for f in fields], values)
+        return _publicity_page(request, page, problem=problem, status=exc.status)
+    news = f"验证码已发送至{mask_phone(phone)}，10分钟内有效"
+    return _publicity_page(request, page, sent=_Sent(cid, {**values, "code": ""}, news))
+
+
 @pages.post("/public/publicity/{case_id}/objection")
 def objection(request: Request, case_id: str, form: Posted) -> Response:
     """No session, so no CSRF token: the cookie-less form is protected by the browser's
-    Origin/Referer and by the engine, which only accepts objections during the window."""
+    Origin/Referer, and the objector proves the mobile by the code sent to it; the engine
+    only accepts objections during the window."""
     if not webkit.same_origin(request):
         return webkit.forbidden(request, None)
+    target = _objection_target(request, case_id)
+    if target is None:
+        return _not_open(request)
+    cid, spec, objecting, version = target
     svc = webkit.services(request)
-    cid = webkit.parse_id(case_id)
-    where = f"objection:{cid}"
-    listed = None
-    if cid is not None:
-        with reader(svc.db).connect() as conn:
-            listed = queries.publicity(conn, web_of(request).board.objections, case_id=cid)
-    if listed is None or not listed.items:
-        text = "该人员不在异议受理期内的公示名单中"
-        return _publicity_page(request, 1, problem=Problem("top", text), status=404)
-    assert cid is not None
-    spec = webkit.catalogue(request)[listed.items[0]["process"]]
-    objecting = spec.public_event(listed.items[0]["state"])
-    assert objecting is not None
     ev = spec.events[objecting]
     payload, values = webkit.payload(ev.form, form, comment=False)
+    values["code"] = webkit.text(form, "code")
+    page = min(webkit.parse_id(webkit.text(form, "page")) or 1, 100_000)
     try:
-        svc.engine.fire(
-            cid,
-            objecting,
-            PUBLIC_ACTOR,
-            payload,
-            expected_version=int(listed.items[0]["version"]),
-        )
+        receipt = file_objection(
+            svc.engine, spec, cid, objecting, payload, values["code"].strip(),
+            expected_version=version,
+        )  # fmt: skip
     except RenshiError as exc:
         if isinstance(exc, Conflict):
             exc = Conflict("公示信息刚刚有更新，请重新提交")
-        problem = webkit.problem(exc, where, [f.name for f in ev.form.fields], values)
-        return _publicity_page(request, 1, problem=problem, status=exc.status)
+        names = [f.name for f in (*ev.form.fields, OBJECTION_CODE)]
+        problem = webkit.problem(exc, f"objection:{cid}", names, values)
+        return _publicity_page(request, page, problem=problem, status=exc.status)
     return webkit.redirect(
         "/public/publicity",
-        "异议已受理，公示暂停，主管部门将核查处理",
+        f"异议已受理，回执编号：{receipt}（请记下，查询或补充材料时提供）。"
+        "公示暂停，主管部门将核查处理",
         secure_cookie=svc.secure_cookies,
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -80,8 +79,9 @@ def audit_row(spec: ProcessSpec, e: Mapping[str, Any]) -> s.AuditOut:
         event_label=event_label(spec, e["event"]),
         from_state=e["from_state"],
         to_state=e["to_state"],
-        payload=json.loads(e["payload"]),
+        payload=e["payload"],
         hash=e["hash"],
+        redacted=e["redacted"],
     )
 
 

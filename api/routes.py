@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Header, HTTPException, Path, Query, Request, UploadFile
 from fastapi.responses import FileResponse
 from sqlalchemy import select, update
 
 from api import schemas as s
-from api.auth import AuthError, issue_token, sign_in, token_expires_in
-from api.deps import ApiActor, Services, Svc
+from api.auth import issue_token, token_expires_in
+from api.deps import Address, ApiActor, Services, Svc
 from api.errors import ERRORS
 from api.files import UploadRejected
 from api.present import (
@@ -18,20 +18,26 @@ from api.present import (
     case_summary,
     event_label,
     field_out,
+    mask_phone,
     masked_publicity,
     task_out,
     teacher_out,
 )
 from api.processes import web_of
+from api.signin import AuthError, sign_in
+from states.blocks.publicity import code_purpose, objector_phone
+from states.blocks.publicity.store import file_objection
 from states.engine import FireResult
+from states.engine.visibility import CaseFile, case_file
 from states.errors import FormError, NotFound, RenshiError
-from states.org import PUBLIC_ACTOR, ROLE_LABELS, Actor
+from states.org import ROLE_LABELS, Actor
 from states.process.diagram import diagram_svg
 from states.process.package import Catalogue
 from states.process.spec import ProcessSpec
 from states.store import queries
 from states.store.db import reader
 from states.store.models import Person
+from states.verification import issue_code
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS)
 CaseId = Annotated[int, Path(ge=1, le=2**53)]
@@ -62,15 +68,24 @@ def _fire_out(svc: Services, result: FireResult) -> s.FireOut:
 
 
 # --- sign-in --------------------------------------------------------------------------------
-@router.post("/auth/token", response_model=s.TokenOut, tags=["登录"])
-def token(body: s.TokenIn, svc: Svc) -> s.TokenOut:
-    """用户名和密码换取访问令牌（Bearer）。连续失败5次锁定15分钟。"""
+@router.post(
+    "/auth/token",
+    response_model=s.TokenOut,
+    tags=["登录"],
+    responses={429: {"model": s.Error, "description": "登录尝试过于频繁（见 Retry-After）"}},
+)
+def token(body: s.TokenIn, svc: Svc, address: Address) -> s.TokenOut:
+    """用户名和密码换取访问令牌（Bearer）。
+
+    同一用户名在同一网络连续输错5次，须等候至多15分钟；同一网络15分钟内输错30次、或同一用户名
+    1小时内在各处共输错30次，也须等候（在近30天登录成功过的网络不受后两项限制）。超限时返回
+    429 和 Retry-After（秒）。不存在的用户名与输错密码的答复完全相同。"""
     try:
-        person_id = sign_in(svc.db, body.username, body.password, svc.now(), svc.auth)
+        who = sign_in(svc.db, svc.throttle, body.username, body.password, address)
     except AuthError as exc:
         raise HTTPException(exc.status, exc.message) from None
     return s.TokenOut(
-        access_token=issue_token(person_id, svc.now(), svc.auth),
+        access_token=issue_token(who, svc.now(), svc.auth),
         expires_in=token_expires_in(svc.auth),
     )
 
@@ -250,21 +265,24 @@ def list_cases(
     )
 
 
-def case_detail(svc: Svc, actor: Actor, case_id: int) -> s.CaseDetail:
+def case_detail(svc: Svc, actor: Actor, case_id: int, *, with_trail: bool = False) -> CaseFile:
+    """The case as ``actor`` may read it, marking a copy of it read; 404 where they may not."""
     with reader(svc.db).connect() as conn:
-        row = queries.get_case(conn, actor, case_id)
-        if row is None:
-            raise NotFound("案件不存在")
-        tasks = queries.open_tasks(conn, case_id)
-        unread = queries.has_unread_copy(conn, case_id, actor)
-    may = svc.engine.available(case_id, actor)
-    if unread:
+        case = case_file(conn, svc.engine.processes, actor, case_id, with_trail=with_trail)
+    if case is None:
+        raise NotFound("案件不存在")
+    if case.unread_copy:
         svc.engine.mark_read(case_id, actor)
+    return case
+
+
+def detail_out(svc: Svc, actor: Actor, case: CaseFile) -> s.CaseDetail:
+    may = svc.engine.available(case.row["id"], actor)
     today = svc.today()
     return s.CaseDetail(
-        **case_summary(svc.engine.processes, row).model_dump(),
-        data={k: v for k, v in row["data"].items() if k not in ("pending_decision",)},
-        tasks=[task_out(t, today) for t in tasks],
+        **case_summary(svc.engine.processes, case.row).model_dump(),
+        data={k: v for k, v in case.data.items() if k not in ("pending_decision",)},
+        tasks=[task_out(t, today) for t in case.tasks],
         may=may["events"],
         may_add_signer=may["add_signer"],
         may_countersign=may["countersign"],
@@ -273,8 +291,8 @@ def case_detail(svc: Svc, actor: Actor, case_id: int) -> s.CaseDetail:
 
 @router.get("/cases/{case_id}", response_model=s.CaseDetail, tags=["案件"])
 def get_case(case_id: CaseId, svc: Svc, actor: ApiActor) -> s.CaseDetail:
-    """案件详情：表单、当前待办，以及本人此刻可以执行的事件。"""
-    return case_detail(svc, actor, case_id)
+    """案件详情：表单、当前待办，以及本人此刻可以执行的事件（按阅读人的身份裁剪，见审计记录接口的说明）。"""
+    return detail_out(svc, actor, case_detail(svc, actor, case_id))
 
 
 @router.post("/cases/{case_id}/events", response_model=s.FireOut, tags=["案件"])
@@ -456,18 +474,17 @@ def download(attachment_id: CaseId, svc: Svc, actor: ApiActor) -> FileResponse:
 
 
 def _trail(svc: Svc, actor: Actor, case_id: int) -> list[s.AuditOut]:
-    with reader(svc.db).connect() as conn:
-        row = queries.get_case(conn, actor, case_id)
-        if row is None:
-            raise NotFound("案件不存在")
-        trail = queries.audit_trail(conn, case_id)
-    spec = svc.engine.processes[row["process"]]
-    return [audit_row(spec, e) for e in trail]
+    case = case_detail(svc, actor, case_id, with_trail=True)
+    return [audit_row(case.spec, e) for e in case.trail]
 
 
 @router.get("/cases/{case_id}/audit", response_model=list[s.AuditOut], tags=["案件"])
 def audit(case_id: CaseId, svc: Svc, actor: ApiActor) -> list[s.AuditOut]:
-    """审计记录：每一步由谁、何时、做了什么，哈希链可校验。"""
+    """审计记录：每一步由谁、何时、做了什么，哈希链可校验。
+
+    按阅读人的身份裁剪：异议人的姓名和电话只给经办干部和督查员；评委是谁、每位评委
+    如何投票只给组织评审的单位和督查员，其他人看到的是表决结果；被裁剪的记录标有
+    redacted。"""
     return _trail(svc, actor, case_id)
 
 
@@ -593,20 +610,53 @@ def publicity(
     )
 
 
-@public.post("/publicity/{case_id}/objections", response_model=s.ObjectionOut, status_code=201)
-def object_to(request: Request, case_id: CaseId, body: s.ObjectionIn, svc: Svc) -> s.ObjectionOut:
-    """对公示中的人员提出异议（须留联系方式）。结果公示期内的异议会暂停该案。"""
+def _objectable(request: Request, svc: Services, case_id: int) -> dict[str, Any]:
+    """The publicity entry of a case open for objection now; 404 otherwise."""
     with reader(svc.db).connect() as conn:
         listed = queries.publicity(conn, web_of(request).board.objections, case_id=case_id)
     if not listed.items:
         raise NotFound("该人员不在异议受理期内的公示名单中")
-    row = listed.items[0]
-    objecting = svc.engine.processes[row["process"]].public_event(row["state"])
+    return dict(listed.items[0])
+
+
+@public.post(
+    "/publicity/{case_id}/objection-codes", response_model=s.ObjectionCodeOut, status_code=202
+)
+def objection_code(
+    request: Request, case_id: CaseId, body: s.ObjectionCodeIn, svc: Svc, address: Address
+) -> s.ObjectionCodeOut:
+    """提出异议前获取短信验证码（10分钟内有效，只能用于对该人员的异议）。
+
+    每个号码每分钟限1次、每天限5次，每个网络地址每小时限10次；超出时返回 429，
+    Retry-After 给出需等待的秒数。"""
+    _objectable(request, svc, case_id)
+    phone = objector_phone(body.contact_phone)
+    issue_code(
+        svc.db, svc.clock, phone, address=address, purpose=code_purpose(case_id),
+        throttle=svc.throttle,
+    )  # fmt: skip
+    return s.ObjectionCodeOut(sent=True, message=f"验证码已发送至{mask_phone(phone)}，10分钟内有效")
+
+
+@public.post("/publicity/{case_id}/objections", response_model=s.ObjectionOut, status_code=201)
+def object_to(request: Request, case_id: CaseId, body: s.ObjectionIn, svc: Svc) -> s.ObjectionOut:
+    """对公示中的人员提出异议：须实名，并填写发到本人手机的短信验证码。结果公示期内的异议会
+    暂停该案，受理后返回回执编号。同一手机号每次公示对同一人限提一次；已认定不成立的异议，
+    相同内容不再受理。"""
+    row = _objectable(request, svc, case_id)
+    spec = svc.engine.processes[row["process"]]
+    objecting = spec.public_event(row["state"])
     assert objecting is not None
-    svc.engine.fire(
-        case_id, objecting, PUBLIC_ACTOR, body.model_dump(), expected_version=int(row["version"])
+    form = body.model_dump()
+    code = form.pop("code")
+    receipt = file_objection(
+        svc.engine, spec, case_id, objecting, form, code, expected_version=int(row["version"])
     )
-    return s.ObjectionOut(received=True, message="异议已受理，公示暂停，主管部门将核查处理")
+    return s.ObjectionOut(
+        received=True,
+        receipt=receipt,
+        message=f"异议已受理，回执编号{receipt}，请妥善保存；公示暂停，主管部门将核查处理",
+    )
 
 
-__all__ = ["case_detail", "event_label", "public", "router"]
+__all__ = ["case_detail", "detail_out", "event_label", "public", "router"]

@@ -228,6 +228,8 @@ class AuditOut(BaseModel):
     to_state: str
     payload: dict[str, Any]
     hash: str
+    # Fields of this row the reader may not see were left out (the hash covers them all).
+    redacted: bool = False
 
 
 class AttachmentOut(BaseModel):
@@ -310,14 +312,25 @@ class PublicityList(BaseModel):
     page_size: int
 
 
+class ObjectionCodeIn(In):
+    contact_phone: Annotated[Text, Field(min_length=1, max_length=20, description="手机号码")]
+
+
+class ObjectionCodeOut(BaseModel):
+    sent: bool
+    message: str
+
+
 class ObjectionIn(In):
     content: Annotated[Text, Field(min_length=1, max_length=2000)]
     contact_name: Annotated[Text, Field(min_length=1, max_length=50)]
-    contact_phone: Annotated[Text, Field(min_length=1, max_length=20)]
+    contact_phone: Annotated[Text, Field(min_length=1, max_length=20, description="手机号码")]
+    code: Annotated[Text, Field(pattern=r"^\d{6}$", description="发到该手机号的6位短信验证码")]
 
 
 class ObjectionOut(BaseModel):
     received: bool
+    receipt: str = Field(description="回执编号：查询和沟通异议时请提供")
     message: str
 
 

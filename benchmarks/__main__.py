@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import fire, http, pg, recruitment, registration, spiff, sweeps
+from benchmarks import fire, http, pg, recruitment, registration, spiff, sweeps, visibility
 from states.seed import seed
 from states.store.db import make_engine
 from states.store.migrate import upgrade
@@ -39,6 +40,8 @@ def main() -> None:
     results: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="renshi-bench-") as tmp:
         work = Path(tmp)
+        # The audit key ring of this run (shared with the benchmark's server processes).
+        os.environ.setdefault("RENSHI_AUDIT_KEYS", str(work / "audit-keys"))
         results.update(
             fire.run(
                 work / "fire.db",
@@ -52,6 +55,14 @@ def main() -> None:
                 teachers=100_000 if quick else 250_000,
                 cases=6_000 if quick else 16_000,
                 seconds=1 if quick else 3,
+            )
+        )
+        results.update(
+            visibility.run(
+                work / "visibility.db",
+                teachers=20_000 if quick else 60_000,
+                cases=60 if quick else 400,
+                rounds=4 if quick else 10,
             )
         )
         results.update(

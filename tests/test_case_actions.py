@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select
 
 from states.engine import CaseEngine
 from states.errors import FormError, NotFound, PermissionDenied, RuleRefused
-from states.store.models import Attachment, AuditEvent
+from states.store.models import Attachment, AuditEvent, CaseCopy
 from tests.world import Driver, World
 
 
@@ -38,17 +38,51 @@ def test_comment_extends_trail_without_moving_version(d: Driver, world: World) -
         d.eng.comment(case_id, teacher, "  ")
 
 
-def test_copy_lets_a_leader_see_and_comment(d: Driver, world: World) -> None:
+def test_copy_goes_only_to_staff_over_the_case_and_is_read_only(d: Driver, world: World) -> None:
+    teacher = world.teacher("孙老师")
+    colleague = world.teacher("同校同事")
+    case_id = d.declare(teacher)
+    sender = world.actors["school_officer"]
+    # An officer of another county, or a colleague of the applicant, is not told of the case.
+    for outsider in (world.actors["west_officer"], colleague):
+        with pytest.raises(FormError) as refused:
+            d.eng.copy_to(case_id, sender, [outsider.person_id], "请知悉")
+        assert refused.value.field == "person_ids" and outsider.name in refused.value.message
+        with pytest.raises(NotFound):
+            d.eng.comment(case_id, outsider, "看不到")
+    # The city bureau answers for the case: a copy to it is accepted.
+    city = world.actors["city_officer"]
+    d.eng.copy_to(case_id, sender, [city.person_id], "请知悉")
+    with pytest.raises(PermissionDenied):  # the applicant cannot copy their own case around
+        d.eng.copy_to(case_id, teacher, [city.person_id])
+
+
+def test_a_copy_alone_lets_its_reader_read_not_write(d: Driver, world: World) -> None:
+    """A copy recorded before copies were limited to staff over the case (or one that
+    outlived the reader's role) opens the case for reading only."""
     case_id = d.declare(world.teacher("孙老师"))
     outsider = world.actors["west_officer"]
-    with pytest.raises(NotFound):
-        d.eng.comment(case_id, outsider, "看不到")
-    d.eng.copy_to(case_id, world.actors["school_officer"], [outsider.person_id], "请知悉")
-    d.eng.comment(case_id, outsider, "已阅")
+    with d.eng.db.begin() as conn:
+        conn.execute(
+            insert(CaseCopy).values(
+                case_id=case_id,
+                person_id=outsider.person_id,
+                copied_by=world.actors["school_officer"].person_id,
+                copied_at=d.clock.now(),
+            )
+        )
+    trail = _trail(d.eng.db, case_id)
+    with pytest.raises(PermissionDenied) as refused:
+        d.eng.comment(case_id, outsider, "已阅")
+    assert "抄送" in refused.value.message
+    with pytest.raises(PermissionDenied):
+        d.eng.record_attachment(
+            case_id, outsider, filename="a.pdf", content_type="application/pdf", size=1,
+            sha256="b" * 64,
+        )  # fmt: skip
     with pytest.raises(PermissionDenied):  # seeing is not acting
         d.fire(case_id, "school_approve", outsider)
-    with pytest.raises(PermissionDenied):  # the applicant cannot copy their own case around
-        d.eng.copy_to(case_id, world.actors["孙老师"], [outsider.person_id])
+    assert _trail(d.eng.db, case_id) == trail, "nothing was written"
 
 
 def test_attachment_is_recorded(d: Driver, world: World) -> None:

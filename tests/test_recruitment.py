@@ -20,7 +20,7 @@ from states.processes.recruitment.tables import Applicant, PostSeat
 from states.seed.builders import walk
 from states.store.audit_store import verify_trail
 from states.store.models import Case, OutboxMessage
-from tests.world import Driver, World
+from tests.world import Driver, World, undeclared_keys
 
 
 def _round(d: Driver, world: World) -> int:
@@ -176,6 +176,11 @@ def test_a_round_from_plan_to_confirmation(d: Driver, world: World) -> None:
     [resumed] = d.open_tasks(third)
     assert resumed.due_on > window.due_on, "the days of the suspension are not counted"
     assert d.case(third).data["objections"][0]["contact_name"] == "张三"
+    # The publicity block's rules hold here too: one objection per mobile per window.
+    assert d.case(third).data["objections"][0]["receipt"] == f"YY-{third}-1"
+    with pytest.raises(RuleRefused) as again:
+        d.fire(third, "raise_objection", PUBLIC_ACTOR, {**objection, "content": "另有问题"})
+    assert again.value.field == "contact_phone"
 
     d.clock.set(bureau_time(2026, 3, 12, 0, 5))
     d.fire(first, "close_publicity", SYSTEM_ACTOR)
@@ -205,6 +210,8 @@ def test_a_round_from_plan_to_confirmation(d: Driver, world: World) -> None:
     # Every step, bulk or single, left chains that an inspector's verification accepts.
     with d.eng.db.connect() as conn:
         assert list(verify_trail(conn)) == []
+    # and nothing on the record whose readers nobody declared
+    assert undeclared_keys(d.eng) == {}
 
 
 def test_bulk_steps_refuse_wrong_actor_and_write_nothing(d: Driver, world: World) -> None:

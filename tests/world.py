@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ from states.org import (
     SCHOOL_OFFICER,
     Actor,
 )
+from states.process.visibility import CASE_RECORD
 from states.processes.title_review import seed as title_review
 from states.seed.builders import (
     Unit,
@@ -37,7 +39,7 @@ from states.seed.builders import (
     fire_current,
     seated,
 )
-from states.store.models import Case, EthicsRecord, Task, Teacher, table_of
+from states.store.models import AuditEvent, Case, EthicsRecord, Task, Teacher, table_of
 
 YEAR = 2026
 _ids = itertools.count(1)
@@ -221,3 +223,26 @@ class Driver:
         experts = self.experts(case_id)
         for i, expert in enumerate(experts[: yes + no]):
             self.fire(case_id, "vote", expert, {"choice": "yes" if i < yes else "no"})
+
+
+def undeclared_keys(eng: CaseEngine) -> dict[str, set[str]]:
+    """Keys of case data and audit payloads, per process, that no visibility declaration
+    names (nor a form of the process): a field someone added without deciding who reads it."""
+    found: dict[str, set[str]] = {}
+    with eng.db.connect() as conn:
+        for process, data in conn.execute(select(Case.process, Case.data)):
+            found.setdefault(process, set()).update(data or {})
+        for process, payload in conn.execute(
+            select(Case.process, AuditEvent.payload).join(Case, Case.id == AuditEvent.case_id)
+        ):
+            found.setdefault(process, set()).update(json.loads(payload))
+    out: dict[str, set[str]] = {}
+    for process, keys in found.items():
+        spec = eng.processes[process]
+        forms = {f.name for f in spec.start_form.fields}
+        for ev in spec.events.values():
+            forms |= {f.name for f in ev.form.fields}
+        missing = keys - spec.visibility.declared() - CASE_RECORD.declared() - forms
+        if missing:
+            out[process] = missing
+    return out

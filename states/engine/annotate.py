@@ -23,7 +23,7 @@ from states.engine.statements import audit_t, copies_t, people_t, tasks_t
 from states.engine.tasks import assigned_notice
 from states.engine.transition import FireResult, load_case
 from states.errors import FormError, NotFound, PermissionDenied, RuleRefused
-from states.org import REVIEW_EXPERT, SYSTEM, TEACHER, Actor
+from states.org import REVIEW_EXPERT, SCOPE_ROLES, SYSTEM, TEACHER, Actor, path_ids
 from states.store.models import Attachment, Notification, RoleBinding, table_of
 
 if TYPE_CHECKING:
@@ -64,11 +64,55 @@ def annotate(
     return FireResult(case.id, case.process, event, case.state, case.state, version)
 
 
+READ_ONLY = "抄送只供知悉，不能在本案发表意见或上传附件"
+
+
+def _acts_on(conn: Connection, case: Any, actor: Actor) -> bool:
+    """Whether ``actor`` takes part in the case rather than only reads it: an officer or
+    inspector over it, its applicant, or someone a task of it was named to. A copy (抄送)
+    lets its recipient read the case, not add to it."""
+    if actor.sees(case.org_path):
+        return True
+    me = actor.person_id
+    if me is None:
+        return False
+    if me == case.applicant_id:
+        return True
+    named = select(tasks_t.c.id).where(tasks_t.c.case_id == case.id, tasks_t.c.assignee_id == me)
+    return conn.execute(named.limit(1)).first() is not None
+
+
 def comment(engine: CaseEngine, case_id: int, actor: Actor, text: str) -> FireResult:
     body = COMMENT_FORM.validate({"comment": text})
     if not body.get("comment"):
         raise FormError("comment", "意见不能为空")
-    return annotate(engine, case_id, actor, "comment", body)
+
+    def write(conn: Connection, case: Any, now: dt.datetime) -> dict[str, Any]:
+        if not _acts_on(conn, case, actor):
+            raise PermissionDenied(READ_ONLY)
+        return body
+
+    return annotate(engine, case_id, actor, "comment", write)
+
+
+def _outside_scope(conn: Connection, org_path: str, wanted: Sequence[int]) -> list[str]:
+    """The names of ``wanted`` people who hold no role over the case's unit: a copy may only
+    go to staff who answer for the case (its unit's and the bureaus' above it), never to a
+    colleague of the applicant or an officer of another county."""
+    inside = set(
+        conn.execute(
+            select(bindings_t.c.person_id).where(
+                bindings_t.c.person_id.in_(wanted),
+                bindings_t.c.org_unit_id.in_(path_ids(org_path)),
+                bindings_t.c.role.in_(sorted(SCOPE_ROLES - {SYSTEM})),
+            )
+        ).scalars()
+    )
+    outside = [p for p in wanted if p not in inside]
+    if not outside:
+        return []
+    rows = conn.execute(select(people_t.c.id, people_t.c.name).where(people_t.c.id.in_(outside)))
+    return [name for _, name in sorted(rows)]
 
 
 def copy_to(
@@ -90,6 +134,12 @@ def copy_to(
         missing = [p for p in wanted if p not in found]
         if missing:
             raise FormError("person_ids", f"人员不存在：{missing}")
+        outside = _outside_scope(conn, case.org_path, wanted)
+        if outside:
+            raise FormError(
+                "person_ids",
+                f"只能抄送给本案管辖范围内的工作人员，以下人员不在其列：{'、'.join(outside)}",
+            )
         already = set(
             conn.execute(
                 select(copies_t.c.person_id).where(copies_t.c.case_id == case.id)

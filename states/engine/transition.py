@@ -35,6 +35,7 @@ from states.engine.record import Keyed, commit_case
 from states.engine.scope import visible
 from states.engine.statements import HOT, audit_t
 from states.engine.tasks import close_state_tasks, open_state_tasks
+from states.engine.visibility import APPLICANT_VIEW, shown_payload
 from states.errors import Conflict, EventNotAllowed, FormError, NotFound, RuleRefused
 from states.org import Actor
 from states.process.rules import Facts
@@ -138,14 +139,14 @@ def signer_gate(t: Transition) -> FireResult | None:
 def rules(t: Transition) -> None:
     """The event's rules in declared order; a failing rule refuses the event, or for a veto
     turns it into the process's reject event with the reason."""
-    t.facts = load_facts(t.engine.processes, t.conn, t.ctx, t.spec.needs(t.event))
+    t.facts = load_facts(t.engine.processes, t.conn, t.ctx, t.spec.needs(t.event), t.clean)
     t.fired = t.event
     for use in t.ev.rules:
         verdict = use.rule.check(t.facts)
         if verdict.ok:
             continue
         if not use.vetoes or t.spec.reject_event is None:
-            raise RuleRefused(use.rule.code, verdict.reason)
+            raise RuleRefused(use.rule.code, verdict.reason, field=verdict.field)
         t.fired, t.reason = t.spec.reject_event, verdict.reason
         t.clean = {
             **t.clean, "rule": use.rule.code, "reason": verdict.reason, "requested": t.event,
@@ -201,15 +202,19 @@ def tasks(t: Transition) -> None:
     close_state_tasks(t.conn, t.case.id, t.actor, t.ctx.now, waiting=bool(t.ctx.waiting))
     open_state_tasks(
         t.conn, t.ctx, t.engine.deadlines, t.spec.states[t.target], t.case.id, t.effects.tasks,
-        days=t.effects.window_days,
+        days=t.effects.window_days, note=t.effects.note,
     )  # fmt: skip
 
 
 def notices(t: Transition) -> FireResult:
-    """The applicant hears of every move of their case (by SMS when they have no account)."""
+    """The applicant hears of every move of their case (by SMS when they have no account),
+    with the reason given when the applicant may read it (states/engine/visibility.py)."""
     if t.target != t.source:
         moved = (t.case.id, t.spec.name, t.fired, t.source, t.target, t.ctx.now)
         reason = t.clean.get("reason")
+        if reason is not None:
+            told = shown_payload(t.spec.visibility, {"reason": reason}, APPLICANT_VIEW)
+            reason = told.get("reason")
         contacts = t.engine.processes.contacts.get(t.spec.name)
         applicant = t.case.applicant_id
         if contacts is not None:

@@ -16,6 +16,7 @@ from statemachine import StateMachine
 
 from states.process.forms import Form
 from states.process.rules import Facts, Rule
+from states.process.visibility import Visibility
 
 # --- state tags: what sweeps, pages and routes read instead of state names ------------------
 PUBLIC_WINDOW = "public_window"  # a publicity window the public sees; the system closes it
@@ -167,6 +168,9 @@ class ProcessSpec:
     once_per_year: bool = True
     # the internal event fired when a rule used with on_fail="reject" fails
     reject_event: str | None = None
+    # who sees which parts of its cases (states/process/visibility.py); undeclared: everyone
+    # who may open the case
+    visibility: Visibility = field(default_factory=Visibility)
 
     def __post_init__(self) -> None:
         ids = {s.id for s in self.machine.states}

@@ -139,19 +139,26 @@ def get_case(conn: Connection, actor: Actor, case_id: int) -> dict[str, Any] | N
     return dict(row) if row else None
 
 
-def open_tasks(conn: Connection, case_id: int) -> list[dict[str, Any]]:
+def case_tasks(conn: Connection, case_id: int) -> list[dict[str, Any]]:
+    """Every task of a case, done ones included, with the names of its holder and unit and the
+    unit's path: what the case's page lists (the open ones) and what tells who handled it
+    and who sat on its committee (all of them), in one read."""
     rows = conn.execute(
         select(
             tasks_t,
             people_t.c.name.label("assignee_name"),
             units_t.c.name.label("unit_name"),
+            units_t.c.path.label("unit_path"),
         )
         .outerjoin(people_t, people_t.c.id == tasks_t.c.assignee_id)
         .outerjoin(units_t, units_t.c.id == tasks_t.c.org_unit_id)
-        .where(tasks_t.c.case_id == case_id, tasks_t.c.status.in_(("open", "waiting")))
+        .where(tasks_t.c.case_id == case_id)
         .order_by(tasks_t.c.id)
     ).mappings()
     return [dict(r) for r in rows]
+
+
+OPEN_STATUSES = ("open", "waiting")
 
 
 def audit_trail(conn: Connection, case_id: int) -> list[dict[str, Any]]:
@@ -283,19 +290,16 @@ def inbox(
     return result
 
 
-def has_unread_copy(conn: Connection, case_id: int, actor: Actor) -> bool:
+def copy_of(conn: Connection, case_id: int, actor: Actor) -> tuple[bool, bool]:
+    """(whether the case was copied to ``actor``, whether that copy is still unread)."""
     if actor.person_id is None:
-        return False
-    return (
-        conn.execute(
-            select(copies_t.c.id).where(
-                copies_t.c.case_id == case_id,
-                copies_t.c.person_id == actor.person_id,
-                copies_t.c.read_at.is_(None),
-            )
-        ).first()
-        is not None
-    )
+        return False, False
+    read_at = conn.execute(
+        select(copies_t.c.read_at).where(
+            copies_t.c.case_id == case_id, copies_t.c.person_id == actor.person_id
+        )
+    ).first()
+    return read_at is not None, read_at is not None and read_at[0] is None
 
 
 def inbox_counts(conn: Connection, actor: Actor, today: dt.date) -> dict[str, int]:

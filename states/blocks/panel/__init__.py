@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from states.org import INSPECTOR, REVIEW_EXPERT
 from states.process.rules import Facts, Verdict
 from states.process.spec import Command
+from states.process.visibility import OVERSIGHT, Shown, Visibility
 
 PANEL_ROLES = frozenset({REVIEW_EXPERT, INSPECTOR})
 VOTE_CHOICES = {"yes": "同意", "no": "不同意", "abstain": "弃权"}
@@ -90,3 +91,22 @@ def passed(facts: Facts) -> bool:
     """At least two thirds of the votes cast are in favour."""
     p = facts.find(PanelFacts)
     return p is not None and p.cast > 0 and p.yes * 3 >= p.cast * 2
+
+
+def tally(choices: list[str | None], drawn: int) -> dict[str, int | bool]:
+    """A closed sitting as everyone on the case may read it: how many voted which way, and
+    whether two thirds of the drawn members voted — never who."""
+    counts: dict[str, int | bool] = {c: choices.count(c) for c in VOTE_CHOICES}
+    cast = sum(1 for c in choices if c is not None)
+    counts["drawn"] = drawn
+    counts["quorum"] = cast * 3 >= drawn * 2
+    return counts
+
+
+# Who sits and how each voted is for those who answer for the committee: the officers of the
+# unit it sits at and the inspectors. The applicant and the other members see the tally.
+VISIBILITY = Visibility(
+    payload={"panel": Shown(OVERSIGHT), "votes": Shown(OVERSIGHT)},
+    open=frozenset({"tally"}),
+    anonymous=OVERSIGHT,
+)

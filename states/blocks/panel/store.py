@@ -7,7 +7,7 @@ import secrets
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from states.blocks.panel import DrawPanel, PanelFacts, RecordVote
+from states.blocks.panel import DrawPanel, PanelFacts, RecordVote, tally
 from states.engine.context import CaseContext
 from states.engine.effects import EffectScope
 from states.engine.tasks import task_row
@@ -121,8 +121,11 @@ def _vote(scope: EffectScope, cmd: RecordVote) -> None:
 
 
 def _unseal(scope: EffectScope) -> None:
-    """The sitting is over: its votes become part of the record."""
-    scope.record["votes"] = {str(p): v for p, v in seats(scope.conn, scope.ctx.case.id)}
+    """The sitting is over: its votes become part of the record, with the tally that
+    everyone on the case may read."""
+    found = seats(scope.conn, scope.ctx.case.id)
+    scope.record["votes"] = {str(p): v for p, v in found}
+    scope.record["tally"] = tally([v for _, v in found], len(found))
 
 
 PARTS = Parts(

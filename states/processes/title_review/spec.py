@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from states.blocks.panel import VISIBILITY as PANEL_VISIBILITY
 from states.blocks.panel import (
     VOTE_CHOICES,
     DrawPanel,
@@ -15,7 +16,19 @@ from states.blocks.panel import (
     SeatedNotVoted,
 )
 from states.blocks.panel import passed as panel_passed
-from states.blocks.publicity import OBJECTION, ResumeWindow, SuspendWindow, WindowFacts, WindowOver
+from states.blocks.publicity import (
+    DISMISSED,
+    OBJECTION,
+    OBJECTION_RULES,
+    UPHELD,
+    FileObjection,
+    ResumeWindow,
+    SettleObjection,
+    SuspendWindow,
+    WindowFacts,
+    WindowOver,
+)
+from states.blocks.publicity.visibility import VISIBILITY as PUBLICITY_VISIBILITY
 from states.blocks.slots import HoldSlot
 from states.org import SUBJECTS, TITLE_LABELS, TITLES
 from states.process.forms import REASON, Field, Form
@@ -35,6 +48,7 @@ from states.process.spec import (
     StateSpec,
     UpdateTeacher,
 )
+from states.process.visibility import Visibility
 from states.processes.title_review.machine import PROCESS, TitleReviewMachine
 from states.processes.title_review.rules import (
     EthicsVeto,
@@ -143,6 +157,7 @@ EVENTS: Mapping[str, EventSpec] = {
             "raise_objection",
             "提出异议",
             By(public=True),
+            OBJECTION_RULES,
             form=OBJECTION,
             decision=False,
         ),
@@ -226,11 +241,11 @@ def effects(ctx: EffectContext) -> Sequence[Command]:
     elif ctx.event == "vote":
         out.append(RecordVote(str(ctx.payload["choice"])))
     elif ctx.event == "raise_objection":
-        objections = [*data.get("objections", []), dict(ctx.payload)]
-        out.append(SetData({"objections": objections}))
-        out.append(SuspendWindow())
+        out.extend((FileObjection(), SuspendWindow()))
     elif ctx.event == "dismiss_objection":
-        out.append(ResumeWindow())
+        out.extend((SettleObjection(DISMISSED), ResumeWindow()))
+    elif ctx.event == "uphold_objection":
+        out.append(SettleObjection(UPHELD))
     elif ctx.event == "appoint":
         out.append(UpdateTeacher({"title": data["target_title"], "title_date": ctx.facts.today}))
     if ctx.target in ("rejected", "withdrawn") and data.get("quota_exempt") is False:
@@ -267,6 +282,10 @@ SPEC = ProcessSpec(
         "raise_objection": frozenset({WindowFacts}),
     },
     reject_event="veto",
+    visibility=PANEL_VISIBILITY
+    | PUBLICITY_VISIBILITY
+    # whether the case holds a counted post, and where and why it was sent back
+    | Visibility(open=frozenset({"quota_exempt", "returned_from", "return_reason"})),
 )
 
 assert all(t in TITLES for t in POLICY_DEFAULTS["organizer_tier"])
