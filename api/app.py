@@ -75,10 +75,12 @@ def create_app(services: Services | None = None) -> FastAPI:
     from api import webkit
     from api.account import account_api, account_pages
     from api.pages import pages
+    from api.public_pages import public_pages
 
     # The pages' dependencies answer a refusal (sign in first, a stale form) with webkit.Halt.
     webkit.install(app)
     app.include_router(pages)
+    app.include_router(public_pages)
     app.include_router(account_api)
     app.include_router(account_pages)
     app.include_router(docs_pages)
