@@ -431,6 +431,31 @@ def test_nginx_conf_balances_and_sends_to_the_api_services() -> None:
         )
 
 
+def test_the_deployment_serves_https_and_secure_cookies_by_default() -> None:
+    """Sign-in sessions never travel in the clear: nginx answers plain HTTP with a redirect
+    (the health probes aside), serves the app over TLS with HSTS, and the example settings
+    make every cookie Secure."""
+    text = nginx_text()
+    servers = re.split(r"\bserver\s*\{", text)[1:]
+    plain = [s for s in servers if re.search(r"listen\s+80\s*;", s)]
+    tls = [s for s in servers if re.search(r"listen\s+443\s+ssl\s*;", s)]
+    assert len(plain) == 1 and len(tls) == 1, f"{rel(NGINX)}: one HTTP and one HTTPS server"
+    assert re.search(r"location\s+/\s*\{\s*return\s+301\s+https://", plain[0]), (
+        f"{rel(NGINX)}: plain HTTP does not redirect to HTTPS"
+    )
+    assert plain[0].count("proxy_pass") == 2, (
+        f"{rel(NGINX)}: plain HTTP proxies more than the two health probes"
+    )
+    for directive in ("ssl_certificate ", "ssl_certificate_key ", "Strict-Transport-Security"):
+        assert directive in tls[0], f"{rel(NGINX)}: the HTTPS server lacks {directive.strip()}"
+    proxy = next(s for s in services().values() if str(s.get("image", "")).startswith("nginx:"))
+    assert any(str(p).endswith(":443") for p in proxy["ports"]), "compose publishes no 443"
+    settings = ENV_EXAMPLE.read_text(encoding="utf-8")
+    assert re.search(r"^RENSHI_SECURE_COOKIES=1$", settings, re.M), (
+        f"{rel(ENV_EXAMPLE)}: cookies are not Secure by default"
+    )
+
+
 def test_dockerfile_copies_what_exists_from_the_hash_pinned_lock() -> None:
     ignored = [
         line.strip()
