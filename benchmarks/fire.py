@@ -161,6 +161,7 @@ def raw_transition(db: Engine, case_id: int, now: dt.datetime, due: dt.date) -> 
                     "opened_on": now.date(),
                     "due_on": due,
                     "due_flag": None,
+                    "due_days": 5,
                     "status": "open",
                     "opened_at": now,
                     "remind_level": 0,
@@ -290,7 +291,7 @@ class DriverTransition:
                     {
                         "case_id": case_id, "state": "school_publicity", "kind": "window",
                         "opened_on": now.date(), "due_on": due, "due_flag": None,
-                        "status": "open", "opened_at": now, "remind_level": 0,
+                        "due_days": 5, "status": "open", "opened_at": now, "remind_level": 0,
                         "role": "system", "org_unit_id": None, "assignee_id": None,
                     }
                 ),

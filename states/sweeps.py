@@ -278,7 +278,13 @@ def _refresh_flagged(engine: CaseEngine, report: SweepReport) -> None:
     """Give due dates to tasks opened while their year's holidays were not loaded."""
     with engine.db.begin() as conn:
         flagged = conn.execute(
-            select(tasks_t.c.id, tasks_t.c.state, tasks_t.c.opened_on, cases_t.c.process)
+            select(
+                tasks_t.c.id,
+                tasks_t.c.state,
+                tasks_t.c.opened_on,
+                tasks_t.c.due_days,
+                cases_t.c.process,
+            )
             .join(cases_t, cases_t.c.id == tasks_t.c.case_id)
             .where(tasks_t.c.status == "open", tasks_t.c.due_flag.is_not(None))
         ).all()
@@ -287,7 +293,11 @@ def _refresh_flagged(engine: CaseEngine, report: SweepReport) -> None:
         calendar: WorkingCalendar = engine.reload_calendar(conn)
         fixed = []
         for t in flagged:
-            days = engine.processes[t.process].states[t.state].deadline_days
+            # the days the task was given (a resumed window: what it had left), else the
+            # state's deadline (tasks opened before the days were kept)
+            days = t.due_days
+            if days is None:
+                days = engine.processes[t.process].states[t.state].deadline_days
             if days is None:
                 continue
             try:

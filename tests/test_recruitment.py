@@ -214,6 +214,29 @@ def test_a_round_from_plan_to_confirmation(d: Driver, world: World) -> None:
     assert undeclared_keys(d.eng) == {}
 
 
+def test_one_application_per_id_number_a_year_whichever_round(d: Driver, world: World) -> None:
+    """DOMAIN: one application per ID number per year. A spring round and an autumn round of
+    the same year do not take the same person twice, online or by an officer's import."""
+    d.clock.set(bureau_time(2026, 3, 2))
+    spring = _round(d, world)
+    d.fire(_plan(d, world, spring), "approve", "province_officer")
+    rec.register(d.eng, spring, _applicant(0))
+    county = world.actors["county_officer"]
+    autumn = recruitment.round_with_post(
+        d.eng, county, name="2026年秋季新任教师招聘", code="DX-YW-01", seats=1
+    )
+    d.clock.set(bureau_time(2026, 9, 1))
+    again = _applicant(0, post="DX-YW-01")  # from the phone that registered in spring
+    with pytest.raises(FormError, match="今年已报名") as online:
+        rec.register(d.eng, autumn, again)
+    assert online.value.field == "id_number"
+    imported = rec.register_many(d.eng, county, autumn, [again])
+    assert imported.errors == [
+        (again["row"], "id_number", "该身份证号今年已报名，每人每年限报一个岗位")
+    ]
+    assert rec.register(d.eng, autumn, _applicant(1, post="DX-YW-01")), "anyone else may"
+
+
 def test_bulk_steps_refuse_wrong_actor_and_write_nothing(d: Driver, world: World) -> None:
     d.clock.set(bureau_time(2026, 3, 2))
     round_id = _round(d, world)

@@ -130,3 +130,45 @@ def test_calendar_gap_is_flagged_then_fixed_when_the_year_is_loaded(
     assert report.counts["due_dates_fixed"] == 1
     [task] = d.open_tasks(case_id)
     assert task.due_on == dt.date(2027, 1, 5) and task.due_flag is None
+
+
+def test_a_resumed_window_crossing_into_an_unloaded_year_keeps_only_its_days_left(
+    d: Driver, world: World
+) -> None:
+    """An objection dismissed at the year's end resumes the publicity with the working days
+    it had left; when those run into a year whose holidays are loaded later, the date worked
+    out then counts those days, not the state's whole window."""
+    from states.calendar import parse_schedule
+    from states.org import PUBLIC_ACTOR
+    from states.store.calendar_store import calendar_from_db, load_schedule
+    from states.store.db import reader
+
+    d.clock.set(bureau_time(2026, 12, 1))
+    case_id = d.declare(world.teacher("年末"))
+    d.through_school(case_id)
+    d.fire(case_id, "qualify", "county_officer")
+    d.vote_all(case_id, yes=7)
+    d.fire(case_id, "close_sitting", "city_officer")
+    d.clock.advance(days=2)  # two days of the window run before the objection comes
+    objection = {"content": "业绩存疑", "contact_name": "张三", "contact_phone": "13800138000"}
+    d.fire(case_id, "raise_objection", PUBLIC_ACTOR, objection)
+    left = int(d.case(case_id).data["window_days_left"])
+    assert 0 < left < 5
+    d.clock.set(bureau_time(2026, 12, 30, 10))
+    d.fire(case_id, "dismiss_objection", "county_officer", {"reason": "经核查不属实"})
+    [task] = d.open_tasks(case_id)
+    assert task.due_on is None and task.due_flag == "calendar_unknown:2027"
+    with d.eng.db.begin() as conn:
+        load_schedule(
+            conn,
+            parse_schedule('{"year": 2027, "holidays": {"2027-01-01": "元旦"}, "workdays": {}}'),
+            "test",
+            d.clock.now(),
+        )
+    with reader(d.eng.db).connect() as conn:
+        calendar = calendar_from_db(conn)
+    resumed = dt.date(2026, 12, 30)
+    assert calendar.add_working_days(resumed, left) != calendar.add_working_days(resumed, 5)
+    deadline_sweep(d.eng)
+    [task] = d.open_tasks(case_id)
+    assert task.due_on == calendar.add_working_days(resumed, left) and task.due_flag is None

@@ -96,7 +96,7 @@ class _Tasks:
         role, unit, _ = who
         row = task_row(
             None, target, kind=task_kind(state), role=role, unit_id=unit, assignee_id=None,
-            opened_on=self.today, due=due, opened_at=self.now,
+            opened_on=self.today, due=due, opened_at=self.now, days=days,
         )  # fmt: skip
         return as_tuple(row)[1:]
 

@@ -151,7 +151,7 @@ INSERT_OUTBOX = insert(outbox_t)
 # Columns of the rows the set-based paths write, as tuples in these orders.
 TASK_COLUMNS = (
     "case_id", "state", "kind", "role", "org_unit_id", "assignee_id", "opened_on",
-    "due_on", "due_flag", "status", "opened_at", "remind_level",
+    "due_on", "due_flag", "due_days", "status", "opened_at", "remind_level",
 )  # fmt: skip
 OUTBOX_COLUMNS = (
     "case_id", "kind", "recipient_id", "recipient_role", "recipient_unit_id", "payload",

@@ -38,7 +38,10 @@ def task_row(
     opened_at: dt.datetime,
     status: str = "open",
     position: str | None = None,
+    days: int | None = None,
 ) -> dict[str, Any]:
+    """One task row; ``days`` are the working days ``due`` was counted from (kept so that a
+    flagged date can be worked out later)."""
     return {
         "case_id": case_id,
         "state": state,
@@ -49,6 +52,7 @@ def task_row(
         "opened_on": opened_on,
         "due_on": due[0],
         "due_flag": due[1],
+        "due_days": days,
         "status": status,
         "opened_at": opened_at,
         "remind_level": 0,
@@ -146,11 +150,11 @@ def open_state_tasks(
         rows.append(
             task_row(
                 case_id, state.name, kind=task_kind(state), role=role, unit_id=unit,
-                assignee_id=person, opened_on=ctx.today, due=due, opened_at=ctx.now,
+                assignee_id=person, opened_on=ctx.today, due=due, opened_at=ctx.now, days=days,
             )
         )  # fmt: skip
     for e in extra:
-        rows.append({**e, "due_on": due[0], "due_flag": due[1]})
+        rows.append({**e, "due_on": due[0], "due_flag": due[1], "due_days": days})
     if len(rows) == 1:
         HOT.task.run(conn, rows[0])
     elif rows:

@@ -195,6 +195,10 @@ class Task(Base):
     opened_on: Mapped[dt.date] = mapped_column(Date)
     due_on: Mapped[dt.date | None] = mapped_column(Date)
     due_flag: Mapped[str | None] = mapped_column(String(64))
+    # The working days the task was given: a date flagged for a year whose holidays were not
+    # loaded yet is worked out from exactly these once they are (a resumed publicity window
+    # has only the days it had left, not its state's whole deadline).
+    due_days: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16))  # open | waiting | done | cancelled
     opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

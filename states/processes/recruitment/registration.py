@@ -49,7 +49,7 @@ from states.verification import use_code
 cases_t, posts_t, rounds_t = table_of(Case), table_of(Post), table_of(RecruitmentRound)
 applicants_t, claims_t = table_of(Applicant), table_of(RegistrationConflict)
 
-ALREADY = "该身份证号本轮已报名，每人限报一个岗位"
+ALREADY = "该身份证号今年已报名，每人每年限报一个岗位"
 PHONE_USED = "该手机号本轮已用于报名，每个手机号只能为一人报名"
 # Neither "registered" nor "not registered": the holder of the ID card settles it in person.
 SEE_OFFICE = "该身份证号的报名信息需核实，请携带身份证联系招聘办公室（电话见招聘公告）"
@@ -78,13 +78,15 @@ OPEN_POSTS = (
 )
 OPEN_POSTS_BY_CODE = OPEN_POSTS.where(posts_t.c.code.in_(bindparam("codes", expanding=True)))
 LIVE = applicants_t.c.voided_at.is_(None)
+# One application per ID number a year, whichever round (the partial unique index's predicate
+# is repeated so that the planner uses it).
 TAKEN = select(applicants_t.c.id_number).where(
-    applicants_t.c.round_id == bindparam("round_id"),
+    applicants_t.c.year == bindparam("year"),
     applicants_t.c.id_number.in_(bindparam("ids", expanding=True)),
     LIVE,
 )
 BY_ID = select(applicants_t.c.case_id, applicants_t.c.phone).where(
-    applicants_t.c.round_id == bindparam("round_id"),
+    applicants_t.c.year == bindparam("year"),
     applicants_t.c.id_number == bindparam("id_number"),
     LIVE,
 )
@@ -149,11 +151,11 @@ def check_form(engine: CaseEngine, round_id: int, form: Mapping[str, Any]) -> No
 
 
 def _identity(
-    conn: Connection, round_id: int, id_number: str, phone: str
+    conn: Connection, round_id: int, year: int, id_number: str, phone: str
 ) -> tuple[str, str, int | None] | None:
     """Why the holder of confirmed ``phone`` may not register ``id_number`` now, if they
-    may not: (field, reason, the registration their claim is on)."""
-    same_id = conn.execute(BY_ID, {"round_id": round_id, "id_number": id_number}).one_or_none()
+    may not: (field, reason, the registration of the year their claim is on)."""
+    same_id = conn.execute(BY_ID, {"year": year, "id_number": id_number}).one_or_none()
     if same_id is not None and same_id.phone == phone:
         return ("id_number", ALREADY, None)
     if conn.execute(BY_PHONE, {"round_id": round_id, "phone": phone}).first() is not None:
@@ -188,7 +190,7 @@ def register_many(
         taken: set[str] = set()
         if not confirmed:
             ids = [r["id_number"] for r in rows]
-            taken.update(conn.execute(TAKEN, {"round_id": round_id, "ids": ids}).scalars())
+            taken.update(conn.execute(TAKEN, {"year": rnd.year, "ids": ids}).scalars())
         good: list[Mapping[str, Any]] = []
         for r in rows:
             row = int(r.get("row", 0))
@@ -197,7 +199,7 @@ def register_many(
                 report.errors.extend((row, f, reason) for f, reason in problems)
                 continue
             if confirmed:
-                clash = _identity(conn, round_id, r["id_number"], r["phone"])
+                clash = _identity(conn, round_id, rnd.year, r["id_number"], r["phone"])
                 if clash is not None:
                     report.errors.append((row, clash[0], clash[1]))
                     report.claimed.extend([clash[2]] if clash[2] is not None else [])
@@ -217,6 +219,7 @@ def register_many(
                 {
                     "case_id": cid,
                     "round_id": round_id,
+                    "year": rnd.year,
                     "post_id": posts[r["post_code"]].id,
                     "id_number": r["id_number"],
                     "name": r["name"],
@@ -262,7 +265,8 @@ def register(
     with engine.db.begin() as conn:
         spend(conn)
         if report is None:
-            clash = _identity(conn, round_id, form["id_number"], form["phone"])
+            year = _round(conn, round_id, local_date(now), window=False).year
+            clash = _identity(conn, round_id, year, form["id_number"], form["phone"])
             field_, reason, claimed = clash or ("id_number", ALREADY, None)
             claims = [claimed] if claimed is not None else []
         else:

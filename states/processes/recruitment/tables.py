@@ -78,9 +78,10 @@ LIVE = text("voided_at IS NULL")
 
 class Applicant(Base):
     """An applicant's record beside their case. The database enforces one live
-    registration per (round, ID number) and, for registrations made online, per (round,
-    confirmed phone); a registration voided as squatted (``voided_at``) holds neither, so
-    the real person can register afterwards.
+    registration per (year, ID number) — a person applies once a year, whichever of the
+    year's rounds — and, for registrations made online, one per (round, confirmed phone); a
+    registration voided as squatted (``voided_at``) holds neither, so the real person can
+    register afterwards. ``year`` is the round's, kept on the row for that index.
 
     ``confirmed_phone`` is the mobile that proved its SMS code at an online registration
     and always equals ``phone`` (a check constraint); an officer's import lists a phone no
@@ -95,8 +96,8 @@ class Applicant(Base):
         # predicate.
         Index("ix_applicants_round_id_number", "round_id", "id_number"),
         Index(
-            "uq_applicants_round_id_number",
-            "round_id",
+            "uq_applicants_year_id_number",
+            "year",
             "id_number",
             unique=True,
             sqlite_where=LIVE,
@@ -117,6 +118,7 @@ class Applicant(Base):
     )
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("recruitment_rounds.id"))
+    year: Mapped[int] = mapped_column(Integer)
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"))
     id_number: Mapped[str] = mapped_column(String(18))
     name: Mapped[str] = mapped_column(String(64))
