@@ -172,3 +172,29 @@ def test_a_resumed_window_crossing_into_an_unloaded_year_keeps_only_its_days_lef
     deadline_sweep(d.eng)
     [task] = d.open_tasks(case_id)
     assert task.due_on == calendar.add_working_days(resumed, left) and task.due_flag is None
+
+
+def test_an_objection_to_a_window_whose_last_day_is_not_known_keeps_its_days(
+    d: Driver, world: World
+) -> None:
+    """A result publicity opened at the year's end runs into a year whose holidays are not
+    loaded: its last day is unknown. An objection still keeps the working days it had left
+    (those it was given less those run), and the dismissal resumes with them."""
+    from states.org import PUBLIC_ACTOR
+
+    d.clock.set(bureau_time(2026, 12, 1))
+    case_id = d.declare(world.teacher("跨年公示"))
+    d.through_school(case_id)
+    d.fire(case_id, "qualify", "county_officer")
+    d.vote_all(case_id, yes=7)
+    d.clock.set(bureau_time(2026, 12, 28, 10))
+    d.fire(case_id, "close_sitting", "city_officer")
+    [window] = d.open_tasks(case_id)
+    assert window.due_on is None and window.due_days == 5
+    d.clock.set(bureau_time(2026, 12, 29, 10))  # one working day of five has run
+    objection = {"content": "业绩存疑", "contact_name": "张三", "contact_phone": "13800138000"}
+    d.fire(case_id, "raise_objection", PUBLIC_ACTOR, objection)
+    assert d.case(case_id).data["window_days_left"] == 4
+    d.fire(case_id, "dismiss_objection", "county_officer", {"reason": "经核查不属实"})
+    [resumed] = d.open_tasks(case_id)
+    assert resumed.due_days == 4 and resumed.due_flag == "calendar_unknown:2027"

@@ -75,7 +75,9 @@ LOAD_OPEN_TASKS = select(
     tasks_t.c.role,
     tasks_t.c.org_unit_id,
     tasks_t.c.assignee_id,
+    tasks_t.c.opened_on,
     tasks_t.c.due_on,
+    tasks_t.c.due_days,
     tasks_t.c.status,
     tasks_t.c.position,
 ).where(

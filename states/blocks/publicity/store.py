@@ -47,13 +47,18 @@ def _objections(conn: Connection, ctx: CaseContext) -> ObjectionFacts:
 
 
 def _suspend(scope: EffectScope, cmd: SuspendWindow) -> None:
+    """Keep the working days the window has left. A window whose last day is not known yet
+    (its year's holidays not loaded) counts them from the days it was given, less those
+    already run, rather than losing them all."""
     ctx = scope.ctx
-    due = ctx.window_due()
-    left = (
-        scope.deadlines.calendar(scope.conn).working_days_between(ctx.today, due)
-        if due is not None
-        else 0
-    )
+    calendar = scope.deadlines.calendar(scope.conn)
+    window = next((t for t in ctx.open_tasks if t.kind == "window"), None)
+    left = 0
+    if window is not None and window.due_on is not None:
+        left = calendar.working_days_between(ctx.today, window.due_on)
+    elif window is not None and window.due_days is not None:
+        run = calendar.working_days_between(window.opened_on, ctx.today)
+        left = max(0, window.due_days - run)
     ctx.data[LEFT] = left
     scope.record[LEFT] = left
 
