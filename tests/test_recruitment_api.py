@@ -195,6 +195,16 @@ def test_import_applicants_and_scores_then_export(live: Live) -> None:
         f"/api/v1/recruitment/{round_id}/imports/applicants?valid_only=true", files=files
     )
     assert partial.status_code == 200 and partial.json()["imported"] == 4
+    # The same people again: each refused row shows the number refused, not a blank cell.
+    again = recruitment.applicant_sheet(people[:2])
+    twice = province.post(
+        f"/api/v1/recruitment/{round_id}/imports/applicants",
+        files={"file": ("报名.xlsx", again, "application/octet-stream")},
+    )
+    assert twice.status_code == 422, twice.text
+    assert [(e["value"], "今年已报名" in e["reason"]) for e in twice.json()["errors"]] == [
+        (p["id_number"], True) for p in people[:2]
+    ]
     not_a_sheet = province.post(
         f"/api/v1/recruitment/{round_id}/imports/applicants",
         files={"file": ("报名.xlsx", b"\x89PNG\r\n", "image/png")},

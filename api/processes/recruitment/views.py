@@ -7,6 +7,7 @@ is computed here once, so a fix to one cannot leave the other behind.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Final
@@ -298,8 +299,11 @@ def import_sheet(
                 svc.engine, actor, round_id, checked.rows, valid_only=valid_only
             )
             imported = report.created
+            # the value as the file had it, so the office sees which number was refused
+            by_row = {int(r.get("row", 0)): r for r in checked.rows}
             errors += [
-                ReportLine(row, labels.get(f, f), "", reason) for row, f, reason in report.errors
+                ReportLine(row, labels.get(f, f), _cell(by_row.get(row, {}).get(f)), reason)
+                for row, f, reason in report.errors
             ]
     elif not errors or valid_only:
         imported = rec.record_scores(
@@ -320,6 +324,13 @@ def import_sheet(
         errors=errors[:MAX_REPORTED],
         ignored_columns=list(checked.ignored_columns),
     )
+
+
+def _cell(value: Any) -> str:
+    """A validated cell shown back in a report: dates as the file spells them, blank for none."""
+    if value is None:
+        return ""
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
 
 
 # --- exports --------------------------------------------------------------------------------------
