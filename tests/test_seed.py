@@ -311,3 +311,72 @@ def test_cli_seed(db_url: str) -> None:
     again = run(db_url, "seed", "--teachers", "200")
     assert again.returncode == 1
     assert "数据库不是空的" in again.stderr
+
+
+def test_county_and_pilot_committees_can_be_drawn(engine: Engine, seeded: SeedSummary) -> None:
+    """一级 and 二级 are reviewed by a county committee, a pilot school reviews its own: each
+    has a pool deep enough for a committee of seven in every subject, so such a case reaches
+    its committee instead of stopping at "评委库人数不足"."""
+    from states.clock import FrozenClock, bureau_time
+    from states.engine import CaseEngine
+    from states.errors import RenshiError
+    from states.processes import installed
+    from states.processes.title_review import seed as title_review
+    from states.seed.builders import Unit, fire_current, seated, stand_in
+    from states.store.models import Case, PanelSeat
+    from states.store.people import load_actor
+
+    with Session(engine) as s:
+        counties = s.scalars(select(OrgUnit).where(OrgUnit.tier == "county")).all()
+        pilots = s.scalars(select(OrgUnit).where(OrgUnit.self_review_pilot.is_(True))).all()
+        pools = dict(
+            s.execute(
+                select(RoleBinding.org_unit_id, func.count())
+                .where(RoleBinding.role == REVIEW_EXPERT)
+                .group_by(RoleBinding.org_unit_id, RoleBinding.subject)
+                .having(func.count() < 7)
+            ).all()
+        )
+        grade2 = s.execute(
+            select(Teacher.person_id, Teacher.subject, OrgUnit.id, OrgUnit.path)
+            .join(OrgUnit, OrgUnit.id == Teacher.school_id)
+            .where(Teacher.title == "grade2")
+            .order_by(Teacher.person_id)
+        ).all()
+    assert counties and pilots
+    assert pools == {}, "every pool holds at least a committee of seven"
+    clock = FrozenClock(bureau_time(YEAR, 9, 1))
+    eng = CaseEngine(engine, installed(), clock)
+    reached = 0
+    for person_id, subject, school_id, path in grade2:
+        county_id = int(path.strip("/").split("/")[-2])
+        with engine.connect() as conn:
+            teacher = load_actor(conn, person_id=person_id)
+            county_path = conn.execute(
+                select(OrgUnit.path).where(OrgUnit.id == county_id)
+            ).scalar_one()
+        try:
+            case_id = title_review.declare(
+                eng, teacher, title_review.declaration(subject, title="grade1")
+            )
+            officer = stand_in(None, SCHOOL_OFFICER, [Unit(school_id, path)])
+            title_review.through_school(eng, clock, case_id, officer)
+        except RenshiError:
+            continue  # not eligible, or the school has no free 一级 post: not what is tested
+        county = stand_in(None, COUNTY_OFFICER, [Unit(county_id, county_path)])
+        fire_current(eng, case_id, "qualify", county)  # a pool short of 7 would refuse here
+        assert len(seated(engine, case_id)) == 7
+        with engine.connect() as conn:
+            state = conn.execute(select(Case.state).where(Case.id == case_id)).scalar_one()
+            drawn_at = set(
+                conn.execute(
+                    select(RoleBinding.org_unit_id)
+                    .join(PanelSeat, PanelSeat.expert_id == RoleBinding.person_id)
+                    .where(PanelSeat.case_id == case_id, RoleBinding.role == REVIEW_EXPERT)
+                ).scalars()
+            )
+        assert state == "committee" and county_id in drawn_at
+        reached += 1
+        if reached == 3:
+            break
+    assert reached, "no 二级 teacher of the demo province could declare 一级"

@@ -168,6 +168,7 @@ RURAL_30_KEEP = 0.25
 
 # --- experts --------------------------------------------------------------------------------
 MIN_EXPERTS = 10  # per subject and scope: a committee of 7 must be drawable after recusal
+PILOT_EXPERTS = 8  # a pilot school reviews its own: 7 drawable once the applicant recuses
 EXPERTS_PER_TEACHERS = 400
 MAX_CITY_EXPERTS = 60
 MAX_PROVINCE_EXPERTS = 120
@@ -948,7 +949,9 @@ class _Builder:
         counts: dict[tuple[int, str], int],
         demo_teacher: tuple[int, str, int],
     ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], int, int]:
-        """Expert pools per subject at every city and at the province.
+        """Expert pools per subject at every county, every city, the province, and every
+        self-review pilot school: the tiers that organise a committee (一级/二级 at the
+        county, 高级 at the city, 正高级 at the province, a pilot school its own).
 
         Experts are senior teachers bound as review_expert, so that recusal by school has
         something to act on; where a small seed has too few, outside experts (教研员 and
@@ -990,6 +993,29 @@ class _Builder:
                     demo_expert = (
                         others[0] if others else pool([], 1, city_id, subject, region)[0][0]
                     )
+        # County pools: the county's own senior teachers, topped up with outside experts.
+        # A county committee recuses the applicant's school, so the minimum holds there too.
+        county_of = {row[0]: row[1] for row in org.units}
+        by_county: dict[tuple[int, str], list[tuple[int, int]]] = {}
+        for (_, subject), members in candidates.items():
+            for pid, school in members:
+                by_county.setdefault((county_of[school], subject), []).append((pid, school))
+        for county_id, region in zip(org.county_ids, org.county_regions, strict=True):
+            for subject in SUBJECTS:
+                pick = [m for m in by_county.get((county_id, subject), []) if m[0] not in chosen]
+                pool(pick, MIN_EXPERTS, county_id, subject, region)
+        # A pilot school reviews its own teachers (no recusal by school there): a panel's
+        # worth per subject, its own senior teachers first.
+        for school in org.schools:
+            if not school.pilot:
+                continue
+            for subject in SUBJECTS:
+                own = [
+                    m
+                    for m in candidates.get((school.city, subject), [])
+                    if m[1] == school.id and m[0] not in chosen
+                ]
+                pool(own, PILOT_EXPERTS, school.id, subject, school.region)
         province_id = org.units[0][0]
         for subject in SUBJECTS:
             total = sum(counts.get((c, subject), 0) for c in range(len(org.city_ids)))
