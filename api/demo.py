@@ -25,11 +25,12 @@ from sqlalchemy import Engine, select
 from api.cli import main as cli
 from states.clock import BUREAU_TZ
 from states.engine import build_catalogue
-from states.org import ROLE_LABELS
+from states.org import ROLE_LABELS, TITLE_LABELS
 from states.processes import installed
 from states.processes.title_review import seed as title_review
 from states.seed import demo_teacher
 from states.seed.builders import seated, window_due
+from states.seed.province import DEMO_DECLARES
 from states.store.db import make_engine, reader
 from states.store.models import Case, OrgUnit, Person, RoleBinding, Teacher
 
@@ -140,12 +141,13 @@ def serve() -> None:
             .where(Person.username.is_not(None))
             .order_by(Person.id)
         ).all()
-        teacher = conn.execute(
+        teachers = conn.execute(
             select(Person.username, OrgUnit.name)
             .join(Teacher, Teacher.person_id == Person.id)
             .join(OrgUnit, OrgUnit.id == Teacher.school_id)
-            .where(Person.username == "teacher")
-        ).first()
+            .where(Person.username.in_(list(DEMO_DECLARES)))
+            .order_by(Person.id)
+        ).all()
     db.dispose()
     click.secho("\n== 人事业务平台已启动 ==", bold=True)
     click.echo(f"网址：      http://{host}:{port}/")
@@ -154,9 +156,10 @@ def serve() -> None:
     click.echo(f"Prefect：   {prefect_ui}（定时任务：逾期督办、催办提醒、公示期满、通知发送）")
     click.echo("登录账号（密码均为 renshi2026）：")
     seen: set[str] = set()
-    if teacher is not None:
-        click.echo(f"  {'teacher':<18}{ROLE_LABELS['teacher']}（{teacher.name}）")
-        seen.add("teacher")
+    for username, school in teachers:
+        can = TITLE_LABELS[DEMO_DECLARES[username]]
+        click.echo(f"  {username:<18}{ROLE_LABELS['teacher']}（{school}），可申报{can}")
+        seen.add(username)
     for username, role, unit in accounts:
         if username is None or username in seen:
             continue
@@ -177,13 +180,27 @@ def walk() -> None:
     renshi("seed", "--teachers", "2000")
 
     with reader(db).connect() as conn:
-        me = demo_teacher(conn)
+        # The demo school's teacher without an account walks the round (the seed makes them
+        # eligible for 高级), so that every printed teacher account still has its own
+        # declaration to make from the first page.
+        school = demo_teacher(conn).school_id
+        me = conn.execute(
+            select(Teacher.person_id, Teacher.subject)
+            .join(Person, Person.id == Teacher.person_id)
+            .where(
+                Teacher.school_id == school,
+                Teacher.title == "grade1",
+                Person.username.is_(None),
+            )
+            .order_by(Teacher.person_id)
+            .limit(1)
+        ).one()
         vetoed = title_review.vetoed(conn)
         too_new = title_review.too_recent(conn)
 
     day = dt.date(2026, 9, 1)
     click.secho("\n== 职称评审：申报 ==", bold=True)
-    declare("teacher", "senior", me.subject, _at(day))
+    declare(f"#{me.person_id}", "senior", me.subject, _at(day))
     if vetoed is not None:
         nxt = "senior" if vetoed.title == "grade1" else "grade1"
         declare(f"#{vetoed.id}", nxt, vetoed.subject, _at(day))

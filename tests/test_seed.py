@@ -171,9 +171,13 @@ def test_demo_accounts_cover_every_role(engine: Engine, seeded: SeedSummary) -> 
         "province_officer",
         "city_officer",
         "county_officer",
+        "county_officer2",
         "school_officer",
+        "school_officer2",
         "principal",
         "teacher",
+        "teacher_grade1",
+        "teacher_full",
         "expert",
         "inspector",
         "leader",
@@ -202,6 +206,9 @@ def test_demo_accounts_cover_every_role(engine: Engine, seeded: SeedSummary) -> 
         assert _bindings(s, "city_officer") == {(CITY_OFFICER, city)}
         assert _bindings(s, "county_officer") == {(COUNTY_OFFICER, county.id)}
         assert _bindings(s, "school_officer") == {(SCHOOL_OFFICER, school.id)}
+        # a colleague at the same desk, so that 转交 has someone to go to
+        assert _bindings(s, "county_officer2") == {(COUNTY_OFFICER, county.id)}
+        assert _bindings(s, "school_officer2") == {(SCHOOL_OFFICER, school.id)}
         assert _bindings(s, "principal") == {(PRINCIPAL, school.id)}
         assert _bindings(s, "inspector") == {(INSPECTOR, province)}
         assert _bindings(s, "leader") == {(LEADER, province)}
@@ -349,6 +356,8 @@ def test_county_and_pilot_committees_can_be_drawn(engine: Engine, seeded: SeedSu
     eng = CaseEngine(engine, installed(), clock)
     reached = 0
     for person_id, subject, school_id, path in grade2:
+        if len(path.strip("/").split("/")) != 4:
+            continue  # a city-direct school: its county step is the city's
         county_id = int(path.strip("/").split("/")[-2])
         with engine.connect() as conn:
             teacher = load_actor(conn, person_id=person_id)
@@ -380,3 +389,42 @@ def test_county_and_pilot_committees_can_be_drawn(engine: Engine, seeded: SeedSu
         if reached == 3:
             break
     assert reached, "no 二级 teacher of the demo province could declare 一级"
+
+
+def test_each_demo_teacher_can_declare_what_the_demo_says(
+    engine: Engine, seeded: SeedSummary
+) -> None:
+    """The demo prints each teacher account with the title it can declare: 一级, 高级 and
+    正高级 are each accepted at the door and reach their school, whose 正高级 quota is at its
+    last free post."""
+    from states.clock import FrozenClock, bureau_time
+    from states.engine import CaseEngine
+    from states.processes import installed
+    from states.processes.title_review import seed as title_review
+    from states.seed.province import DEMO_DECLARES
+    from states.store.models import Case
+    from states.store.people import load_actor
+
+    eng = CaseEngine(engine, installed(), FrozenClock(bureau_time(YEAR, 9, 1)))
+    schools = set()
+    for username, title in DEMO_DECLARES.items():
+        with engine.connect() as conn:
+            actor = load_actor(conn, username=username)
+            record = conn.execute(
+                select(Teacher.subject, Teacher.school_id).where(
+                    Teacher.person_id == actor.person_id
+                )
+            ).one()
+        case_id = title_review.declare(
+            eng, actor, title_review.declaration(record.subject, title=title)
+        )
+        with engine.connect() as conn:
+            state = conn.execute(select(Case.state).where(Case.id == case_id)).scalar_one()
+        assert state == "school_review", username
+        schools.add(record.school_id)
+    [school] = schools
+    with Session(engine) as s:
+        posts = dict(
+            s.execute(select(Quota.title, Quota.posts).where(Quota.org_unit_id == school)).all()
+        )
+    assert posts["full_senior"] == 1 and posts["grade1"] >= 2 and posts["senior"] >= 2

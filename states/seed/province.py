@@ -176,13 +176,29 @@ EXPERT_TITLES = ("senior", "full_senior")
 
 # --- demo -----------------------------------------------------------------------------------
 DEMO_SUBJECT = "数学"
+# The demo school's first teachers, each eligible on every rule for the next title: what
+# each demo teacher account can declare (the demo prints it beside the account). The fourth,
+# with no account, is the one the demo's command-line round walks, so that every printed
+# teacher account still has its own declaration to make.
+DEMO_TEACHERS: dict[int, tuple[str | None, str]] = {
+    0: ("teacher", "senior"),
+    1: ("teacher_grade1", "grade1"),
+    2: ("teacher_full", "full_senior"),
+    3: (None, "senior"),
+}
+DEMO_DECLARES = {name: aim for name, aim in DEMO_TEACHERS.values() if name is not None}
 DEMO_ROLES = (
     ("province_officer", PROVINCE_OFFICER),
     ("city_officer", CITY_OFFICER),
     ("county_officer", COUNTY_OFFICER),
+    # a second officer at the demo county and school: 转交 needs a colleague to hand to
+    ("county_officer2", COUNTY_OFFICER),
     ("school_officer", SCHOOL_OFFICER),
+    ("school_officer2", SCHOOL_OFFICER),
     ("principal", PRINCIPAL),
     ("teacher", TEACHER),
+    ("teacher_grade1", TEACHER),
+    ("teacher_full", TEACHER),
     ("expert", REVIEW_EXPERT),
     ("inspector", INSPECTOR),
     ("leader", LEADER),
@@ -872,7 +888,9 @@ class _Builder:
                     b = bis(backbone_cum[title], rnd())
                     if b < 4:
                         backbone = BACKBONE_CODES[b]
-                if school is org.demo_school and k == 0:
+                demo = DEMO_TEACHERS.get(k) if school is org.demo_school else None
+                username, aim = demo if demo is not None else (None, None)
+                if username == "teacher":
                     # The demo teacher: eligible for 高级 on every rule the review checks.
                     demo_id, female, subject = pid, False, DEMO_SUBJECT
                     title, edu = "grade1", "bachelor"
@@ -881,6 +899,30 @@ class _Builder:
                     title_on = as_of - int(8.2 * DAYS_PER_YEAR)
                     joined = start + int(4 * DAYS_PER_YEAR)
                     rural, backbone = 2.0, "county"
+                elif aim == "senior":
+                    # The same road for the teacher the command-line round walks.
+                    title, edu, subject = "grade1", "bachelor", DEMO_SUBJECT
+                    birth = as_of - int(41.7 * DAYS_PER_YEAR)
+                    start = birth + int(22.4 * DAYS_PER_YEAR)
+                    title_on = as_of - int(9.4 * DAYS_PER_YEAR)
+                    joined = start + int(2 * DAYS_PER_YEAR)
+                    rural, backbone = 1.5, None
+                elif aim == "grade1":
+                    # 二级 for six years: eligible for 一级 (a county committee).
+                    female, subject = True, DEMO_SUBJECT
+                    title, edu = "grade2", "bachelor"
+                    birth = as_of - int(31.4 * DAYS_PER_YEAR)
+                    start = joined = birth + int(22.6 * DAYS_PER_YEAR)
+                    title_on = as_of - int(6.1 * DAYS_PER_YEAR)
+                    rural, backbone = 0.0, None
+                elif aim == "full_senior":
+                    # 高级 for seven years, with rural service: eligible for 正高级.
+                    female, subject = False, DEMO_SUBJECT
+                    title, edu = "senior", "master"
+                    birth = as_of - int(47.2 * DAYS_PER_YEAR)
+                    start = joined = birth + int(25.1 * DAYS_PER_YEAR)
+                    title_on = as_of - int(7.3 * DAYS_PER_YEAR)
+                    rural, backbone = 3.0, "city"
                 elif school is veteran_school and k == 0:
                     # At least one teacher the 30-rural-year quota exception applies to.
                     title, edu = "grade1", "associate"
@@ -896,11 +938,12 @@ class _Builder:
                     cert: tuple[str | None, ...] = (lvl, cert_no, iso[registered - day0])
                 else:
                     cert = (None, None, None)
-                if pid != demo_id and rnd() < ETHICS_SHARE:
+                flagged = pid != demo_id and rnd() < ETHICS_SHARE  # the same draws as ever
+                if flagged and demo is None:  # demo teachers have a clean record
                     occurred = as_of - int(rnd() * 3 * DAYS_PER_YEAR)
                     kind = ETHICS_KINDS[int(rnd() * len(ETHICS_KINDS))]
                     ethics.append((len(ethics) + 1, pid, iso[occurred - day0], kind))
-                elif title in EXPERT_TITLES:
+                elif title in EXPERT_TITLES and demo is None:
                     candidates.setdefault((school.city, subject), []).append((pid, school_id))
                 key = (school.city, subject)
                 counts[key] = counts.get(key, 0) + 1
@@ -909,8 +952,8 @@ class _Builder:
                         pid,
                         name(female),
                         id_number(region, birth, female),
-                        "teacher" if pid == demo_id else None,
-                        self.password_hash if pid == demo_id else None,
+                        username,
+                        self.password_hash if username else None,
                         phone(),
                         None,
                         True,
@@ -1006,16 +1049,16 @@ class _Builder:
                 pool(pick, MIN_EXPERTS, county_id, subject, region)
         # A pilot school reviews its own teachers (no recusal by school there): a panel's
         # worth per subject, its own senior teachers first.
-        for school in org.schools:
-            if not school.pilot:
+        for pilot in org.schools:
+            if not pilot.pilot:
                 continue
             for subject in SUBJECTS:
                 own = [
                     m
-                    for m in candidates.get((school.city, subject), [])
-                    if m[1] == school.id and m[0] not in chosen
+                    for m in candidates.get((pilot.city, subject), [])
+                    if m[1] == pilot.id and m[0] not in chosen
                 ]
-                pool(own, PILOT_EXPERTS, school.id, subject, school.region)
+                pool(own, PILOT_EXPERTS, pilot.id, subject, pilot.region)
         province_id = org.units[0][0]
         for subject in SUBJECTS:
             total = sum(counts.get((c, subject), 0) for c in range(len(org.city_ids)))
@@ -1076,8 +1119,9 @@ class _Builder:
                     posts = 1 if size >= 60 and rnd() < 0.25 else 0
                 else:
                     posts = min(cap, int(rnd() * (2 + size / 30)))
-                if school is org.demo_school and title == "senior":
-                    posts = max(posts, 2)
+                if school is org.demo_school:
+                    # room for each demo teacher's declaration; 正高级 at its last free post
+                    posts = 1 if title == "full_senior" else max(posts, 2)
                 rows.append((len(rows) + 1, school.id, self.year, title, posts))
         return rows
 
