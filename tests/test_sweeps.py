@@ -109,16 +109,11 @@ def test_manual_urge_once_per_case_per_day(d: Driver, world: World) -> None:
     assert len(_notices(d, "urge")) == 2
 
 
-def test_calendar_gap_is_flagged_then_fixed_when_the_year_is_loaded(
-    d: Driver, world: World
-) -> None:
+def _load_2027(d: Driver) -> None:
+    """The 2027 schedule, loaded late (chinesecalendar stops at 2026)."""
     from states.calendar import parse_schedule
     from states.store.calendar_store import load_schedule
 
-    d.clock.set(bureau_time(2026, 12, 28, 10))
-    case_id = d.declare(world.teacher("跨年"))
-    [task] = d.open_tasks(case_id)
-    assert task.due_on is None and task.due_flag == "calendar_unknown:2027"
     with d.eng.db.begin() as conn:
         load_schedule(
             conn,
@@ -126,6 +121,27 @@ def test_calendar_gap_is_flagged_then_fixed_when_the_year_is_loaded(
             "test",
             d.clock.now(),
         )
+
+
+def _sitting(d: Driver, world: World, name: str) -> int:
+    """A case declared on 1 December 2026, its committee seated and all voted in favour."""
+    d.clock.set(bureau_time(2026, 12, 1))
+    case_id = d.declare(world.teacher(name))
+    d.through_school(case_id)
+    d.fire(case_id, "qualify", "county_officer")
+    d.vote_all(case_id, yes=7)
+    return case_id
+
+
+def test_calendar_gap_is_flagged_then_fixed_when_the_year_is_loaded(
+    d: Driver, world: World
+) -> None:
+
+    d.clock.set(bureau_time(2026, 12, 28, 10))
+    case_id = d.declare(world.teacher("跨年"))
+    [task] = d.open_tasks(case_id)
+    assert task.due_on is None and task.due_flag == "calendar_unknown:2027"
+    _load_2027(d)
     report = deadline_sweep(d.eng)
     assert report.counts["due_dates_fixed"] == 1
     [task] = d.open_tasks(case_id)
@@ -138,16 +154,11 @@ def test_a_resumed_window_crossing_into_an_unloaded_year_keeps_only_its_days_lef
     """An objection dismissed at the year's end resumes the publicity with the working days
     it had left; when those run into a year whose holidays are loaded later, the date worked
     out then counts those days, not the state's whole window."""
-    from states.calendar import parse_schedule
     from states.org import PUBLIC_ACTOR
-    from states.store.calendar_store import calendar_from_db, load_schedule
+    from states.store.calendar_store import calendar_from_db
     from states.store.db import reader
 
-    d.clock.set(bureau_time(2026, 12, 1))
-    case_id = d.declare(world.teacher("年末"))
-    d.through_school(case_id)
-    d.fire(case_id, "qualify", "county_officer")
-    d.vote_all(case_id, yes=7)
+    case_id = _sitting(d, world, "年末")
     d.fire(case_id, "close_sitting", "city_officer")
     d.clock.advance(days=2)  # two days of the window run before the objection comes
     objection = {"content": "业绩存疑", "contact_name": "张三", "contact_phone": "13800138000"}
@@ -158,13 +169,7 @@ def test_a_resumed_window_crossing_into_an_unloaded_year_keeps_only_its_days_lef
     d.fire(case_id, "dismiss_objection", "county_officer", {"reason": "经核查不属实"})
     [task] = d.open_tasks(case_id)
     assert task.due_on is None and task.due_flag == "calendar_unknown:2027"
-    with d.eng.db.begin() as conn:
-        load_schedule(
-            conn,
-            parse_schedule('{"year": 2027, "holidays": {"2027-01-01": "元旦"}, "workdays": {}}'),
-            "test",
-            d.clock.now(),
-        )
+    _load_2027(d)
     with reader(d.eng.db).connect() as conn:
         calendar = calendar_from_db(conn)
     resumed = dt.date(2026, 12, 30)
@@ -182,11 +187,7 @@ def test_an_objection_to_a_window_whose_last_day_is_not_known_keeps_its_days(
     (those it was given less those run), and the dismissal resumes with them."""
     from states.org import PUBLIC_ACTOR
 
-    d.clock.set(bureau_time(2026, 12, 1))
-    case_id = d.declare(world.teacher("跨年公示"))
-    d.through_school(case_id)
-    d.fire(case_id, "qualify", "county_officer")
-    d.vote_all(case_id, yes=7)
+    case_id = _sitting(d, world, "跨年公示")
     d.clock.set(bureau_time(2026, 12, 28, 10))
     d.fire(case_id, "close_sitting", "city_officer")
     [window] = d.open_tasks(case_id)
