@@ -56,6 +56,9 @@ def create_app(services: Services | None = None) -> FastAPI:
             {"name": "待办"},
             {"name": "附件"},
             {"name": "教师档案"},
+            {"name": "机构"},
+            {"name": "账号与角色"},
+            {"name": "岗位指标与评委库"},
             {"name": "公示（无需登录）"},
         ],
     )
@@ -84,6 +87,10 @@ def create_app(services: Services | None = None) -> FastAPI:
     app.include_router(account_api)
     app.include_router(account_pages)
     app.include_router(docs_pages)
+    from api import registry
+
+    for registry_router in registry.routers():
+        app.include_router(registry_router)
     _health(app)
     return app
 

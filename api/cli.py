@@ -48,6 +48,10 @@ def _register() -> None:
 
     for command in (calendar, seed, case, audit, sweep, notify, user):
         main.add_command(command)
+    from api import registry
+
+    for command in registry.commands():
+        main.add_command(command)
     # each installed process's own commands (the CLI is a composition root)
     from states.processes import installed
 

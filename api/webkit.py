@@ -40,6 +40,7 @@ from states.errors import FormError, RenshiError
 from states.org import ROLE_LABELS, TEACHER, Actor
 from states.process.forms import Field, Form
 from states.process.package import Catalogue
+from states.registry.scope import is_manager
 
 HERE = Path(__file__).resolve().parent
 FLASH_COOKIE: Final = "renshi_flash"
@@ -214,6 +215,13 @@ def secure(response: Response) -> Response:
     return response
 
 
+def registry_links() -> tuple[tuple[str, str], ...]:
+    """The registry's pages (api/registry), imported when first drawn: they use this kit."""
+    from api.registry import LINKS
+
+    return LINKS
+
+
 def me(who: Who | None) -> dict[str, Any] | None:
     """The signed-in person as the page header shows them: name, roles, and the links to
     what they may start or work on."""
@@ -235,7 +243,9 @@ def me(who: Who | None) -> dict[str, Any] | None:
             (entry.href, entry.label)
             for entry in who.svc.engine.processes.nav()
             if any(actor.holds(role) for role in entry.roles)
-        ],
+        ]
+        # the bureau's own data (机构、名册、账号 …), to the officers who manage it
+        + (list(registry_links()) if is_manager(actor) else []),
     }
 
 

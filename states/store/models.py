@@ -404,6 +404,33 @@ class CalendarYear(Base):
     loaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
+class RecordChange(Base):
+    """One change to a record of the bureau's own data (a teacher's record, a unit of the org
+    tree, an account): who, when, from which source (a file, a page, a case), and each field
+    before and after. Append-only and sealed in a chain per record like a case's audit
+    events (states/registry/history.py), so an inspector verifies a record's past as they
+    verify a case's."""
+
+    __tablename__ = "record_history"
+    __table_args__ = (UniqueConstraint("subject_kind", "subject_id", "seq"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    subject_kind: Mapped[str] = mapped_column(String(16))  # teacher | unit | person
+    subject_id: Mapped[int] = mapped_column(BigInteger)
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    actor_label: Mapped[str] = mapped_column(String(128))
+    # import | edit | case | move | seed: where the change came from
+    source: Mapped[str] = mapped_column(String(16))
+    # The file (name and SHA-256) or the page action; the case for a process's effect.
+    source_ref: Mapped[str | None] = mapped_column(String(255))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    changes: Mapped[str] = mapped_column(Text)  # canonical JSON {field: [before, after]}
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(16))
+
+
 def table_of(model: type[Base]) -> Table:
     """The Core table behind a model, typed for insert()/update() (``__table__`` is not)."""
     table = model.__table__

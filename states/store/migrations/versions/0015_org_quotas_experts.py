@@ -1,0 +1,23 @@
+"""org_quotas_experts (placeholder: filled by the work that needs it)
+
+Revision ID: 0015
+Revises: 0014
+Create Date: 2026-11-30
+"""
+
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0015'
+down_revision = '0014'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
