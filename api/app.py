@@ -59,6 +59,9 @@ def create_app(services: Services | None = None) -> FastAPI:
             {"name": "机构"},
             {"name": "账号与角色"},
             {"name": "岗位指标与评委库"},
+            {"name": "职称评审"},
+            {"name": "招聘"},
+            {"name": "招聘报名（无需登录）"},
             {"name": "公示（无需登录）"},
         ],
     )
@@ -126,4 +129,17 @@ def default_services(clock: Clock | None = None) -> Services:
         auth=AuthConfig(secret=load_secret(VAR / "secret.key")),
         files=FileStore(Path(os.environ.get("RENSHI_FILES", VAR / "files"))),
         secure_cookies=os.environ.get("RENSHI_SECURE_COOKIES", "") == "1",
+        sms=_sms_configured(),
     )
+
+
+def _sms_configured() -> bool:
+    """Whether the deployment sends SMS (RENSHI_CHANNELS with a gateway, or the demo's
+    RENSHI_SMS_FILE): the registration page must not say a code was sent when nothing can
+    send it. A broken notice setting reads as none here; the sweeps refuse to start on it."""
+    from notifications.config import ConfigError, from_env
+
+    try:
+        return from_env(os.environ).sms
+    except ConfigError:
+        return False

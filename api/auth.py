@@ -21,6 +21,7 @@ import hmac
 import json
 import os
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -112,6 +113,27 @@ def _parse_secret(text: str, source: str) -> bytes:
 
 def hash_password(pw: str) -> str:
     return _HASHER.hash(pw)
+
+
+# A temporary password (a new account's, a reset's) is 12 random characters (~70 bits): no
+# guessing reaches it however fast the hash, so it is hashed with argon2's lightest sensible
+# parameters (~10 ms rather than ~100 ms), which is what lets a sheet of a county's thousand
+# accounts be created in seconds. The person replaces it at first sign-in, under the policy's
+# parameters; ``needs_rehash`` reports these hashes as weak, so nothing keeps them longer.
+_TEMPORARY: Final = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
+
+
+def hash_temporary(pw: str) -> str:
+    """The hash of a generated, temporary password (never one a person chose)."""
+    return _TEMPORARY.hash(pw)
+
+
+def hash_temporaries(passwords: list[str]) -> list[str]:
+    """``hash_temporary`` of each, in threads (argon2 releases the GIL while it works)."""
+    if len(passwords) < 8:
+        return [hash_temporary(p) for p in passwords]
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 2)) as pool:
+        return list(pool.map(hash_temporary, passwords))
 
 
 def verify_password(hash: str, pw: str) -> bool:

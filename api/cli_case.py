@@ -13,14 +13,13 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from api.present import event_label
+from states import commands
 from states.clock import BUREAU_TZ, Clock, FrozenClock, SystemClock
 from states.engine import CaseEngine, FireResult, build_catalogue
 from states.errors import RenshiError
-from states.org import PUBLIC_ACTOR, SYSTEM_ACTOR, Actor
 from states.processes import installed
 from states.store.db import make_engine, reader
 from states.store.models import AuditEvent, Case, Task
-from states.store.people import load_actor
 
 PROCESSES = build_catalogue(installed())  # the CLI is a composition root
 
@@ -41,18 +40,6 @@ def _engine(ctx: click.Context) -> tuple[Engine, CaseEngine]:
     return db, CaseEngine(db, installed(), ctx.obj["clock"] if ctx.obj else SystemClock())
 
 
-def _actor(db: Engine, who: str) -> Actor:
-    """``--as``: a username, ``#<person id>``, ``system`` or ``public``."""
-    if who == "system":
-        return SYSTEM_ACTOR
-    if who == "public":
-        return PUBLIC_ACTOR
-    with reader(db).connect() as conn:
-        if who.startswith("#") and who[1:].isdigit():
-            return load_actor(conn, person_id=int(who[1:]))
-        return load_actor(conn, username=who)
-
-
 def _json(value: str | None, hint: str) -> dict[str, Any]:
     if not value:
         return {}
@@ -63,12 +50,6 @@ def _json(value: str | None, hint: str) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise click.BadParameter("应为 JSON 对象", param_hint=hint)
     return obj
-
-
-def _fail(exc: RenshiError) -> None:
-    field = f"[{exc.field}] " if exc.field else ""
-    click.echo(f"错误：{field}{exc.message}", err=True)
-    sys.exit(1)
 
 
 def _describe(result: FireResult) -> str:
@@ -99,10 +80,10 @@ def case_start(ctx: click.Context, process: str, who: str, form: str, submit: bo
     """发起一个案件（如职称申报）。"""
     db, eng = _engine(ctx)
     try:
-        actor = _actor(db, who)
+        actor = commands.actor(db, who)
         click.echo(_describe(eng.start(process, actor, _json(form, "--form"), submit=submit)))
     except RenshiError as exc:
-        _fail(exc)
+        commands.refuse(exc)
 
 
 @case.command("fire")
@@ -125,7 +106,7 @@ def case_fire(
     """对案件执行一个事件（审核、退回、投票……）。"""
     db, eng = _engine(ctx)
     try:
-        actor = _actor(db, who)
+        actor = commands.actor(db, who)
         if version is None:
             with reader(db).connect() as conn:
                 version = conn.execute(select(Case.version).where(Case.id == case_id)).scalar()
@@ -139,7 +120,7 @@ def case_fire(
         )
         click.echo(_describe(result))
     except RenshiError as exc:
-        _fail(exc)
+        commands.refuse(exc)
 
 
 @case.command("show")

@@ -1,6 +1,9 @@
-"""``renshi seed``: a synthetic province for demos and load tests, in one command."""
+"""``renshi seed``: a synthetic province for demos and load tests, in one command: its files
+written and loaded through the registry's imports (``states.seed.province``)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
@@ -12,8 +15,11 @@ from states.store.migrate import upgrade
 
 @click.command(
     "seed",
-    help="在空数据库（RENSHI_DATABASE_URL 指定）中生成一个示例省：市、县区、学校、教师、评委、"
-    "岗位指标和各角色的演示账号。会先升级数据库结构；库中已有数据时拒绝执行。",
+    help="在空数据库（RENSHI_DATABASE_URL 指定）中生成一个示例省：先写出各单位平时填报的表格"
+    "（机构 org.xlsx、教师名册 roster.xlsx、账号 accounts.xlsx、评委库 experts.xlsx、"
+    "岗位职数 quotas.xlsx），再逐一导入，与在页面或用 renshi org import 等命令导入完全相同；"
+    "另为打印的演示账号设好演示密码，开启本年度职称申报。会先升级数据库结构；"
+    "库中已有数据时拒绝执行。",
 )
 @click.option(
     "--teachers",
@@ -38,16 +44,28 @@ from states.store.migrate import upgrade
     show_default=True,
     help="岗位指标所属年度。",
 )
-def seed_command(teachers: int, rng_seed: int, year: int) -> None:
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="保留生成的表格的目录（可打开查看，或改后自行导入）；不填则导入后删除。",
+)
+def seed_command(teachers: int, rng_seed: int, year: int, directory: Path | None) -> None:
     """Fill an empty database (RENSHI_DATABASE_URL) with a synthetic province.
 
     Migrates first, so a new SQLite file works in one step; refuses a database that
-    already holds org units or people, because seeded ids start at 1.
+    already holds org units or people: a province is loaded once.
     """
+    if directory is not None and directory.exists() and any(directory.iterdir()):
+        click.echo(f"错误：目录 {directory} 不是空的，请指定一个新目录或空目录", err=True)
+        raise SystemExit(1)
     engine = make_engine()
     try:
         upgrade(engine)
-        summary = build_province(engine, teachers, rng_seed=rng_seed, year=year)
+        summary = build_province(
+            engine, teachers, rng_seed=rng_seed, year=year, directory=directory
+        )
     except SeedError as exc:
         click.echo(f"错误：{exc}", err=True)
         raise SystemExit(1) from None
@@ -59,6 +77,9 @@ def seed_command(teachers: int, rng_seed: int, year: int) -> None:
         f"{s.schools} 所学校），{s.teachers} 名教师，{s.experts} 个评委席位，"
         f"{s.ethics} 条师德记录，{s.quotas} 条岗位指标；用时 {s.elapsed_seconds:.1f} 秒。"
     )
+    if s.directory is not None:
+        click.echo(f"导入的表格保存在 {s.directory}（org.xlsx、roster.xlsx、accounts.xlsx、"
+                   "experts.xlsx、quotas.xlsx）。")  # fmt: skip
     click.echo(f"演示账号（密码均为 {summary.demo_password}）：")
     width = max(len(name) for name in summary.accounts)
     for username, role in summary.accounts.items():

@@ -1,4 +1,6 @@
-"""``make run``: a demo province, one title-review round walked through the CLI, then the
+"""``make run``: a demo province (loaded from its files, kept in ``var/demo-files``), one
+title-review round walked through the CLI, a second declaration left at the committee with
+the printed expert seated, a recruitment round opened for registration with posts, then the
 web application on it.
 
 On the first run (no ``var/demo.db``) each step of the round is a real ``renshi`` command (run
@@ -12,29 +14,39 @@ import datetime as dt
 import json
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import click
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from api.cli import main as cli
-from states.clock import BUREAU_TZ
+from states.clock import BUREAU_TZ, SystemClock, local_date
 from states.engine import build_catalogue
-from states.org import ROLE_LABELS, TITLE_LABELS
+from states.org import REVIEW_EXPERT, ROLE_LABELS, TITLE_LABELS
 from states.processes import installed
+from states.processes.recruitment.machine import PLAN
+from states.processes.recruitment.rounds import OPEN, registration_status
+from states.processes.recruitment.tables import RecruitmentRound
 from states.processes.title_review import seed as title_review
+from states.processes.title_review.rules import window_text
+from states.processes.title_review.tables import TitleReviewYear
+from states.registry.experts import committee_size, write_experts
 from states.seed import demo_teacher
 from states.seed.builders import seated, window_due
-from states.seed.province import DEMO_DECLARES
+from states.seed.province import DEMO_DECLARES, DEMO_ROLES, DEMO_SUBJECT, PROVINCE_NAME
 from states.store.db import make_engine, reader
 from states.store.models import Case, OrgUnit, Person, RoleBinding, Teacher
 
 DB = Path("var/demo.db")
+# The files the demo province was loaded from (``renshi seed --dir``), kept to look at.
+FILES = Path("var/demo-files")
 
 
 def renshi(*args: str, at: dt.datetime | None = None) -> None:
@@ -138,7 +150,7 @@ def serve() -> None:
             select(Person.username, RoleBinding.role, OrgUnit.name)
             .join(RoleBinding, RoleBinding.person_id == Person.id)
             .join(OrgUnit, OrgUnit.id == RoleBinding.org_unit_id)
-            .where(Person.username.is_not(None))
+            .where(Person.username.in_([name for name, _ in DEMO_ROLES]))
             .order_by(Person.id)
         ).all()
         teachers = conn.execute(
@@ -148,6 +160,20 @@ def serve() -> None:
             .where(Person.username.in_(list(DEMO_DECLARES)))
             .order_by(Person.id)
         ).all()
+        today = local_date(SystemClock().now())
+        year = conn.execute(
+            select(TitleReviewYear).order_by(TitleReviewYear.year.desc()).limit(1)
+        ).first()
+        open_round = next(
+            (
+                r
+                for r in conn.execute(
+                    select(RecruitmentRound).order_by(RecruitmentRound.id.desc())
+                ).all()
+                if registration_status(r, today) == OPEN
+            ),
+            None,
+        )
     db.dispose()
     click.secho("\n== 人事业务平台已启动 ==", bold=True)
     click.echo(f"网址：      http://{host}:{port}/")
@@ -165,6 +191,7 @@ def serve() -> None:
             continue
         seen.add(username)
         click.echo(f"  {username:<18}{ROLE_LABELS.get(role, role)}（{unit}）")
+    paths(f"http://{host}:{port}", year, open_round)
     click.echo("按 Ctrl-C 停止。")
     try:
         uvicorn.run(create_app(), host=host, port=port, log_level="warning")
@@ -173,18 +200,45 @@ def serve() -> None:
         click.echo("已停止：网站、定时任务、Prefect 服务器。")
 
 
+def paths(site: str, year: Any, open_round: Any) -> None:
+    """Which account to try for each path through the demo, and where the SMS go."""
+    sms = os.environ.get("RENSHI_SMS_FILE", "").strip()
+    click.echo("试用路径：")
+    if year is not None:
+        window = window_text(year.opens_on, year.closes_on)
+        click.echo(f"  职称申报：      teacher 等教师账号点“职称评审申报”（申报时间{window}）；")
+        click.echo("                  school_officer 学校审核、推荐，county_officer 资格审查")
+    click.echo("  评委会投票：    expert 在“待办”中投票（演示留有一件待市评委会投票的申报）")
+    click.echo("  职称评审年度：  province_officer 开启、调整、截止（/title-review/years）")
+    if open_round is not None:
+        rid = open_round.id
+        click.echo(f"  招聘报名：      无需登录，{site}/recruitment/{rid}/register")
+        click.echo(f"  招聘岗位计划：  county_officer 申报（/recruitment/{rid}/plans），"
+                   "city_officer 审核，province_officer 批准")  # fmt: skip
+        click.echo(f"  招聘流程：      province_officer、city_officer（/recruitment/{rid}），"
+                   "province_officer 可开启新的招聘")  # fmt: skip
+    else:
+        click.echo("  招聘：          province_officer 开启招聘（/recruitment）")
+    if sms:
+        click.echo(f"短信（验证码）：写入 {sms}，每行为时间、手机号、短信内容；"
+                   "“通知发送”定时任务约每30秒投递一次")  # fmt: skip
+    else:
+        click.echo("短信：未设置 RENSHI_SMS_FILE，报名页面将提示未开通短信验证码")
+
+
 def walk() -> None:
     """Seed the demo province and walk one title-review round through the CLI."""
     db = make_engine()
     renshi("db", "upgrade")
-    renshi("seed", "--teachers", "2000")
+    shutil.rmtree(FILES, ignore_errors=True)  # a new demo database: new files too
+    renshi("seed", "--teachers", "2000", "--dir", str(FILES))
 
     with reader(db).connect() as conn:
         # The demo school's teacher without an account walks the round (the seed makes them
         # eligible for 高级), so that every printed teacher account still has its own
         # declaration to make from the first page.
         school = demo_teacher(conn).school_id
-        me = conn.execute(
+        me, second = conn.execute(
             select(Teacher.person_id, Teacher.subject)
             .join(Person, Person.id == Teacher.person_id)
             .where(
@@ -193,8 +247,8 @@ def walk() -> None:
                 Person.username.is_(None),
             )
             .order_by(Teacher.person_id)
-            .limit(1)
-        ).one()
+            .limit(2)
+        ).all()
         vetoed = title_review.vetoed(conn)
         too_new = title_review.too_recent(conn)
 
@@ -231,8 +285,170 @@ def walk() -> None:
         for c in conn.execute(select(Case.id, Case.state).order_by(Case.id)):
             click.echo(f"案件{c.id}：{spec.state_label(c.state)}")
     renshi("case", "show", str(case_id))
+    expert_at_committee(db, second.person_id, second.subject)
+    work_at_every_desk(db, school)
+    recruitment_round(db)
     renshi("audit", "verify")
     db.dispose()
+
+
+def expert_at_committee(db: Engine, person_id: int, subject: str) -> None:
+    """A second case left at the city's committee with the printed ``expert`` seated, so
+    that the expert account has a vote to cast from its first page.
+
+    A committee is drawn at random, so the demo does not hope for a seat: the city's office
+    records, as it does each year, which members of its pool sit this year (评委本年度可用
+    情况, through the experts import), and leaves exactly a committee's worth who can sit on
+    this case — the demo expert and six colleagues from other schools. A draw from seven
+    for seven seats everyone: the expert is seated by the rules, not by luck."""
+    click.secho("\n== 第二件申报：市评委库本年度可用情况、县级资格审查、评审委员会 ==", bold=True)
+    day = dt.date(2026, 9, 2)
+    declare(f"#{person_id}", "senior", subject, _at(day))
+    with reader(db).connect() as conn:
+        case_id = conn.execute(select(func.max(Case.id))).scalar_one()
+        school = conn.execute(
+            select(Teacher.school_id).where(Teacher.person_id == person_id)
+        ).scalar_one()
+        city, code = conn.execute(
+            select(OrgUnit.id, OrgUnit.code)
+            .join(RoleBinding, RoleBinding.org_unit_id == OrgUnit.id)
+            .join(Person, Person.id == RoleBinding.person_id)
+            .where(Person.username == "city_officer")
+        ).one()
+        members = conn.execute(
+            select(Person.id, Person.id_number, Person.username, Teacher.school_id)
+            .join(RoleBinding, RoleBinding.person_id == Person.id)
+            .outerjoin(Teacher, Teacher.person_id == Person.id)
+            .where(
+                RoleBinding.role == REVIEW_EXPERT,
+                RoleBinding.org_unit_id == city,
+                RoleBinding.subject == DEMO_SUBJECT,
+            )
+            .order_by(Person.id)
+        ).all()
+    # the applicant's school recuses; the demo expert first among the rest
+    eligible = sorted(
+        (m for m in members if m.school_id != school), key=lambda m: m.username != "expert"
+    )
+    away = eligible[committee_size(build_catalogue(installed())) :]
+    payload = '{"comment": "材料齐全，同意公示"}'
+    fire(case_id, "school_approve", "school_officer", _at(day, 10), payload)
+    day = close_window(db, case_id)
+    fire(case_id, "recommend", "school_officer", _at(day, 10))
+    if away:
+        sheet = FILES / "评委本年度可用情况.xlsx"
+        FILES.mkdir(parents=True, exist_ok=True)
+        write_experts(
+            sheet,
+            [
+                {"id_number": m.id_number, "code": code, "subject": DEMO_SUBJECT, "year": 2026,
+                 "available": False, "note": "本年度借调外地，不参加评审"}
+                for m in away
+            ],
+        )  # fmt: skip
+        renshi("org", "experts-import", str(sheet), "--as", "city_officer", at=_at(day, 14))
+    fire(case_id, "qualify", "county_officer", _at(day, 15))
+    drawn = set(seated(reader(db), case_id))
+    expert = next((m.id for m in members if m.username == "expert"), None)
+    if expert in drawn:
+        click.echo(
+            f"案件{case_id}：评审委员会已抽取{len(drawn)}人，演示账号 expert 在其中，待投票。"
+        )
+    else:
+        click.secho(f"案件{case_id}：演示账号 expert 未被抽中（评委库已改动？）", fg="yellow")
+
+
+def work_at_every_desk(db: Engine, school: int) -> None:
+    """Two 一级 declarations by colleagues without accounts, one left at the school's check
+    and one at the county's: the printed school and county officers (two of each, so 转交
+    works) find work in their inbox on their first page, as officers do in September."""
+    click.secho("\n== 待办：一件在学校审核，一件在县级资格审查 ==", bold=True)
+    day = dt.date(2026, 9, 3)
+    with reader(db).connect() as conn:
+        candidates = conn.execute(
+            select(Teacher.person_id, Teacher.subject)
+            .join(Person, Person.id == Teacher.person_id)
+            .where(
+                Teacher.school_id == school,
+                Teacher.title == "grade2",
+                Person.username.is_(None),
+            )
+            .order_by(Teacher.person_id)
+        ).all()
+    opened: list[int] = []
+    for candidate in candidates:  # the first two the rules let declare
+        with reader(db).connect() as conn:
+            before = conn.execute(select(func.max(Case.id))).scalar_one()
+        declare(f"#{candidate.person_id}", "grade1", candidate.subject, _at(day))
+        with reader(db).connect() as conn:
+            after = conn.execute(select(func.max(Case.id))).scalar_one()
+        if after != before:
+            opened.append(after)
+        if len(opened) == 2:
+            break
+    if len(opened) < 2:
+        click.secho("演示学校没有两位可申报一级的教师：学校、县级待办未生成", fg="yellow")
+        return
+    at_county = opened[1]
+    fire(at_county, "school_approve", "school_officer", _at(day, 10), '{"comment": "同意公示"}')
+    day = close_window(db, at_county)
+    fire(at_county, "recommend", "school_officer", _at(day, 10))
+
+
+def recruitment_round(db: Engine) -> None:
+    """A recruitment round open for registration today, with posts: the province opens it,
+    the demo county declares two posts, the city passes the plan, the province approves."""
+    today = local_date(SystemClock().now())
+    click.secho("\n== 新任教师招聘：开启招聘、县区申报岗位、审核批准 ==", bold=True)
+    renshi("title-review", "year", "list", "--as", "province_officer")
+    renshi(
+        "recruitment", "round", "open", "--as", "province_officer",
+        "--name", f"{today.year}年{PROVINCE_NAME}新任教师公开招聘（演示）",
+        "--announcement", ANNOUNCEMENT,
+        "--opens", today.isoformat(),
+        "--closes", (today + dt.timedelta(days=30)).isoformat(),
+        "--written-weight", "50", "--interview-weight", "50", "--ratio", "3",
+        "--replacement-deadline", (today + dt.timedelta(days=180)).isoformat(),
+    )  # fmt: skip
+    with reader(db).connect() as conn:
+        round_id = conn.execute(select(func.max(RecruitmentRound.id))).scalar_one()
+        county = conn.execute(
+            select(RoleBinding.org_unit_id)
+            .join(Person, Person.id == RoleBinding.person_id)
+            .where(Person.username == "county_officer")
+        ).scalar_one()
+        path = conn.execute(select(OrgUnit.path).where(OrgUnit.id == county)).scalar_one()
+        levels: dict[str, int] = {
+            level: school
+            for level, school in conn.execute(
+                select(Teacher.school_level, func.min(Teacher.school_id))
+                .join(OrgUnit, OrgUnit.id == Teacher.school_id)
+                .where(OrgUnit.path.startswith(path))
+                .group_by(Teacher.school_level)
+            )
+        }
+    posts = [
+        {"code": f"{today.year}-01", "subject": "数学", "school_level": "primary",
+         "min_education": "bachelor", "seats": [{"school_id": levels["primary"], "seats": 2}]},
+        {"code": f"{today.year}-02", "subject": "语文", "school_level": "junior",
+         "min_education": "bachelor", "seats": [{"school_id": levels["junior"], "seats": 1}]},
+    ]  # fmt: skip
+    renshi(
+        "recruitment", "plan", "declare", str(round_id), "--as", "county_officer",
+        "--posts", json.dumps(posts, ensure_ascii=False), "--note", "演示：两个岗位",
+    )  # fmt: skip
+    with reader(db).connect() as conn:
+        plan = conn.execute(select(func.max(Case.id)).where(Case.process == PLAN)).scalar_one()
+    renshi("case", "fire", str(plan), "city_pass", "--as", "city_officer")
+    renshi("case", "fire", str(plan), "approve", "--as", "province_officer")
+    renshi("recruitment", "plan", "list", str(round_id), "--as", "province_officer")
+
+
+ANNOUNCEMENT = (
+    "本次招聘面向社会公开招聘小学、初中教师，报名时须填写本人身份证号和手机号码，"
+    "通过短信验证码确认手机号。\n报名时即核对年龄、学历和教师资格证，条件不符的不能提交。"
+    "\n咨询电话：演示数据，无需拨打。"
+)
 
 
 def declare(who: str, title: str, subject: str, at: dt.datetime) -> None:

@@ -33,6 +33,10 @@ class Services:
     # Every cookie Secure, whatever the request (RENSHI_SECURE_COOKIES=1). Without it, the
     # cookies of a request that came over HTTPS are made Secure by SecureCookies.
     secure_cookies: bool = False
+    # Whether a text message can reach a phone (an SMS gateway, or the demo's file): the
+    # app's default services read the configured channels; services built in code (tests,
+    # benchmarks) deliver codes through the outbox they read.
+    sms: bool = True
 
     def now(self) -> dt.datetime:
         return self.clock.now()

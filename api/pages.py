@@ -37,7 +37,7 @@ from api.files import UploadRejected
 from api.present import event_label
 from api.processes import web_of
 from api.routes import case_detail, detail_out
-from api.signin import BAD_CREDENTIALS, AuthError, sign_in
+from api.signin import BAD_CREDENTIALS, MUST_CHANGE, AuthError, MustChangePassword, sign_in
 from api.webkit import FieldView, Posted, Problem, SignedIn, Who
 from states.blocks.panel import VOTE_CHOICES
 from states.engine import OPINIONS, SIGN_POSITIONS, FireResult
@@ -107,6 +107,9 @@ def login(request: Request, form: Posted) -> Response:
         if len(username) > 64 or len(password) > 256:
             raise AuthError(BAD_CREDENTIALS, reason="credentials")
         signed = sign_in(svc.db, svc.throttle, username, password, client_address(request))
+    except MustChangePassword:  # a password an officer handed over: set one's own first
+        query = urlencode({"username": username, "next": target})
+        return webkit.redirect(f"/account/first-password?{query}", MUST_CHANGE)
     except AuthError as exc:
         return webkit.render(
             request, "login.html", None, {**context, "error": exc.message}, status=exc.status

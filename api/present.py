@@ -13,6 +13,7 @@ from states.org import TITLE_LABELS
 from states.process.forms import Field
 from states.process.package import Catalogue
 from states.process.spec import ProcessSpec
+from states.registry.roster import STATUSES as TEACHER_STATUSES
 
 
 def event_label(spec: ProcessSpec, event: str) -> str:
@@ -125,4 +126,13 @@ def teacher_out(t: Mapping[str, Any]) -> s.TeacherOut:
         education=t["education"],
         rural_years=t["rural_years"],
         backbone_level=t["backbone_level"],
+        started_teaching_on=t.get("started_teaching_on"),
+        joined_school_on=t.get("joined_school_on"),
+        cert_level=t.get("cert_level"),
+        cert_no=t.get("cert_no"),
+        cert_registered_on=t.get("cert_registered_on"),
+        status=t.get("status") or "active",
+        status_label=TEACHER_STATUSES.get(t.get("status") or "active", ""),
+        status_since=t.get("status_since"),
+        version=t.get("version") or 1,
     )

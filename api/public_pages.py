@@ -26,6 +26,9 @@ from states.store import queries
 from states.store.db import reader
 from states.verification import issue_code
 
+# No SMS channel configured (states.notifications config): a code could never arrive.
+NO_SMS: Final = "本系统暂未开通短信验证码，无法网上提出异议，请按公示通知所列电话或地址反映"
+
 PUBLIC_PAGE: Final = 50
 public_pages = APIRouter(include_in_schema=False)
 
@@ -151,6 +154,8 @@ def objection_code(request: Request, case_id: str, form: Posted) -> Response:
     svc = webkit.services(request)
     try:
         phone = objector_phone(values["contact_phone"])
+        if not svc.sms:  # nothing could carry the code: say so rather than "sent"
+            raise FormError("contact_phone", NO_SMS)
         issue_code(
             svc.db, svc.clock, phone, address=client_address(request),
             purpose=code_purpose(cid), throttle=svc.throttle,

@@ -34,6 +34,7 @@ from states.org import ROLE_LABELS, Actor
 from states.process.diagram import diagram_svg
 from states.process.package import Catalogue
 from states.process.spec import ProcessSpec
+from states.registry import history, roster
 from states.store import queries
 from states.store.db import reader
 from states.store.models import Person
@@ -146,6 +147,10 @@ def set_preferences(body: s.PreferencesIn, svc: Svc, actor: ApiActor) -> s.Prefe
                 phone=phone,
             )
         )
+        contact = history.diff(
+            {"email": row.email, "phone": row.phone}, {"email": email_, "phone": phone}
+        )
+        roster.contact_changed(conn, actor, actor.person_id or 0, contact, svc.clock.now())
     return my_preferences(svc, actor)
 
 

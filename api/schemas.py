@@ -284,6 +284,17 @@ class TeacherOut(BaseModel):
     education: str
     rural_years: float
     backbone_level: str | None
+    started_teaching_on: dt.date | None = None
+    joined_school_on: dt.date | None = None
+    cert_level: str | None = None
+    cert_no: str | None = None
+    cert_registered_on: dt.date | None = None
+    status: str = Field("active", description="active 在职、left 离职、retired 退休、deceased 死亡")
+    status_label: str = "在职"
+    status_since: dt.date | None = None
+    version: int = Field(
+        1, description="档案版本号：修改档案或办理人员变动时作为 expected_version 带上（乐观锁）"
+    )
 
 
 class TeacherList(BaseModel):

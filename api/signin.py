@@ -15,12 +15,15 @@ from __future__ import annotations
 import contextlib
 import math
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Final
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from api.auth import Credential, hash_password, needs_rehash, spend_verify_time, verify_password
 from states.errors import FormError, TooMany
+from states.org import Actor
+from states.registry import history
 from states.store.db import reader
 from states.store.models import Person, table_of
 from states.store.people import set_password
@@ -28,6 +31,7 @@ from states.throttle import Limit, Throttle
 
 BAD_CREDENTIALS: Final = "用户名或密码错误"
 INACTIVE: Final = "账号已停用"
+MUST_CHANGE: Final = "首次登录（或密码被管理员重置后）须先修改密码"
 MIN_PASSWORD: Final = 8
 MAX_PASSWORD: Final = 256
 
@@ -80,7 +84,18 @@ class AuthError(Exception):
     def __init__(self, message: str, *, reason: str) -> None:
         super().__init__(message)
         self.message = message
-        self.reason = reason  # "credentials" | "inactive"
+        self.reason = reason  # "credentials" | "inactive" | "must_change"
+
+
+class MustChangePassword(AuthError):
+    """The right password, but one an officer handed over (a new account, a reset): no
+    credential until the person sets their own (``change_initial_password``; the page
+    ``/account/first-password``, the API ``POST /api/v1/auth/initial-password``)."""
+
+    status = 403
+
+    def __init__(self) -> None:
+        super().__init__(MUST_CHANGE, reason="must_change")
 
 
 @dataclass(frozen=True)
@@ -89,6 +104,7 @@ class _Account:
     password_hash: str | None
     active: bool
     gen: int
+    must_change: bool
 
 
 def _find(engine: Engine, username: str) -> _Account | None:
@@ -99,11 +115,18 @@ def _find(engine: Engine, username: str) -> _Account | None:
                 _people.c.password_hash,
                 _people.c.active,
                 _people.c.session_generation,
+                _people.c.must_change_password,
             ).where(_people.c.username == username)
         ).one_or_none()
     if row is None:
         return None
-    return _Account(row.id, row.password_hash, bool(row.active), row.session_generation)
+    return _Account(
+        row.id,
+        row.password_hash,
+        bool(row.active),
+        row.session_generation,
+        bool(row.must_change_password),
+    )
 
 
 def _slow_down(refused: TooMany) -> TooMany:
@@ -180,6 +203,8 @@ def sign_in(
     if not account.active:
         # Said only to someone who knows the password, so it reveals nothing to a guesser.
         raise AuthError(INACTIVE, reason="inactive")
+    if account.must_change:
+        raise MustChangePassword()
     return Credential(account.id, account.gen)
 
 
@@ -212,4 +237,46 @@ def change_password(
     new_hash = hash_password(new)  # outside the write transaction, as in sign-in
     with engine.begin() as conn:
         gen = set_password(conn, person_id, new_hash)
+        _remember(conn, person_id, throttle.clock.now())
     return Credential(person_id, gen)
+
+
+def change_initial_password(
+    engine: Engine,
+    throttle: Throttle,
+    username: str,
+    current: str,
+    new: str,
+    address: str,
+) -> Credential:
+    """The first sign-in of an account whose password an officer handed over: the username
+    and that password prove who it is (under the sign-in limits, answering an unknown name
+    and a wrong password alike), the person's own password replaces it, and the credential
+    returned is their first session."""
+    problem = password_problem(new, username=username, current=current)
+    if problem is not None:
+        raise FormError("new_password", problem)
+    account = _verified(engine, throttle, username, current, address)
+    if account is None:
+        raise FormError("current_password", "用户名或当前密码不正确")
+    if not account.active:
+        raise AuthError(INACTIVE, reason="inactive")
+    new_hash = hash_password(new)
+    with engine.begin() as conn:
+        gen = set_password(conn, account.id, new_hash)
+        _remember(conn, account.id, throttle.clock.now())
+    return Credential(account.id, gen)
+
+
+def _remember(conn: Connection, person_id: int, now: datetime) -> None:
+    """The account's history notes that its owner set the password (never the hash)."""
+    name = conn.execute(select(_people.c.name).where(_people.c.id == person_id)).scalar_one()
+    history.record(
+        conn,
+        history.PERSON,
+        [history.Entry(person_id, {"password": ("", "本人修改")})],
+        actor=Actor(person_id, name),
+        at=now,
+        source="edit",
+        source_ref="password",
+    )

@@ -374,6 +374,35 @@ class WebhookChannel:
         self._client.close()
 
 
+class SmsFile:
+    """SMS written to a local file instead of a gateway (``RENSHI_SMS_FILE``), for a demo
+    or a training room without one: each message is one line — the time (bureau time),
+    the mobile number and the text, separated by tabs — so that whoever finishes a
+    registration by hand reads the code there. Never for a real deployment: the file holds
+    every code sent."""
+
+    name = "sms"
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def send(self, message: Message) -> None:
+        if not message.target.strip():
+            raise DeliveryError("手机号为空", temporary=False)
+        at = dt.datetime.now(BUREAU_TZ).strftime("%Y-%m-%d %H:%M:%S")
+        text = " ".join(message.short.split())  # one message, one line
+        line = f"{at}\t{message.target}\t{text}\n"
+        try:
+            with self._lock, open(self.path, "a", encoding="utf-8") as f:
+                f.write(line)
+        except OSError as exc:
+            raise DeliveryError(
+                f"无法写入短信文件 {self.path}：{exc.strerror}；请检查 RENSHI_SMS_FILE",
+                temporary=True,
+            ) from exc
+
+
 class SmsGateway:
     """The bureau's SMS gateway: one JSON POST per message, the delivery's key as ``id``."""
 

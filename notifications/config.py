@@ -15,6 +15,9 @@ Variables:
     RENSHI_SMTP_STARTTLS    0 or 1 (default 0)
     RENSHI_SMS_URL          required with sms: the gateway's http(s) URL
     RENSHI_SMS_TOKEN        optional bearer token for the gateway
+    RENSHI_SMS_FILE         demos and training only: SMS are appended to this local file
+                            (one line each: time, mobile, text) instead of a gateway; it
+                            switches the sms channel on by itself (``make run`` sets it)
     RENSHI_WEBHOOK_TIMEOUT  seconds, default 5
 
 Group-robot URLs are not here: each unit keeps its own in its org settings
@@ -32,6 +35,7 @@ from urllib.parse import urlsplit
 from notifications.channels import (
     ROBOT_LABELS,
     Channel,
+    SmsFile,
     SmsGateway,
     SmtpChannel,
     WebhookChannel,
@@ -56,7 +60,13 @@ class NotifyConfig:
     smtp_starttls: bool = False
     sms_url: str | None = None
     sms_token: str | None = None
+    sms_file: str | None = None
     webhook_timeout: float = 5.0
+
+    @property
+    def sms(self) -> bool:
+        """Whether a text can reach a phone: the gateway, or the demo's file."""
+        return "sms" in self.channels
 
 
 def _get(env: Mapping[str, str], name: str) -> str | None:
@@ -79,7 +89,8 @@ def from_env(env: Mapping[str, str]) -> NotifyConfig:
             f"RENSHI_CHANNELS：未知的通知渠道 {', '.join(unknown)}"
             f"（可选：{', '.join(sorted(CHANNELS))}）"
         )
-    channels = frozenset(names | {"inapp"})
+    sms_file = _get(env, "RENSHI_SMS_FILE")
+    channels = frozenset(names | {"inapp"} | ({"sms"} if sms_file else set()))
 
     # Typed values are checked whether or not their channel is on: a bad value left in the
     # environment would otherwise surface only on the day someone switches the channel on.
@@ -114,6 +125,7 @@ def from_env(env: Mapping[str, str]) -> NotifyConfig:
         smtp_starttls=starttls_text == "1",
         sms_url=_get(env, "RENSHI_SMS_URL"),
         sms_token=_get(env, "RENSHI_SMS_TOKEN"),
+        sms_file=sms_file,
         webhook_timeout=timeout,
     )
     check(cfg)
@@ -139,9 +151,16 @@ def check(cfg: NotifyConfig) -> None:
                 f"RENSHI_SMTP_USER 与 RENSHI_SMTP_PASSWORD 须同时设置，缺少 {missing}"
             )
     if "sms" in cfg.channels:
-        if not cfg.sms_url:
-            raise ConfigError("已启用 sms 渠道，但未设置 RENSHI_SMS_URL（短信网关地址）")
-        if not _is_http_url(cfg.sms_url):
+        if cfg.sms_url and cfg.sms_file:
+            raise ConfigError(
+                "RENSHI_SMS_URL 与 RENSHI_SMS_FILE 只能设置一个（短信网关，或演示用的本地文件）"
+            )
+        if not cfg.sms_url and not cfg.sms_file:
+            raise ConfigError(
+                "已启用 sms 渠道，但未设置 RENSHI_SMS_URL（短信网关地址；"
+                "演示环境可改设 RENSHI_SMS_FILE，把短信写入本地文件）"
+            )
+        if cfg.sms_url and not _is_http_url(cfg.sms_url):
             raise ConfigError(f"RENSHI_SMS_URL 应为 http(s) 地址，实际为 {cfg.sms_url!r}")
 
 
@@ -159,7 +178,9 @@ def build_channels(cfg: NotifyConfig) -> dict[str, Channel]:
             password=cfg.smtp_password,
             starttls=cfg.smtp_starttls,
         )
-    if "sms" in cfg.channels:
+    if "sms" in cfg.channels and cfg.sms_file:
+        out["sms"] = SmsFile(cfg.sms_file)
+    elif "sms" in cfg.channels:
         assert cfg.sms_url is not None
         out["sms"] = SmsGateway(cfg.sms_url, token=cfg.sms_token)
     if "webhook" in cfg.channels:

@@ -26,6 +26,7 @@ from states.engine.outbox import notice, task_notice
 from states.engine.tasks import task_row
 from states.errors import RenshiError
 from states.org import OFFICER_OF_TIER, SYSTEM_ACTOR
+from states.registry import delegation
 from states.store.models import Case, OrgUnit, OutboxMessage, Task, table_of
 
 log = logging.getLogger(__name__)
@@ -146,6 +147,7 @@ def deadline_sweep(engine: CaseEngine, *, batch: int = 500) -> SweepReport:
     report = SweepReport("deadlines")
     now = engine.clock.now()
     today = local_date(now)
+    _delegations(engine, report)
     _refresh_flagged(engine, report)
     auto: list[tuple[int, str]] = []  # (case, the state's on_expiry event)
     with engine.db.begin() as conn:
@@ -229,6 +231,30 @@ def deadline_sweep(engine: CaseEngine, *, batch: int = 500) -> SweepReport:
         report.add("escalated", len(supervise))
     for case_id, event in auto:
         _system_fire(engine, case_id, event, {"reason": "办理期限已过，系统自动退回"}, report)
+    return report
+
+
+def _delegations(engine: CaseEngine, report: SweepReport) -> None:
+    """委托/代理 by the calendar, as the deadlines are: work goes to acting holders on a
+    delegation's first day and comes back after its last (states/registry/delegation.py);
+    each delegation is handed over and given back once."""
+    try:
+        with engine.db.begin() as conn:
+            done = delegation.sweep(conn, engine.clock.now())
+    except RenshiError as exc:  # a case moved meanwhile: the next run hands it over
+        report.add("errors")
+        report.errors.append(f"休假代理：{exc.message}")
+        log.warning("delegation sweep failed: %s", exc.message)
+        return
+    for key, n in (("delegations_started", done.started), ("delegations_ended", done.ended)):
+        if n:
+            report.add(key, n)
+
+
+def delegation_sweep(engine: CaseEngine) -> SweepReport:
+    """Only the delegations' part of the deadline sweep (the CLI, tests)."""
+    report = SweepReport("delegations")
+    _delegations(engine, report)
     return report
 
 
@@ -332,4 +358,11 @@ def checks_sweep(engine: CaseEngine) -> SweepReport:
     return report
 
 
-__all__ = ["SweepReport", "checks_sweep", "deadline_sweep", "publicity_sweep", "reminder_sweep"]
+__all__ = [
+    "SweepReport",
+    "checks_sweep",
+    "deadline_sweep",
+    "delegation_sweep",
+    "publicity_sweep",
+    "reminder_sweep",
+]

@@ -129,13 +129,64 @@ def d(eng: CaseEngine, world: World, clock: FrozenClock) -> Driver:
 
 
 # --- a live server on a seeded province ----------------------------------------------------
-@pytest.fixture
-def live(db_url: str, tmp_path: Path) -> Iterator[Live]:
+SEEDED_TEACHERS = 300
+
+
+@pytest.fixture(scope="session")
+def seeded_sqlite(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seeded province, once per run: the seed loads its files through the registry's
+    imports (half a second), so each live test starts from a copy of this file instead."""
     from states.seed import seed
 
-    engine = make_engine(db_url)
-    seed(engine, 300)
+    path = tmp_path_factory.mktemp("seeded") / "renshi.db"
+    shutil.copy(sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    seed(engine, SEEDED_TEACHERS)
+    engine.dispose()  # the last connection to close checkpoints the WAL into the file
+    return path
+
+
+@pytest.fixture(scope="session")
+def seeded_pg_schema(pg_url: str) -> Iterator[str]:
+    """The seeded province in a schema of its own, once per run; live tests copy it."""
+    from states.seed import seed
+
+    schema = f"renshi_s_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(PG_BASE_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(f"{PG_BASE_URL}?options=-csearch_path%3D{schema}")
+    upgrade(engine)
+    seed(engine, SEEDED_TEACHERS)
     engine.dispose()
+    yield schema
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def _copy_pg(engine: Engine, schema: str) -> None:
+    """Every row of the seeded schema into the (emptied) test schema, and each id sequence
+    moved past the copied ids."""
+    with engine.begin() as conn:
+        for table in Base.metadata.sorted_tables:
+            name = table.name
+            conn.execute(text(f'INSERT INTO "{name}" SELECT * FROM "{schema}"."{name}"'))
+            if "id" in table.c:
+                conn.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                        f'COALESCE(MAX(id), 0) + 1, false) FROM "{name}"'
+                    )
+                )
+
+
+@pytest.fixture
+def live(db_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Live]:
+    if db_url.startswith("sqlite"):
+        shutil.copy(request.getfixturevalue("seeded_sqlite"), db_url.removeprefix("sqlite:///"))
+    else:
+        _copy_pg(request.getfixturevalue("pg_engine"), request.getfixturevalue("seeded_pg_schema"))
     clock = FrozenClock(bureau_time(2026, 9, 1))
     with serve(db_url, clock, tmp_path / "files") as server:
         yield server

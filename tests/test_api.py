@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from states.store.db import make_engine
 from states.store.models import OrgUnit, Person, Teacher
@@ -395,6 +395,48 @@ def test_every_case_endpoint_from_out_of_scope(live: Live) -> None:
         ("get", "/api/v1/attachments/{attachment_id}"): None,
         ("post", "/api/v1/tasks/{task_id}/transfer"): {"to_person_id": 1, "expected_version": 2},
         ("get", "/api/v1/teachers/{person_id}"): None,
+        ("patch", "/api/v1/teachers/{person_id}"): {"expected_version": 1, "phone": None},
+        ("get", "/api/v1/teachers/{person_id}/history"): None,
+        ("post", "/api/v1/teachers/{person_id}/moves"): {
+            "kind": "retire",
+            "on": "2026-09-01",
+            "expected_version": 1,
+        },
+        ("post", "/api/v1/title-review/years/{year_id}/window"): {
+            "opens_on": "2026-09-01",
+            "closes_on": "2026-12-31",
+        },
+        ("post", "/api/v1/title-review/years/{year_id}/close"): None,
+        ("get", "/api/v1/org-units/{unit_id}"): None,
+        ("patch", "/api/v1/org-units/{unit_id}"): {"expected_version": 1, "name": "改名"},
+        ("post", "/api/v1/org-units/{unit_id}/merge"): {"expected_version": 1, "into_code": "X"},
+        ("post", "/api/v1/org-units/{unit_id}/close"): {"expected_version": 1},
+        ("get", "/api/v1/org-units/{unit_id}/history"): None,
+        ("get", "/api/v1/org-units/{unit_id}/handover"): None,
+        ("get", "/api/v1/expert-pools/{pool_id}/members"): None,
+        ("post", "/api/v1/expert-pools/{pool_id}/members"): {"subject": "数学", "id_number": "1"},
+        ("delete", "/api/v1/expert-pools/{pool_id}/members/{person_id}"): None,
+        ("put", "/api/v1/expert-pools/{pool_id}/members/{person_id}/availability"): {
+            "year": 2026,
+            "available": False,
+            "expected_version": 1,
+        },
+        ("get", "/api/v1/experts/{person_id}/conflicts"): None,
+        ("post", "/api/v1/experts/{person_id}/conflicts"): {"unit_code": "X"},
+        ("delete", "/api/v1/experts/{person_id}/conflicts/{conflict_id}"): None,
+        ("get", "/api/v1/accounts/{person_id}"): None,
+        ("post", "/api/v1/accounts/{person_id}/roles"): {"role": "principal", "unit_id": 1},
+        ("post", "/api/v1/accounts/{person_id}/roles/remove"): {"role": "principal", "unit_id": 1},
+        ("post", "/api/v1/accounts/{person_id}/password"): None,
+        ("post", "/api/v1/accounts/{person_id}/disable"): None,
+        ("post", "/api/v1/accounts/{person_id}/enable"): None,
+        ("post", "/api/v1/accounts/{person_id}/handover"): {},
+        ("post", "/api/v1/accounts/{person_id}/delegations"): {
+            "acting_id": 1,
+            "starts_on": "2026-09-01",
+            "ends_on": "2026-09-02",
+        },
+        ("post", "/api/v1/delegations/{delegation_id}/cancel"): None,
     }
     scoped = {
         (m, p)
@@ -402,7 +444,8 @@ def test_every_case_endpoint_from_out_of_scope(live: Live) -> None:
         for m in ops
         if "{" in p and "public" not in p and "processes" not in p and "{round_id}" not in p
     }
-    assert scoped == set(calls), "every path with an id is tried here"
+    spelled = {(m, p.replace("{pool_id}", "{unit_id}")) for m, p in calls}
+    assert scoped == spelled, "every path with an id is tried here"
     for (method, path), body in calls.items():
         url = path.format(
             case_id=cid,
@@ -410,11 +453,17 @@ def test_every_case_endpoint_from_out_of_scope(live: Live) -> None:
             task_id=task,
             person_id=ids["teacher"],
             notification_id=1,
+            year_id=1,
+            unit_id=ids["school"],
+            pool_id=ids["county"],
+            conflict_id=1,
+            delegation_id=1,
         )
         if body == "upload":
             r = other.post(url, files={"file": ("a.pdf", PDF, "application/pdf")})
         else:
-            r = other.request(method, url, json=body)
+            query = {"subject": "数学"} if path.endswith("{pool_id}/members") else None
+            r = other.request(method, url, json=body, params=query)
         assert r.status_code == 404, (method, path, r.status_code, r.text)
     listed = other.post(
         "/api/v1/cases/batch",
@@ -466,3 +515,25 @@ def test_health_probes_for_the_proxy(live: Live) -> None:
         assert down.status_code == 503 and down.json()["status"] == "unavailable"
         assert alive.status_code == 200
         assert c.get("/readyz").status_code == 200
+
+
+def test_a_teacher_changing_their_mobile_is_on_their_history(live: Live) -> None:
+    """The number a teacher gives for their notices is their record's number: the change is
+    kept on their history, and the next roster import compares their row in full (it no
+    longer passes it over as unchanged since the last import)."""
+    from states.registry import history
+    from states.store.models import Teacher
+
+    c = live.client("teacher")
+    me = c.get("/api/v1/me").json()["person_id"]
+    with live.services.db.begin() as conn:
+        conn.execute(update(Teacher).where(Teacher.person_id == me).values(import_digest=b"x" * 16))
+    ok = c.put("/api/v1/me/preferences", json={"channels": ["sms"], "phone": "13912345678"})
+    assert ok.status_code == 200, ok.text
+    with live.services.db.connect() as conn:
+        [entry] = [e for e in history.entries_of(conn, history.PERSON, me) if e.source == "edit"]
+        assert entry.changes["phone"][1] == "13912345678" and entry.actor_id == me
+        digest = conn.execute(
+            select(Teacher.import_digest).where(Teacher.person_id == me)
+        ).scalar_one()
+        assert digest is None

@@ -24,7 +24,8 @@ from states.org import (
     TITLES,
     education_at_least,
 )
-from states.seed import SeedError, SeedSummary, seed
+from states.registry.accounts import ACCOUNTS
+from states.seed import SeedError, SeedSummary, demo_teacher, seed
 from states.store.db import make_engine
 from states.store.migrate import upgrade
 from states.store.models import EthicsRecord, OrgUnit, Person, Quota, RoleBinding, Teacher
@@ -143,9 +144,10 @@ def test_expert_pools_are_deep_enough_at_city_and_province(
         expert_teachers = s.scalars(
             select(Teacher.title).join(RoleBinding, RoleBinding.person_id == Teacher.person_id)
         ).all()
-        usernames = s.scalars(
-            select(Person.username)
+        experts = s.execute(
+            select(Person.username, Person.must_change_password, Teacher.person_id)
             .join(RoleBinding, RoleBinding.person_id == Person.id)
+            .outerjoin(Teacher, Teacher.person_id == Person.id)
             .where(RoleBinding.role == REVIEW_EXPERT)
         ).all()
     assert used
@@ -154,7 +156,15 @@ def test_expert_pools_are_deep_enough_at_city_and_province(
         assert pools.get((province.id, subject), 0) >= 10, subject
     # Experts drawn from teachers are senior: recusal by school has records to act on.
     assert expert_teachers and set(expert_teachers) <= {"senior", "full_senior"}
-    assert [u for u in usernames if u] == ["expert"]
+    # Outside experts (no teacher record) were registered through the accounts sheet, so
+    # each has an account, with a password they have yet to be given; the teachers in the
+    # pools have none, but for the printed demo expert.
+    outside = [e for e in experts if e.person_id is None]
+    assert outside and all(
+        e.username and e.must_change_password for e in outside if e.username != "expert"
+    )
+    assert {e.username for e in experts if e.person_id is not None} <= {None, "expert"}
+    assert sum(1 for e in experts if e.username == "expert") == 1
 
 
 def _bindings(s: Session, username: str) -> set[tuple[str, int]]:
@@ -186,11 +196,15 @@ def test_demo_accounts_cover_every_role(engine: Engine, seeded: SeedSummary) -> 
     assert seeded.accounts["teacher"] == "教师" and seeded.accounts["expert"] == "评委"
     assert set(seeded.account_units) == expected
     with Session(engine) as s:
-        people = {p.username: p for p in s.scalars(select(Person).where(Person.username != None))}  # noqa: E711
+        people = {
+            p.username: p for p in s.scalars(select(Person).where(Person.username.in_(expected)))
+        }
         assert set(people) == expected
         hashes = {p.password_hash for p in people.values()}
         assert len(hashes) == 1  # hashed once, reused
         assert PasswordHasher().verify(hashes.pop() or "", seeded.demo_password)
+        # the printed accounts sign in with the printed password, no change demanded
+        assert not any(p.must_change_password for p in people.values())
 
         province = s.scalars(select(OrgUnit.id).where(OrgUnit.tier == "province")).one()
         teacher = s.get(Teacher, people["teacher"].id)
@@ -287,7 +301,8 @@ def test_same_seed_same_province_on_either_database(
     """Determinism across runs and backends: a bug report can name a seed and a person id."""
     other = make_engine(f"sqlite:///{tmp_path / 'again.db'}")
     upgrade(other)
-    seed(other, TEACHERS, year=YEAR)
+    # the roster as a UTF-8 .csv this time: the same teachers, read the same way
+    seed(other, TEACHERS, year=YEAR, roster_format="csv")
 
     def snapshot(eng: Engine) -> list[tuple[object, ...]]:
         with Session(eng) as s:
@@ -305,16 +320,28 @@ def test_same_seed_same_province_on_either_database(
 
 
 def _row(teacher: Teacher) -> tuple[object, ...]:
-    return tuple(getattr(teacher, column.key) for column in Teacher.__table__.columns)
+    """The record, without the digest of the file's row it came from (the same teacher
+    reads as other bytes from a .csv than from an .xlsx)."""
+    return tuple(
+        getattr(teacher, column.key)
+        for column in Teacher.__table__.columns
+        if column.key != "import_digest"
+    )
 
 
-def test_cli_seed(db_url: str) -> None:
-    first = run(db_url, "seed", "--teachers", "200")
+def test_cli_seed(db_url: str, tmp_path: Path) -> None:
+    kept = tmp_path / "示例省表格"
+    first = run(db_url, "seed", "--teachers", "200", "--dir", str(kept))
     assert first.returncode == 0, first.stderr
     assert "200 名教师" in first.stdout
     assert "renshi2026" in first.stdout
     for username in ("province_officer", "teacher", "expert", "leader"):
         assert username in first.stdout
+    # the files it loaded are there for the operator to open
+    assert f"导入的表格保存在 {kept}" in first.stdout
+    assert sorted(p.name for p in kept.iterdir()) == sorted(
+        ["org.xlsx", "roster.xlsx", "accounts.xlsx", "experts.xlsx", "quotas.xlsx"]
+    )
     again = run(db_url, "seed", "--teachers", "200")
     assert again.returncode == 1
     assert "数据库不是空的" in again.stderr
@@ -428,3 +455,73 @@ def test_each_demo_teacher_can_declare_what_the_demo_says(
             s.execute(select(Quota.title, Quota.posts).where(Quota.org_unit_id == school)).all()
         )
     assert posts["full_senior"] == 1 and posts["grade1"] >= 2 and posts["senior"] >= 2
+
+
+def test_the_province_is_its_files(engine: Engine, tmp_path: Path) -> None:
+    """The seed writes the five files a bureau fills in, under their import templates'
+    headers, and loads them through the imports: every record's history names the file it
+    came from, and importing the files again finds nothing to change."""
+    from states.clock import bureau_time
+    from states.registry import history
+    from states.registry.experts import EXPERTS, import_experts
+    from states.registry.org_tree import ORG, ROOT_OPERATOR, import_org
+    from states.registry.quotas import QUOTAS, import_quotas
+    from states.registry.roster import import_roster
+    from states.registry.roster_sheet import ROSTER
+    from states.seed.province import DEMO_REF
+    from states.sheets import open_table, read_table
+
+    directory = tmp_path / "province"
+    summary = seed(engine, TEACHERS, year=YEAR, directory=directory)
+    assert summary.directory == str(directory)
+    for name, schema in (
+        ("org.xlsx", ORG),
+        ("roster.xlsx", ROSTER),
+        ("accounts.xlsx", ACCOUNTS),
+        ("experts.xlsx", EXPERTS),
+        ("quotas.xlsx", QUOTAS),
+    ):
+        table = read_table((directory / name).read_bytes(), name, schema=schema)
+        assert table.columns == [c.label for c in schema.columns], name
+
+    at = bureau_time(YEAR, 9, 1)
+    with engine.begin() as conn:
+        roster = directory / "roster.xlsx"
+        again = import_roster(
+            conn,
+            open_table(roster, roster.name, schema=ROSTER),
+            actor=ROOT_OPERATOR,
+            at=at,
+            source_ref="again",
+        )
+        assert (again.created, again.updated, again.unchanged) == (0, 0, TEACHERS)
+        for name, importer, schema, rows in (
+            ("org.xlsx", import_org, ORG, summary.units),
+            ("quotas.xlsx", import_quotas, QUOTAS, summary.quotas),
+            ("experts.xlsx", import_experts, EXPERTS, summary.experts),
+        ):
+            table = read_table((directory / name).read_bytes(), name, schema=schema)
+            report = importer(conn, table, actor=ROOT_OPERATOR, at=at)
+            assert (report.created, report.updated, report.unchanged) == (0, 0, rows), name
+        conn.rollback()
+
+    with engine.connect() as conn:
+        teacher = demo_teacher(conn).person_id
+        school = conn.execute(select(Teacher.school_id).where(Teacher.person_id == teacher))
+        [first] = history.entries_of(conn, history.TEACHER, teacher)
+        unit = history.entries_of(conn, history.UNIT, school.scalar_one())
+        account = history.entries_of(conn, history.PERSON, teacher)
+    assert first.source == "import"
+    assert first.source_ref is not None and first.source_ref.startswith("roster.xlsx sha256:")
+    # the school from the org tree, then its posts
+    assert [(e.source, (e.source_ref or "")[:10]) for e in unit] == [
+        ("import", "org.xlsx s"),
+        ("import", "quotas.xls"),
+    ]
+    # the account from the accounts sheet, then the seed's own step: the printed password
+    assert [(e.source, e.source_ref or "") for e in account] == [
+        ("import", account[0].source_ref),
+        ("seed", DEMO_REF),
+    ]
+    assert (account[0].source_ref or "").startswith("accounts.xlsx sha256:")
+    assert account[-1].changes == {"must_change_password": [True, False]}

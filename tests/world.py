@@ -171,6 +171,8 @@ def build_world(engine: Engine, *, experts: int = 10) -> World:
     for school in ("urban", "rural", "pilot", "west1", "direct"):
         for title, posts in (("grade2", 3), ("grade1", 3), ("senior", 2), ("full_senior", 1)):
             w.quota(school, title, posts)
+    with engine.begin() as conn:  # teachers declare all year unless a test says otherwise
+        title_review.open_declarations(conn, w.unit("province"), YEAR)
     return w
 
 

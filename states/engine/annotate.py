@@ -17,6 +17,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from states.clock import BUREAU_TZ, local_date
 from states.engine.authorize import may_take
 from states.engine.outbox import notice, send, task_notice
+from states.engine.reassign import acting_holder
 from states.engine.record import commit_case
 from states.engine.signers import COMMENT_FORM
 from states.engine.statements import audit_t, copies_t, people_t, tasks_t
@@ -37,6 +38,7 @@ attachments_t, notes_t, bindings_t = (
 ANNOTATION_LABELS = {
     "create": "创建",
     "transfer": "转交",
+    "reassign": "转办",
     "comment": "发表意见",
     "copy": "抄送",
     "attach": "上传附件",
@@ -268,16 +270,25 @@ def transfer(
         if holds is None or to_person_id == actor.person_id:
             raise FormError("to_person_id", "接收人须为同一单位同一角色的其他人员")
         now = engine.clock.now()
+        # A recipient away on leave (委托/代理): their acting holder takes it until they are
+        # back, when it returns to them.
+        acting = acting_holder(conn, to_person_id, local_date(now))
+        holder, away = (acting, to_person_id) if acting is not None else (to_person_id, None)
         conn.execute(
-            update(tasks_t).where(tasks_t.c.id == task_id).values(assignee_id=to_person_id)
+            update(tasks_t)
+            .where(tasks_t.c.id == task_id)
+            .values(assignee_id=holder, delegated_from=away)
         )
-        body: dict[str, Any] = {"task": task_id, "to": to_person_id}
+        body: dict[str, Any] = {"task": task_id, "to": holder}
         if comment:
             body["comment"] = comment
+        if away is not None:
+            name = conn.execute(select(people_t.c.name).where(people_t.c.id == away)).scalar()
+            body["reason"] = f"{name}休假期间由其代理人办理，期满交回本人"
         version = commit_case(
             conn, case, actor, now, "transfer", case.state, case.data, body, None, final=False
         )
-        handed = {**task._mapping, "assignee_id": to_person_id}
+        handed = {**task._mapping, "assignee_id": holder}
         send(conn, assigned_notice(handed, case.process, now))
     return FireResult(case.id, case.process, "transfer", case.state, case.state, version)
 

@@ -46,13 +46,22 @@ def authorize(ctx: CaseContext, ev: EventSpec, by: By | None) -> None:
     if by.officer:
         unit = ctx.unit_for(by.officer)
         role = OFFICER_OF_TIER[unit.tier]
-        if not actor.holds(role, unit.id):
-            raise PermissionDenied(officer_refusal(ev, unit.tier))
         named = [
             t.assignee_id
             for t in ctx.open_tasks
             if t.kind == "act" and t.role == role and t.assignee_id is not None
         ]
+        # The step's task named to this person is their authority for it: an acting holder
+        # (代理) or a successor (离职转办) need not hold the role itself
+        # (states/registry/delegation.py decides who may be named).
+        if actor.person_id is not None and any(
+            t.assignee_id == actor.person_id and t.org_unit_id == unit.id
+            for t in ctx.open_tasks
+            if t.kind == "act" and t.role == role
+        ):
+            return
+        if not actor.holds(role, unit.id):
+            raise PermissionDenied(officer_refusal(ev, unit.tier))
         if named and actor.person_id not in named:
             raise PermissionDenied("此待办已转交他人办理")
         return

@@ -125,9 +125,14 @@ def open_many(
     now = engine.clock.now()
     today = local_date(now)
     initial: str = spec.machine.initial_state.id
-    paths = {
-        u.id: u.path for u in conn.execute(UNIT_PATHS, {"ids": list({unit for unit, _ in items})})
-    }
+    units = list(conn.execute(UNIT_PATHS, {"ids": list({unit for unit, _ in items})}))
+    closed = next((u for u in units if u.closed_on is not None), None)
+    if closed is not None:
+        # A closed (撤销 or 合并) unit takes no new case (states/registry/org_tree.py).
+        raise Conflict(
+            f"{closed.name}已于{closed.closed_on.isoformat()}撤销，不能在该单位发起新的案件"
+        )
+    paths = {u.id: u.path for u in units}
     rows = [
         {
             "process": process, "year": year or today.year, "state": initial,

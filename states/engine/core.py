@@ -111,6 +111,12 @@ class CaseEngine:
             teacher = HOT.teacher_school.one_or_none(conn, {"person_id": actor.person_id})
             if teacher is None:
                 raise PermissionDenied("只有在职教师可以申报")
+            if teacher.closed_on is not None:
+                # A closed (撤销 or 合并) school takes no new case (states/registry/org_tree.py).
+                raise Conflict(
+                    f"{teacher.name}已于{teacher.closed_on.isoformat()}撤销，不能发起新的申报；"
+                    "请先办理人员调动"
+                )
             if spec.once_per_year:
                 found = HOT.open_this_year.all(
                     conn, {"process": process, "person_id": actor.person_id, "year": year}

@@ -14,13 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection
 
 from states.engine.context import CaseContext
-from states.engine.statements import teachers_t
 from states.engine.tasks import Deadlines
 from states.process.package import Parts
 from states.process.spec import Command, SetData, UpdateTeacher
+from states.registry.roster import apply_case_change
 
 if TYPE_CHECKING:
     from states.engine.core import CaseEngine
@@ -71,11 +71,13 @@ def _set_data(scope: EffectScope, cmd: SetData) -> None:
 
 
 def _update_teacher(scope: EffectScope, cmd: UpdateTeacher) -> None:
-    scope.conn.execute(
-        update(teachers_t)
-        .where(teachers_t.c.person_id == scope.ctx.case.subject_id)
-        .values(**cmd.fields)
-    )
+    """Through the roster's one writer of a case's change, so the record's history names
+    the case and its version moves (an officer's open edit form then gets a conflict)."""
+    ctx = scope.ctx
+    apply_case_change(
+        scope.conn, ctx.case.subject_id, cmd.fields, actor=ctx.actor, at=ctx.now,
+        case_id=ctx.case.id,
+    )  # fmt: skip
 
 
 CORE_EFFECTS = Parts(effect_handlers={SetData: _set_data, UpdateTeacher: _update_teacher})

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, func, select, update
 from states.engine import authorize as authz
 from states.engine.context import CaseContext, build_context
 from states.engine.outbox import notice, send
+from states.engine.reassign import acting_holder
 from states.engine.record import Keyed, commit_case
 from states.engine.statements import tasks_t
 from states.engine.tasks import assigned_notice, task_row
@@ -72,17 +73,25 @@ def add_signer(
         if any(t.kind == "sign" and t.assignee_id == person_id for t in ctx.open_tasks):
             raise FormError("person_id", "此人已在本环节加签")
         due = next((t.due_on for t in ctx.open_tasks if t.kind == "act"), None)
+        # A signer away on leave (委托/代理): their acting holder signs until they are back.
+        acting = acting_holder(conn, person_id, ctx.today)
         row = task_row(
-            case.id, case.state, kind="sign", role="signer", unit_id=None, assignee_id=person_id,
+            case.id, case.state, kind="sign", role="signer", unit_id=None,
+            assignee_id=person_id if acting is None else acting,
             opened_on=ctx.today, due=(due, None), opened_at=now,
             status="waiting" if position == "after" else "open", position=position,
         )  # fmt: skip
-        conn.execute(tasks_t.insert().values(**row))
+        conn.execute(
+            tasks_t.insert().values(**row, delegated_from=None if acting is None else person_id)
+        )
         if position != "after":
             send(conn, assigned_notice(row, case.process, now, sign=position))
         body: dict[str, Any] = {"signer": person_id, "position": position}
         if comment:
             body["comment"] = comment
+        if acting is not None:
+            deputy = load_actor(conn, person_id=acting).name
+            body["reason"] = f"{signer.name}休假期间由其代理人{deputy}签署，期满交回"
         version = commit_case(
             conn, case, actor, now, "add_signer", case.state, case.data, body, None,
             final=False,

@@ -142,7 +142,7 @@ BULK_CASE_COLUMNS = (
 INSERT_AUDIT = insert(audit_t)
 CREATE_CASE = insert(cases_t).returning(cases_t.c.id)
 OPEN_CASES = insert(cases_t).returning(cases_t.c.id, sort_by_parameter_order=True)
-UNIT_PATHS = select(units_t.c.id, units_t.c.path).where(
+UNIT_PATHS = select(units_t.c.id, units_t.c.path, units_t.c.closed_on, units_t.c.name).where(
     units_t.c.id.in_(bindparam("ids", expanding=True))
 )
 UNIT_TIERS = select(units_t.c.id, units_t.c.tier, units_t.c.path).where(
@@ -205,7 +205,7 @@ HANDED = (
     .limit(1)
 )
 TEACHER_SCHOOL = (
-    select(teachers_t.c.school_id, units_t.c.path)
+    select(teachers_t.c.school_id, units_t.c.path, units_t.c.closed_on, units_t.c.name)
     .join(units_t, units_t.c.id == teachers_t.c.school_id)
     .where(teachers_t.c.person_id == bindparam("person_id"))
 )

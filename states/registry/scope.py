@@ -16,6 +16,7 @@ from states.org import (
     PROVINCE_OFFICER,
     SCHOOL_OFFICER,
     Actor,
+    Binding,
     in_scope,
 )
 
@@ -29,6 +30,11 @@ MANAGER_TIER = {
     COUNTY_OFFICER: "county",
     SCHOOL_OFFICER: "school",
 }
+
+
+# Who loads a province before anyone has an account (the command line without --as, the demo
+# seed): an officer over the whole tree, the province unit included.
+OPERATOR = Actor(None, "系统管理员", (Binding(PROVINCE_OFFICER, 0, "/"),))
 
 
 def managed_paths(actor: Actor) -> list[str]:

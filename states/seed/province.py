@@ -1,15 +1,24 @@
-"""A synthetic province for demos, manual testing and benchmarks.
+"""A synthetic province for demos, manual testing and benchmarks, loaded the way a bureau
+loads its own: from spreadsheets, through the registry's imports.
 
 Processes only show their problems at a province's real shape and size: deep org trees,
 twenty thousand schools, a tail of teachers with thirty rural years, thin expert pools in
-small subjects. So the seed builds that shape at full scale (600,000 teachers in well under a
-minute) rather than a handful of hand-written rows.
+small subjects. So the seed builds that shape at full scale rather than a handful of
+hand-written rows.
 
-Speed comes from three choices: rows are generated as plain tuples from one
-``random.Random`` (deterministic for a seed), primary keys are assigned here so no row has to
-be read back, and rows reach the database in bulk through the driver itself (``executemany``
-on SQLite, ``COPY`` on PostgreSQL), all in one transaction so a failed seed leaves the
-database as empty as it found it.
+The seed is the import path. ``write_province`` generates the province as the five files a
+bureau fills in — the org tree (``org.xlsx``), the teacher roster (``roster.xlsx``), the
+accounts (``accounts.xlsx``), the expert pools (``experts.xlsx``) and the posts per school
+(``quotas.xlsx``), each under the headers of its import template — and ``load_province``
+loads them through the same import functions the pages, the API and ``renshi org import``
+call, as the province's office, each file in one transaction, every record's history
+naming the file it came from. Whatever the demo shows was loaded by code a bureau's own
+files go through. Two steps are the seed's own: the printed demo accounts keep the printed
+password (a bureau's accounts must change theirs at first sign-in), and the province's
+title-review year is opened for the demo's teachers.
+
+Rows are generated from one ``random.Random`` (deterministic for a seed) and streamed to the
+files, so memory stays bounded at any size.
 
 Synthetic ID numbers use region prefix 66, which no province has been assigned, so no seeded
 number can belong to a real person.
@@ -18,18 +27,25 @@ number can belong to a real person.
 from __future__ import annotations
 
 import bisect
+import csv
+import datetime as dt
 import random
+import secrets
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from itertools import accumulate
+from pathlib import Path
 from typing import Any
 
 from argon2 import PasswordHasher
-from sqlalchemy import Engine, Row, select
+from sqlalchemy import Date, Engine, Row, bindparam, select, text, update
 from sqlalchemy.engine import Connection
 
+from states.clock import bureau_time
 from states.identity import make_id_number
 from states.org import (
     CITY_OFFICER,
@@ -45,9 +61,21 @@ from states.org import (
     SUBJECTS,
     TEACHER,
     TITLES,
-    unit_path,
+    Actor,
+    Binding,
 )
-from states.store.models import Person, Teacher
+from states.registry import history
+from states.registry.accounts import ACCOUNTS, import_rows
+from states.registry.experts import EXPERTS, import_experts, write_experts
+from states.registry.history import Entry
+from states.registry.imports import ImportReport
+from states.registry.org_tree import ORG, ROOT_OPERATOR, import_org, write_org
+from states.registry.quotas import QUOTAS, import_quotas, write_quotas
+from states.registry.roster import RosterReport, file_ref, import_roster
+from states.registry.roster_sheet import COLUMNS as ROSTER_COLUMNS
+from states.registry.roster_sheet import MAX_ROWS, ROSTER, shown, write_roster
+from states.sheets import open_table, read_table, validate, write_xlsx
+from states.store.models import OrgUnit, Person, Teacher, table_of
 
 # --- shape of the province ------------------------------------------------------------------
 PROVINCE_CODE = "SX"
@@ -177,15 +205,19 @@ EXPERT_TITLES = ("senior", "full_senior")
 # --- demo -----------------------------------------------------------------------------------
 DEMO_SUBJECT = "数学"
 # The demo school's first teachers, each eligible on every rule for the next title: what
-# each demo teacher account can declare (the demo prints it beside the account). The fourth,
-# with no account, is the one the demo's command-line round walks, so that every printed
-# teacher account still has its own declaration to make.
+# each demo teacher account can declare (the demo prints it beside the account). The fourth
+# and fifth, with no account, are the ones the demo's command-line walk declares for (one
+# case to appointment, one left at the committee for the printed expert), so that every
+# printed teacher account still has its own declaration to make.
 DEMO_TEACHERS: dict[int, tuple[str | None, str]] = {
     0: ("teacher", "senior"),
     1: ("teacher_grade1", "grade1"),
     2: ("teacher_full", "full_senior"),
     3: (None, "senior"),
+    4: (None, "senior"),
 }
+# 高级 posts at the demo school: the teacher account's declaration and the walk's two.
+DEMO_SENIOR_POSTS = 3
 DEMO_DECLARES = {name: aim for name, aim in DEMO_TEACHERS.values() if name is not None}
 DEMO_ROLES = (
     ("province_officer", PROVINCE_OFFICER),
@@ -319,6 +351,22 @@ COUNTY_CHARS = (
 TOWN_CHARS = ("大小上下东西南北中前后高新马黄杨沙石龙凤白", "庄店集铺寨坝湾桥岗堡庙营场坪沟岭圩渡")
 
 
+# --- the files ------------------------------------------------------------------------------
+ORG_FILE, ACCOUNTS_FILE = "org.xlsx", "accounts.xlsx"
+EXPERTS_FILE, QUOTAS_FILE = "experts.xlsx", "quotas.xlsx"
+ROSTER_FORMATS = ("xlsx", "csv")  # roster.xlsx, or roster.csv (UTF-8)
+# Outside experts (教研员, university staff) are registered through the accounts sheet,
+# the only registry of people who are not teachers: usernames pw00001, pw00002 ...
+OUTSIDE_USERNAME = "pw{:05d}"
+DEMO_REF = "演示账号：使用打印的演示密码，无须首次修改"
+# The province's title-review year, open for declarations from 1 September to the year's
+# end (month, day): the demo's and the tests' teachers can declare. The table is title
+# review's (its package's tables); the seed writes it by name, the core importing no process.
+YEAR_COLUMNS = ("province_id", "year", "opens_on", "closes_on")
+DECLARATION_WINDOW = ((9, 1), (12, 31))
+DAYS_PER_YEAR = 365.2425
+
+
 @dataclass(frozen=True)
 class SeedSummary:
     """What a seed built, for the CLI to print and tests to check."""
@@ -328,39 +376,42 @@ class SeedSummary:
     schools: int
     units: int
     teachers: int
-    experts: int  # review_expert role bindings (a person may sit at city and province)
+    experts: int  # review_expert role bindings, one per pool seat
     ethics: int
     quotas: int
     elapsed_seconds: float
-    accounts: dict[str, str]  # username -> role label
+    accounts: dict[str, str]  # the printed demo accounts: username -> role label
     account_units: dict[str, str]  # username -> the unit the account acts at
     demo_password: str = field(repr=False)
+    directory: str | None = None  # where the files were kept (None: deleted)
 
 
 class SeedError(RuntimeError):
     """The seed refused to run; the message is for the operator."""
 
 
-@dataclass
-class _School:
-    id: int
-    city: int  # index into the cities
-    region: str  # 6-digit region code for the ID numbers of its teachers
-    level: str
-    rural: bool
-    weak: bool
-    pilot: bool
-    size: int = 1
+@dataclass(frozen=True)
+class ProvinceFiles:
+    """A province as the files a bureau fills in, and what the seed knows of them: the
+    counts to report and the printed demo accounts (username -> role label, and the unit
+    each acts at)."""
 
+    directory: Path
+    roster: Path
+    cities: int
+    counties: int
+    schools: int
+    units: int
+    teachers: int
+    experts: int
+    ethics: int
+    quotas: int
+    year: int
+    accounts: dict[str, str]
+    account_units: dict[str, str]
 
-@dataclass
-class _Org:
-    units: list[tuple[Any, ...]]
-    city_ids: list[int]
-    county_ids: list[int]
-    county_regions: list[str]
-    schools: list[_School]
-    demo_school: _School
+    def path(self, name: str) -> Path:
+        return self.directory / name
 
 
 def seed(
@@ -371,26 +422,46 @@ def seed(
     demo_password: str = "renshi2026",
     year: int = 2026,
     as_of: date | None = None,
+    directory: Path | None = None,
+    roster_format: str = "xlsx",
 ) -> SeedSummary:
-    """Build a synthetic province with ``teachers`` teachers into an empty, migrated database.
+    """Build a synthetic province with ``teachers`` teachers into an empty, migrated database:
+    its files written (into ``directory``, kept; else a temporary directory, deleted), then
+    loaded through the registry's imports (``load_province``).
 
     ``as_of`` is the day the records describe (default 31 August of ``year``, the end of the
-    school year personnel statistics are taken at); it is a parameter rather than today so
-    that a seed is the same data whenever it runs.
+    school year personnel statistics are taken at), and the day the files are imported on;
+    it is a parameter rather than today so that a seed is the same data whenever it runs.
     """
     started = time.perf_counter()
     if not MIN_TEACHERS <= teachers <= MAX_TEACHERS:
         raise SeedError(f"教师人数应在 {MIN_TEACHERS} 到 {MAX_TEACHERS} 之间：{teachers}")
+    if roster_format not in ROSTER_FORMATS:
+        raise SeedError(f"教师名册的文件格式应为 {' 或 '.join(ROSTER_FORMATS)}：{roster_format}")
     as_of = as_of or date(year, 8, 31)
-    password_hash = PasswordHasher().hash(demo_password)
-    with engine.begin() as conn:
+    with engine.connect() as conn:
         _require_empty(conn)
-        builder = _Builder(conn, teachers, random.Random(rng_seed), as_of, year, password_hash)
-        summary = builder.run()
+    with tempfile.TemporaryDirectory(prefix="renshi-seed-") as tmp:
+        where = Path(tmp) if directory is None else Path(directory)
+        where.mkdir(parents=True, exist_ok=True)
+        files = write_province(
+            where, teachers, rng_seed=rng_seed, year=year, as_of=as_of, roster_format=roster_format
+        )
+        load_province(engine, files, demo_password=demo_password, as_of=as_of)
     return SeedSummary(
-        **summary,
+        cities=files.cities,
+        counties=files.counties,
+        schools=files.schools,
+        units=files.units,
+        teachers=files.teachers,
+        experts=files.experts,
+        ethics=files.ethics,
+        quotas=files.quotas,
         elapsed_seconds=round(time.perf_counter() - started, 2),
+        accounts=files.accounts,
+        account_units=files.account_units,
         demo_password=demo_password,
+        directory=None if directory is None else str(directory),
     )
 
 
@@ -413,99 +484,170 @@ def _require_empty(conn: Connection) -> None:
             )
 
 
-class _Sink:
-    """Bulk rows straight to the driver: COPY on PostgreSQL, executemany on SQLite."""
+# --- writing the files ----------------------------------------------------------------------
+def write_province(
+    directory: Path,
+    teachers: int,
+    *,
+    rng_seed: int = 20260901,
+    year: int = 2026,
+    as_of: date | None = None,
+    roster_format: str = "xlsx",
+) -> ProvinceFiles:
+    """The province as a bureau's files in ``directory``: ``org.xlsx``, ``roster.xlsx`` (or
+    ``roster.csv``), ``accounts.xlsx``, ``experts.xlsx`` and ``quotas.xlsx``, each under its
+    import's headers. The same seed writes the same rows."""
+    as_of = as_of or date(year, 8, 31)
+    builder = _Builder(teachers, random.Random(rng_seed), as_of, year)
+    return builder.write(directory, roster_format)
 
-    def __init__(self, conn: Connection) -> None:
-        self.dbapi: Any = conn.connection.driver_connection
-        self.postgres = conn.dialect.name == "postgresql"
 
-    def put(self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
-        if not rows:
-            return
-        cols = ", ".join(columns)
-        if self.postgres:
-            with (
-                self.dbapi.cursor() as cur,
-                cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy,
-            ):
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            marks = ", ".join("?" * len(columns))
-            cur = self.dbapi.cursor()
-            try:
-                cur.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)
-            finally:
-                cur.close()
-
-    def execute(self, sql: str, params: tuple[Any, ...]) -> None:
-        if self.postgres:
-            sql = sql.replace("?", "%s")
-        cur = self.dbapi.cursor()
-        try:
-            cur.execute(sql, params)
-        finally:
-            cur.close()
-
-    def fix_sequences(self, tables: Sequence[str]) -> None:
-        """Move PostgreSQL's id sequences past the ids assigned here, so that the next
-        ordinary insert does not collide with a seeded row."""
-        if not self.postgres:
-            return  # SQLite's rowid continues from max(id) by itself
-        for table in tables:
-            self.dbapi.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                f"COALESCE(MAX(id), 0) + 1, false) FROM {table}"
+def _csv_roster(path: Path, rows: Iterator[dict[str, Any]]) -> None:
+    """The roster as UTF-8 CSV (with the BOM Excel looks for), in the words ``shown`` uses."""
+    with path.open("w", encoding="utf-8-sig", newline="") as f:
+        out = csv.writer(f)
+        out.writerow([c.label for c in ROSTER_COLUMNS])
+        names = [c.name for c in ROSTER_COLUMNS]
+        for row in rows:
+            values = shown(row)
+            out.writerow(
+                [
+                    "" if (v := values[n]) is None else v.isoformat() if isinstance(v, date) else v
+                    for n in names
+                ]
             )
 
 
-PEOPLE_COLUMNS = (
-    "id",
-    "name",
-    "id_number",
-    "username",
-    "password_hash",
-    "phone",
-    "email",
-    "active",
-)
-TEACHER_COLUMNS = (
-    "person_id",
-    "school_id",
-    "gender",
-    "birth_date",
-    "subject",
-    "school_level",
-    "title",
-    "title_date",
-    "education",
-    "started_teaching_on",
-    "joined_school_on",
-    "rural_years",
-    "backbone_level",
-    "cert_level",
-    "cert_no",
-    "cert_registered_on",
-)
-UNIT_COLUMNS = (
-    "id",
-    "parent_id",
-    "tier",
-    "code",
-    "name",
-    "path",
-    "is_rural",
-    "is_weak",
-    "self_review_pilot",
-    "settings",
-)
-BINDING_COLUMNS = ("id", "person_id", "role", "org_unit_id", "subject")
-ETHICS_COLUMNS = ("id", "person_id", "occurred_on", "description")
-QUOTA_COLUMNS = ("id", "org_unit_id", "year", "title", "posts")
-DAYS_PER_YEAR = 365.2425
+# --- loading them ---------------------------------------------------------------------------
+@lru_cache(maxsize=8)
+def _hash(password: str) -> str:
+    """argon2 is slow on purpose: one hash a password a process (each carries its salt)."""
+    return PasswordHasher().hash(password)
 
 
+@lru_cache(maxsize=1)
+def _unknown_password() -> str:
+    """The initial password of the accounts the seed opens besides the printed ones: random,
+    never shown, so such an account signs in only after an officer resets it."""
+    return secrets.token_urlsafe(24)
+
+
+def _refused(name: str, errors: Sequence[Any], total: int) -> SeedError:
+    """A file the seed wrote that its import refused: a fault in the seed, reported with
+    the import's own words. The files before it stay imported (each is its own
+    transaction), so the operator is told to start again on a new database."""
+    shown_ = "；".join(str(e) for e in errors[:3])
+    return SeedError(
+        f"示例数据文件 {name} 导入失败（{total}处错误）：{shown_}。"
+        "此前的文件已导入，请换一个新的空数据库重试"
+    )
+
+
+def _check(name: str, report: ImportReport | RosterReport) -> None:
+    if report.error_count:
+        raise _refused(name, report.errors, report.error_count)
+
+
+def load_province(engine: Engine, files: ProvinceFiles, *, demo_password: str, as_of: date) -> None:
+    """Load the files through the registry's imports, each in its own transaction, as the
+    province's office: the org tree (as the administrator who loads a province before any
+    account exists), the roster, the accounts, the expert pools, the posts. Then the seed's
+    own two steps: the printed accounts keep ``demo_password`` without having to change it,
+    and the year's title review opens for declarations."""
+    at = bureau_time(as_of.year, as_of.month, as_of.day, 18)
+    org = files.path(ORG_FILE)
+    with engine.begin() as conn:
+        _require_empty(conn)
+        data = org.read_bytes()
+        report = import_org(
+            conn, read_table(data, org.name, schema=ORG), actor=ROOT_OPERATOR, at=at,
+            source_ref=file_ref(org.name, data),
+        )  # fmt: skip
+        _check(org.name, report)
+        province = conn.execute(
+            select(units_t.c.id, units_t.c.path).where(units_t.c.code == PROVINCE_CODE)
+        ).one()
+    office = Actor(
+        None,
+        f"{PROVINCE_NAME}教育厅（演示数据）",
+        (Binding(PROVINCE_OFFICER, int(province.id), province.path),),
+    )
+    roster = files.roster
+    table = open_table(roster, roster.name, schema=ROSTER, max_rows=MAX_ROWS)
+    with roster.open("rb") as f:
+        ref = file_ref(roster.name, f)
+    with engine.begin() as conn:
+        _check(roster.name, import_roster(conn, table, actor=office, at=at, source_ref=ref))
+    _load_accounts(engine, files.path(ACCOUNTS_FILE), office, at, files, demo_password)
+    for name, importer, schema in (
+        (EXPERTS_FILE, import_experts, EXPERTS),
+        (QUOTAS_FILE, import_quotas, QUOTAS),
+    ):
+        path = files.path(name)
+        data = path.read_bytes()
+        with engine.begin() as conn:
+            report = importer(
+                conn, read_table(data, name, schema=schema), actor=office, at=at,
+                source_ref=file_ref(name, data),
+            )  # fmt: skip
+            _check(name, report)
+    (m1, d1), (m2, d2) = DECLARATION_WINDOW
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                f"INSERT INTO title_review_years ({', '.join(YEAR_COLUMNS)}) "
+                "VALUES (:province_id, :year, :opens_on, :closes_on)"
+            ).bindparams(bindparam("opens_on", type_=Date), bindparam("closes_on", type_=Date)),
+            {
+                "province_id": int(province.id),
+                "year": files.year,
+                "opens_on": date(files.year, m1, d1),
+                "closes_on": date(files.year, m2, d2),
+            },
+        )
+
+
+def _load_accounts(
+    engine: Engine,
+    path: Path,
+    office: Actor,
+    at: dt.datetime,
+    files: ProvinceFiles,
+    demo_password: str,
+) -> None:
+    """The accounts sheet through its import; the printed accounts get the printed password
+    and are spared the first sign-in's change of it (the seed's own step, on each account's
+    history), every other account a random password nobody is told."""
+    data = path.read_bytes()
+    checked = validate(read_table(data, path.name, schema=ACCOUNTS), ACCOUNTS)
+    if checked.error_count:
+        raise _refused(path.name, checked.errors, checked.error_count)
+    demo, other = _hash(demo_password), _hash(_unknown_password())
+    hashes = {
+        int(r["row"]): demo if r["username"] in files.accounts else other for r in checked.rows
+    }
+    with engine.begin() as conn:
+        report = import_rows(
+            conn, office, at, checked.rows, hashes, source_ref=file_ref(path.name, data)
+        )
+        if report.errors:
+            errors = [f"第{row}行【{column}】{reason}" for row, column, reason in report.errors]
+            raise _refused(path.name, errors, len(errors))
+        ids = [c.person_id for _, c in report.created if c.username in files.accounts]
+        conn.execute(
+            update(people_t).where(people_t.c.id.in_(ids)).values(must_change_password=False)
+        )
+        history.record(
+            conn, history.PERSON,
+            [Entry(pid, {"must_change_password": (True, False)}) for pid in ids],
+            actor=office, at=at, source="seed", source_ref=DEMO_REF,
+        )  # fmt: skip
+
+
+units_t, people_t = table_of(OrgUnit), table_of(Person)
+
+
+# --- generating the rows --------------------------------------------------------------------
 def _cum(weights: Sequence[float]) -> list[float]:
     """Cumulative shares normalised to 1, for ``bisect`` against ``random()``."""
     total = sum(weights)
@@ -539,33 +681,54 @@ def _pair_name(chars: tuple[str, str], i: int) -> str:
     return a[r] + b[(q + 7 * r) % len(b)]
 
 
-class _Builder:
-    """One seed run: the random stream, the id counters and the rows on their way out."""
+@dataclass
+class _School:
+    code: str
+    parent: str  # the code of its county, or of its city (a city-direct school)
+    city: int  # index into the cities
+    region: str  # 6-digit region code for the ID numbers of its teachers
+    level: str
+    rural: bool
+    weak: bool
+    pilot: bool
+    size: int = 1
 
-    def __init__(
-        self,
-        conn: Connection,
-        teachers: int,
-        rng: random.Random,
-        as_of: date,
-        year: int,
-        password_hash: str,
-    ) -> None:
-        self.sink = _Sink(conn)
+
+@dataclass
+class _Org:
+    units: list[dict[str, Any]]  # org.xlsx, parents first
+    city_codes: list[str]
+    county_codes: list[str]
+    county_regions: list[str]
+    schools: list[_School]
+    demo_school: _School
+
+
+# A pool's member: (ID number, school code or "" for an outside expert, name).
+Member = tuple[str, str, str]
+
+
+class _Builder:
+    """One seed run: the random stream and the rows on their way to the files."""
+
+    def __init__(self, teachers: int, rng: random.Random, as_of: date, year: int) -> None:
         self.n_teachers = teachers
         self.rng = rng
         self.as_of = as_of
         self.year = year
-        self.password_hash = password_hash
-        self.person_id = 0
+        self.serial = 0  # people generated, numbering the teachers' certificates
         self.seen_ids: set[str] = set()
         self.surnames = [s for s, _ in SURNAMES]
         self.surname_cum = _cum([w for _, w in SURNAMES])
-        # Dates as ordinals in the hot loop; these turn them into what the drivers take.
+        # Dates as ordinals in the hot loop; these turn them into dates.
         self.day0 = date(as_of.year - 80, 1, 1).toordinal()
         span = as_of.toordinal() - self.day0 + 1
         self.dates = [date.fromordinal(self.day0 + i) for i in range(span)]
-        self.iso = [d.isoformat() for d in self.dates]
+        # filled as the roster is written
+        self.candidates: dict[tuple[int, str], list[Member]] = {}
+        self.counts: dict[tuple[int, str], int] = {}
+        self.ethics = 0
+        self.demo_people: dict[int, Member] = {}  # the demo school's k-th teacher
 
     # -- people ------------------------------------------------------------------------------
     def name(self, female: bool) -> str:
@@ -591,57 +754,52 @@ class _Builder:
         rnd = self.rng.random
         return f"{PHONE_PREFIXES[int(rnd() * len(PHONE_PREFIXES))]}{int(rnd() * 1e8):08d}"
 
-    def person(
-        self, region: str, female: bool, age_years: float, username: str | None = None
-    ) -> tuple[Any, ...]:
-        """A person who is not a teacher: staff behind a demo account, or an outside expert."""
-        self.person_id += 1
+    def person(self, region: str, female: bool, age_years: float) -> dict[str, str]:
+        """A person who is not a teacher: staff behind a demo account, or an outside expert
+        (an accounts-sheet row's person: ID number, name, mobile)."""
+        self.serial += 1
         birth = self.as_of.toordinal() - int(age_years * DAYS_PER_YEAR)
-        return (
-            self.person_id,
-            self.name(female),
-            self.id_number(region, birth, female),
-            username,
-            self.password_hash if username else None,
-            self.phone(),
-            None,
-            True,
-        )
+        return {
+            "name": self.name(female),
+            "id_number": self.id_number(region, birth, female),
+            "phone": self.phone(),
+        }
 
     # -- the run -----------------------------------------------------------------------------
-    def run(self) -> dict[str, Any]:
+    def write(self, directory: Path, roster_format: str) -> ProvinceFiles:
         org = self.plan_org()
-        self.sink.put("org_units", UNIT_COLUMNS, org.units)
-        candidates, subject_counts, ethics, demo_teacher = self.write_teachers(org)
-        self.sink.put("ethics_records", ETHICS_COLUMNS, ethics)
-        bindings, experts_people, demo_expert, expert_count = self.plan_experts(
-            org, candidates, subject_counts, demo_teacher
+        write_org(directory / ORG_FILE, org.units)
+        roster = directory / f"roster.{roster_format}"
+        rows = self.teachers(org)
+        if roster_format == "csv":
+            _csv_roster(roster, rows)
+        else:
+            write_roster(roster, rows)
+        pools, outsiders, demo_expert = self.plan_experts(org)
+        accounts, account_units, staff = self.plan_accounts(org, demo_expert)
+        sheet = [*outsiders, *staff]
+        columns = [(c.name, c.label) for c in ACCOUNTS.columns]
+        (directory / ACCOUNTS_FILE).write_bytes(
+            write_xlsx(columns, sheet, title=ACCOUNTS.label, mask=())
         )
-        accounts, account_units, staff, staff_bindings = self.plan_accounts(org)
-        self.sink.put("people", PEOPLE_COLUMNS, experts_people + staff)
-        binding_rows = [(i, *b) for i, b in enumerate(bindings + staff_bindings, start=1)]
-        self.sink.put("role_bindings", BINDING_COLUMNS, binding_rows)
-        self.sink.execute(
-            "UPDATE people SET username = ?, password_hash = ? WHERE id = ?",
-            ("expert", self.password_hash, demo_expert),
-        )
+        write_experts(directory / EXPERTS_FILE, pools)
         quotas = self.plan_quotas(org)
-        self.sink.put("quotas", QUOTA_COLUMNS, quotas)
-        self.sink.fix_sequences(
-            ("org_units", "people", "role_bindings", "ethics_records", "quotas")
+        write_quotas(directory / QUOTAS_FILE, quotas)
+        return ProvinceFiles(
+            directory=directory,
+            roster=roster,
+            cities=len(org.city_codes),
+            counties=len(org.county_codes),
+            schools=len(org.schools),
+            units=len(org.units),
+            teachers=self.n_teachers,
+            experts=len(pools),
+            ethics=self.ethics,
+            quotas=len(quotas),
+            year=self.year,
+            accounts=accounts,
+            account_units=account_units,
         )
-        return {
-            "cities": len(org.city_ids),
-            "counties": len(org.county_ids),
-            "schools": len(org.schools),
-            "units": len(org.units),
-            "teachers": self.n_teachers,
-            "experts": expert_count,
-            "ethics": len(ethics),
-            "quotas": len(quotas),
-            "accounts": accounts,
-            "account_units": account_units,
-        }
 
     def plan_org(self) -> _Org:
         """Province, cities, counties and schools, with each school's teacher count."""
@@ -651,30 +809,18 @@ class _Builder:
         n_counties = max(2 * n_cities, round(n / TEACHERS_PER_COUNTY))
         n_schools = max(n_counties + n_cities, round(n / TEACHERS_PER_SCHOOL))
 
-        units: list[tuple[Any, ...]] = []
-        next_id = 1
+        units: list[dict[str, Any]] = []
 
-        def add(
-            parent: tuple[Any, ...] | None, tier: str, code: str, name: str, *flags: bool
-        ) -> tuple[Any, ...]:
-            nonlocal next_id
-            path = unit_path(parent[5] if parent else None, next_id)
-            rural, weak, pilot = flags or (False, False, False)
-            row = (
-                next_id,
-                parent[0] if parent else None,
-                tier,
-                code,
-                name,
-                path,
-                rural,
-                weak,
-                pilot,
-                None,
+        def add(parent: tuple[str, str] | None, tier: str, code: str, name: str) -> tuple[str, str]:
+            units.append(
+                {
+                    "code": code,
+                    "name": name,
+                    "tier": tier,
+                    "parent_code": parent[0] if parent else None,
+                }
             )
-            units.append(row)
-            next_id += 1
-            return row
+            return code, name
 
         province = add(None, "province", PROVINCE_CODE, PROVINCE_NAME)
         cities = [
@@ -684,7 +830,7 @@ class _Builder:
         # Counties round-robin over cities so every city has at least two.
         county_city = [i % n_cities for i in range(n_counties)]
         county_city.sort()
-        counties: list[tuple[Any, ...]] = []
+        counties: list[tuple[str, str]] = []
         county_is_district: list[bool] = []
         county_regions: list[str] = []
         per_city: dict[int, int] = {}
@@ -694,7 +840,7 @@ class _Builder:
             in_city = county_city.count(c)
             district = k <= max(1, round(in_city * 0.25))
             name = _pair_name(COUNTY_CHARS, i) + ("区" if district else "县")
-            counties.append(add(cities[c], "county", f"{cities[c][3]}{k:02d}", name))
+            counties.append(add(cities[c], "county", f"{cities[c][0]}{k:02d}", name))
             county_is_district.append(district)
             county_regions.append(f"{PROVINCE_REGION}{c + 1:02d}{k:02d}")
 
@@ -710,13 +856,13 @@ class _Builder:
             per_direct[c] += 1
 
         schools: list[_School] = []
-        school_rows: list[tuple[Any, ...]] = []
+        names: list[str] = []
         weights: list[float] = []
         county_level_cum = _cum([s for _, s, _ in COUNTY_LEVELS])
         city_level_cum = _cum([s for _, s, _ in CITY_LEVELS])
 
         def place(
-            parent: tuple[Any, ...],
+            parent: tuple[str, str],
             city: int,
             region: str,
             number: int,
@@ -727,9 +873,9 @@ class _Builder:
         ) -> None:
             weak = rng.random() < WEAK_SHARE
             pilot = rng.random() < PILOT_SHARE.get(level, 0.0)
-            school = _School(0, city, region, level, rural, weak, pilot)
-            schools.append(school)
-            school_rows.append((parent, f"{parent[3]}{number:04d}", name))
+            code = f"{parent[0]}{number:04d}"
+            schools.append(_School(code, parent[0], city, region, level, rural, weak, pilot))
+            names.append(name)
             weights.append(size * rng.lognormvariate(0.0, 0.35))
 
         for c, city in enumerate(cities):
@@ -740,7 +886,7 @@ class _Builder:
                 level, _, size = CITY_LEVELS[level_i]
                 counters[level] = counters.get(level, 0) + 1
                 region = county_regions[county_city.index(c)]
-                name = f"{city[4]}第{_cn_number(counters[level])}{_URBAN_SUFFIX[level]}"
+                name = f"{city[1]}第{_cn_number(counters[level])}{_URBAN_SUFFIX[level]}"
                 place(city, c, region, j + 1, level, size, False, name)
             for i in (i for i, cc in enumerate(county_city) if cc == c):
                 county = counties[i]
@@ -756,16 +902,15 @@ class _Builder:
                     if rural:
                         town = _pair_name(TOWN_CHARS, towns)
                         towns += 1
-                        name = f"{county[4]}{town}镇{_RURAL_SUFFIX[level]}"
+                        name = f"{county[1]}{town}镇{_RURAL_SUFFIX[level]}"
                     else:
                         counters[level] = counters.get(level, 0) + 1
-                        name = f"{county[4]}第{_cn_number(counters[level])}{_URBAN_SUFFIX[level]}"
+                        name = f"{county[1]}第{_cn_number(counters[level])}{_URBAN_SUFFIX[level]}"
                     place(county, c, county_regions[i], j + 1, level, size, rural, name)
 
         # The demo school: first school of the first county of the first city, a plain
         # urban junior school so the demo teacher's case walks the ordinary path.
-        first_county_row = counties[0]
-        demo_index = next(k for k, r in enumerate(school_rows) if r[0] is first_county_row)
+        demo_index = next(k for k, s in enumerate(schools) if s.parent == counties[0][0])
         demo = schools[demo_index]
         demo.weak = demo.pilot = False
         if not any(s.rural for s in schools):
@@ -780,14 +925,28 @@ class _Builder:
             if eligible:
                 schools[max(eligible, key=lambda k: weights[k])].pilot = True
 
-        for school, (parent, code, name) in zip(schools, school_rows, strict=True):
-            row = add(parent, "school", code, name, school.rural, school.weak, school.pilot)
-            school.id = row[0]
+        for school, name in zip(schools, names, strict=True):
+            units.append(
+                {
+                    "code": school.code,
+                    "name": name,
+                    "tier": "school",
+                    "parent_code": school.parent,
+                    "is_rural": school.rural,
+                    "is_weak": school.weak,
+                    "self_review_pilot": school.pilot,
+                }
+            )
         self.size_schools(schools, weights)
+        # the demo school has a teacher for each demo role, however small the province
+        while demo.size < len(DEMO_TEACHERS):
+            donor = max((s for s in schools if s is not demo), key=lambda s: s.size)
+            donor.size -= 1
+            demo.size += 1
         return _Org(
             units=units,
-            city_ids=[c[0] for c in cities],
-            county_ids=[c[0] for c in counties],
+            city_codes=[c[0] for c in cities],
+            county_codes=[c[0] for c in counties],
             county_regions=county_regions,
             schools=schools,
             demo_school=demo,
@@ -805,24 +964,17 @@ class _Builder:
         for k in by_fraction[:left]:
             schools[k].size += 1
 
-    def write_teachers(
-        self, org: _Org
-    ) -> tuple[
-        dict[tuple[int, str], list[tuple[int, int]]],
-        dict[tuple[int, str], int],
-        list[tuple[Any, ...]],
-        tuple[int, str, int],
-    ]:
-        """Generate and write every teacher, CHUNK at a time.
+    def teachers(self, org: _Org) -> Iterator[dict[str, Any]]:
+        """Every teacher as a roster row (``roster_sheet``'s column names, stored codes and
+        dates), generated as the file is written.
 
-        Returns the expert candidates per (city, subject) as (person id, school id), teacher
-        counts per (city, subject), the ethics rows, and the demo teacher (id, subject,
-        school id).
-        """
+        On the way it notes the expert candidates per (city, subject) as (ID number, school
+        code, name), teacher counts per (city, subject), the ethics records, and the demo
+        school's first teachers."""
         rng = self.rng
         rnd = rng.random
         bis = bisect.bisect
-        iso = self.iso
+        dates = self.dates
         day0 = self.day0
         as_of = self.as_of.toordinal()
         titles = TITLES
@@ -836,19 +988,15 @@ class _Builder:
         name = self.name
         id_number = self.id_number
         phone = self.phone
-        people: list[tuple[Any, ...]] = []
-        rows: list[tuple[Any, ...]] = []
-        candidates: dict[tuple[int, str], list[tuple[int, int]]] = {}
-        counts: dict[tuple[int, str], int] = {}
-        ethics: list[tuple[Any, ...]] = []
-        demo_id = 0
+        candidates = self.candidates
+        counts = self.counts
         veteran_school = next(
             (s for s in org.schools if s.rural and s is not org.demo_school), None
         )
 
         for school in org.schools:
             lvl = school.level
-            school_id = school.id
+            code = school.code
             region = school.region
             region4 = region[:4]
             cert_digit = CERT_DIGIT[lvl]
@@ -856,8 +1004,8 @@ class _Builder:
             e_cum = edu_cum[lvl]
             p_female = FEMALE_SHARE[lvl]
             for k in range(school.size):
-                self.person_id += 1
-                pid = self.person_id
+                self.serial += 1
+                serial = self.serial
                 female = rnd() < p_female
                 title = titles[bis(title_cum, rnd())]
                 edu = education[bis(e_cum, rnd())]
@@ -892,7 +1040,7 @@ class _Builder:
                 username, aim = demo if demo is not None else (None, None)
                 if username == "teacher":
                     # The demo teacher: eligible for 高级 on every rule the review checks.
-                    demo_id, female, subject = pid, False, DEMO_SUBJECT
+                    female, subject = False, DEMO_SUBJECT
                     title, edu = "grade1", "bachelor"
                     birth = as_of - int(38.3 * DAYS_PER_YEAR)
                     start = birth + int(22.5 * DAYS_PER_YEAR)
@@ -900,7 +1048,7 @@ class _Builder:
                     joined = start + int(4 * DAYS_PER_YEAR)
                     rural, backbone = 2.0, "county"
                 elif aim == "senior":
-                    # The same road for the teacher the command-line round walks.
+                    # The same road for the teachers the command-line walk declares for.
                     title, edu, subject = "grade1", "bachelor", DEMO_SUBJECT
                     birth = as_of - int(41.7 * DAYS_PER_YEAR)
                     start = birth + int(22.4 * DAYS_PER_YEAR)
@@ -931,122 +1079,110 @@ class _Builder:
                     title_on = start + int(12 * DAYS_PER_YEAR)
                     rural = (as_of - start) / DAYS_PER_YEAR
                 if rnd() >= 0.005:
-                    cert_no = (
-                        f"{iso[start - day0][:4]}{region4}{cert_digit}{2 if female else 1}{pid:07d}"
-                    )
+                    start_year = dates[start - day0].year
+                    cert_no = f"{start_year}{region4}{cert_digit}{2 if female else 1}{serial:07d}"
                     registered = max(start, as_of - int(rnd() * 5.3 * DAYS_PER_YEAR))
-                    cert: tuple[str | None, ...] = (lvl, cert_no, iso[registered - day0])
+                    cert: tuple[Any, ...] = (lvl, cert_no, dates[registered - day0])
                 else:
                     cert = (None, None, None)
-                flagged = pid != demo_id and rnd() < ETHICS_SHARE  # the same draws as ever
+                ethics: tuple[tuple[date, str], ...] = ()
+                flagged = username != "teacher" and rnd() < ETHICS_SHARE  # the same draws
                 if flagged and demo is None:  # demo teachers have a clean record
                     occurred = as_of - int(rnd() * 3 * DAYS_PER_YEAR)
                     kind = ETHICS_KINDS[int(rnd() * len(ETHICS_KINDS))]
-                    ethics.append((len(ethics) + 1, pid, iso[occurred - day0], kind))
+                    ethics = ((dates[occurred - day0], kind),)
+                person = name(female)
+                number = id_number(region, birth, female)
+                mobile = phone()
+                if ethics:
+                    self.ethics += 1
                 elif title in EXPERT_TITLES and demo is None:
-                    candidates.setdefault((school.city, subject), []).append((pid, school_id))
+                    candidates.setdefault((school.city, subject), []).append((number, code, person))
+                if demo is not None:
+                    self.demo_people[k] = (number, code, person)
                 key = (school.city, subject)
                 counts[key] = counts.get(key, 0) + 1
-                people.append(
-                    (
-                        pid,
-                        name(female),
-                        id_number(region, birth, female),
-                        username,
-                        self.password_hash if username else None,
-                        phone(),
-                        None,
-                        True,
-                    )
-                )
-                rows.append(
-                    (
-                        pid,
-                        school_id,
-                        "F" if female else "M",
-                        iso[birth - day0],
-                        subject,
-                        lvl,
-                        title,
-                        iso[title_on - day0],
-                        edu,
-                        iso[start - day0],
-                        iso[joined - day0],
-                        round(rural, 1),
-                        backbone,
-                        *cert,
-                    )
-                )
-                if len(rows) >= CHUNK:
-                    self.sink.put("people", PEOPLE_COLUMNS, people)
-                    self.sink.put("teachers", TEACHER_COLUMNS, rows)
-                    people, rows = [], []
-        self.sink.put("people", PEOPLE_COLUMNS, people)
-        self.sink.put("teachers", TEACHER_COLUMNS, rows)
-        return candidates, counts, ethics, (demo_id, DEMO_SUBJECT, org.demo_school.id)
+                yield {
+                    "id_number": number,
+                    "name": person,
+                    "gender": "F" if female else "M",
+                    "birth_date": dates[birth - day0],
+                    "school_code": code,
+                    "subject": subject,
+                    "school_level": lvl,
+                    "title": title,
+                    "title_date": dates[title_on - day0],
+                    "education": edu,
+                    "started_teaching_on": dates[start - day0],
+                    "joined_school_on": dates[joined - day0],
+                    "rural_years": round(rural, 1),
+                    "backbone_level": backbone,
+                    "cert_level": cert[0],
+                    "cert_no": cert[1],
+                    "cert_registered_on": cert[2],
+                    "phone": mobile,
+                    "ethics": ethics,
+                }
 
-    def plan_experts(
-        self,
-        org: _Org,
-        candidates: dict[tuple[int, str], list[tuple[int, int]]],
-        counts: dict[tuple[int, str], int],
-        demo_teacher: tuple[int, str, int],
-    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], int, int]:
+    def plan_experts(self, org: _Org) -> tuple[list[dict[str, Any]], list[dict[str, Any]], Member]:
         """Expert pools per subject at every county, every city, the province, and every
         self-review pilot school: the tiers that organise a committee (一级/二级 at the
         county, 高级 at the city, 正高级 at the province, a pilot school its own).
 
-        Experts are senior teachers bound as review_expert, so that recusal by school has
-        something to act on; where a small seed has too few, outside experts (教研员 and
-        university staff, people with no teacher record) fill the pool to the minimum.
-        Returns role-binding rows without ids, the outside experts' people rows, the person
-        behind the demo expert account, and the number of bindings.
+        Experts are senior teachers, so that recusal by school has something to act on;
+        where a small province has too few, outside experts (教研员 and university staff,
+        people with no teacher record) fill the pool to the minimum: they are registered
+        through the accounts sheet, with the pool's role. Returns the expert-pool rows, the
+        outside experts' accounts rows, and the member behind the demo expert account.
         """
         rng = self.rng
-        bindings: list[tuple[Any, ...]] = []
-        outsiders: list[tuple[Any, ...]] = []
-        chosen: set[int] = set()
-        demo_expert = 0
-        _, demo_subject, demo_school = demo_teacher
+        candidates, counts = self.candidates, self.counts
+        rows: list[dict[str, Any]] = []
+        outsiders: list[dict[str, Any]] = []
+        chosen: set[str] = set()
+        demo_expert: Member | None = None
+        demo_school = org.demo_school.code
 
         def pool(
-            pick: list[tuple[int, int]], need: int, unit: int, subject: str, region: str
-        ) -> list[tuple[int, int]]:
+            pick: list[Member], need: int, unit: str, subject: str, region: str
+        ) -> list[Member]:
             members = rng.sample(pick, min(need, len(pick)))
             while len(members) < need:
-                row = self.person(region, rng.random() < 0.5, rng.uniform(40.0, 58.0))
-                outsiders.append(row)
-                members.append((row[0], 0))
-            for pid, _ in members:
-                chosen.add(pid)
-                bindings.append((pid, REVIEW_EXPERT, unit, subject))
+                person = self.person(region, rng.random() < 0.5, rng.uniform(40.0, 58.0))
+                username = OUTSIDE_USERNAME.format(len(outsiders) + 1)
+                outsiders.append(
+                    {**person, "username": username, "roles": ROLE_LABELS[REVIEW_EXPERT],
+                     "unit_code": unit, "subject": subject}
+                )  # fmt: skip
+                members.append((person["id_number"], "", person["name"]))
+            for member in members:
+                chosen.add(member[0])
+                rows.append({"id_number": member[0], "code": unit, "subject": subject})
             return members
 
-        for c, city_id in enumerate(org.city_ids):
+        for c, city in enumerate(org.city_codes):
             region = f"{PROVINCE_REGION}{c + 1:02d}01"  # the city's first county
             for subject in SUBJECTS:
                 in_city = counts.get((c, subject), 0)
                 need = max(
                     MIN_EXPERTS, min(MAX_CITY_EXPERTS, round(in_city / EXPERTS_PER_TEACHERS))
                 )
-                members = pool(candidates.get((c, subject), []), need, city_id, subject, region)
-                if c == 0 and subject == demo_subject:
+                members = pool(candidates.get((c, subject), []), need, city, subject, region)
+                if c == 0 and subject == DEMO_SUBJECT:
                     # The demo expert sits on the demo teacher's panel, so not from their school.
-                    others = [pid for pid, school in members if school != demo_school]
-                    demo_expert = (
-                        others[0] if others else pool([], 1, city_id, subject, region)[0][0]
-                    )
+                    others = [m for m in members if m[1] != demo_school]
+                    demo_expert = others[0] if others else pool([], 1, city, subject, region)[0]
         # County pools: the county's own senior teachers, topped up with outside experts.
         # A county committee recuses the applicant's school, so the minimum holds there too.
-        county_of = {row[0]: row[1] for row in org.units}
-        by_county: dict[tuple[int, str], list[tuple[int, int]]] = {}
+        parent = {s.code: s.parent for s in org.schools}
+        by_county: dict[tuple[str, str], list[Member]] = {}
         for (_, subject), members in candidates.items():
-            for pid, school in members:
-                by_county.setdefault((county_of[school], subject), []).append((pid, school))
-        for county_id, region in zip(org.county_ids, org.county_regions, strict=True):
+            for m in members:
+                by_county.setdefault((parent[m[1]], subject), []).append(m)
+        for county, region in zip(org.county_codes, org.county_regions, strict=True):
             for subject in SUBJECTS:
-                pick = [m for m in by_county.get((county_id, subject), []) if m[0] not in chosen]
-                pool(pick, MIN_EXPERTS, county_id, subject, region)
+                pick = [m for m in by_county.get((county, subject), []) if m[0] not in chosen]
+                pool(pick, MIN_EXPERTS, county, subject, region)
         # A pilot school reviews its own teachers (no recusal by school there): a panel's
         # worth per subject, its own senior teachers first.
         for pilot in org.schools:
@@ -1056,61 +1192,76 @@ class _Builder:
                 own = [
                     m
                     for m in candidates.get((pilot.city, subject), [])
-                    if m[1] == pilot.id and m[0] not in chosen
+                    if m[1] == pilot.code and m[0] not in chosen
                 ]
-                pool(own, PILOT_EXPERTS, pilot.id, subject, pilot.region)
-        province_id = org.units[0][0]
+                pool(own, PILOT_EXPERTS, pilot.code, subject, pilot.region)
         for subject in SUBJECTS:
-            total = sum(counts.get((c, subject), 0) for c in range(len(org.city_ids)))
+            total = sum(counts.get((c, subject), 0) for c in range(len(org.city_codes)))
             need = max(MIN_EXPERTS, min(MAX_PROVINCE_EXPERTS, round(total / EXPERTS_PER_TEACHERS)))
             rest = [
                 m
-                for c in range(len(org.city_ids))
+                for c in range(len(org.city_codes))
                 for m in candidates.get((c, subject), [])
                 if m[0] not in chosen
             ]
-            pool(rest, need, province_id, subject, org.county_regions[0])
-        return bindings, outsiders, demo_expert, len(bindings)
+            pool(rest, need, PROVINCE_CODE, subject, org.county_regions[0])
+        assert demo_expert is not None
+        for row in outsiders:
+            if row["id_number"] == demo_expert[0]:
+                row["username"] = "expert"  # an outside expert behind the demo account
+        return rows, outsiders, demo_expert
 
     def plan_accounts(
-        self, org: _Org
-    ) -> tuple[dict[str, str], dict[str, str], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-        """Staff behind the demo accounts; the teacher and expert accounts are seeded people."""
-        by_id = {row[0]: row for row in org.units}
-        province_id = org.units[0][0]
+        self, org: _Org, demo_expert: Member
+    ) -> tuple[dict[str, str], dict[str, str], list[dict[str, Any]]]:
+        """The printed demo accounts as accounts-sheet rows: new staff at the province, the
+        demo city, county and school; the demo school's teachers (角色 教师: the account of
+        a teacher on the roster); the demo expert, a member of the demo city's pool. Returns
+        username -> role label, username -> unit name, and the rows."""
         school = org.demo_school
-        county_id = by_id[school.id][1]
+        names = {u["code"]: u["name"] for u in org.units}
         at = {
-            PROVINCE_OFFICER: province_id,
-            CITY_OFFICER: org.city_ids[0],
-            COUNTY_OFFICER: county_id,
-            SCHOOL_OFFICER: school.id,
-            PRINCIPAL: school.id,
-            TEACHER: school.id,
-            REVIEW_EXPERT: org.city_ids[0],
-            INSPECTOR: province_id,
-            LEADER: province_id,
+            PROVINCE_OFFICER: PROVINCE_CODE,
+            CITY_OFFICER: org.city_codes[0],
+            COUNTY_OFFICER: school.parent,
+            SCHOOL_OFFICER: school.code,
+            PRINCIPAL: school.code,
+            TEACHER: school.code,
+            REVIEW_EXPERT: org.city_codes[0],
+            INSPECTOR: PROVINCE_CODE,
+            LEADER: PROVINCE_CODE,
         }
+        teachers = {name: k for k, (name, _) in DEMO_TEACHERS.items() if name is not None}
         accounts: dict[str, str] = {}
         units: dict[str, str] = {}
-        staff: list[tuple[Any, ...]] = []
-        staff_bindings: list[tuple[Any, ...]] = []
+        rows: list[dict[str, Any]] = []
         for username, role in DEMO_ROLES:
             accounts[username] = ROLE_LABELS[role]
-            units[username] = by_id[at[role]][4]
-            if role in (TEACHER, REVIEW_EXPERT):
-                continue
-            row = self.person(
-                school.region, self.rng.random() < 0.5, self.rng.uniform(30, 55), username
-            )
-            staff.append(row)
-            staff_bindings.append((row[0], role, at[role], None))
-        return accounts, units, staff, staff_bindings
+            units[username] = names[at[role]]
+            row: dict[str, Any] = {
+                "username": username,
+                "roles": ROLE_LABELS[role],
+                "unit_code": at[role],
+            }
+            if role == TEACHER:
+                number, _, name = self.demo_people[teachers[username]]
+                row.update(id_number=number, name=name)
+            elif role == REVIEW_EXPERT:
+                number, home, name = demo_expert
+                if not home:
+                    continue  # an outside expert: their row (with this username) is written
+                row.update(id_number=number, name=name, subject=DEMO_SUBJECT)
+            else:
+                row.update(
+                    self.person(school.region, self.rng.random() < 0.5, self.rng.uniform(30, 55))
+                )
+            rows.append(row)
+        return accounts, units, rows
 
-    def plan_quotas(self, org: _Org) -> list[tuple[Any, ...]]:
+    def plan_quotas(self, org: _Org) -> list[dict[str, Any]]:
         """Free posts per title above grade3: a few, more in bigger schools."""
         rnd = self.rng.random
-        rows: list[tuple[Any, ...]] = []
+        rows: list[dict[str, Any]] = []
         for school in org.schools:
             size = school.size
             cap = 3 + size // 80
@@ -1120,9 +1271,12 @@ class _Builder:
                 else:
                     posts = min(cap, int(rnd() * (2 + size / 30)))
                 if school is org.demo_school:
-                    # room for each demo teacher's declaration; 正高级 at its last free post
-                    posts = 1 if title == "full_senior" else max(posts, 2)
-                rows.append((len(rows) + 1, school.id, self.year, title, posts))
+                    # room for each demo declaration; 正高级 at its last free post
+                    floor = DEMO_SENIOR_POSTS if title == "senior" else 2
+                    posts = 1 if title == "full_senior" else max(posts, floor)
+                rows.append(
+                    {"code": school.code, "year": self.year, "title": title, "posts": posts}
+                )
         return rows
 
 

@@ -5,7 +5,8 @@ by people in a hurry, so every cell is checked and a bad one is reported by row,
 label and reason (in Chinese, in the officer's own terms) instead of failing the whole
 import with a stack trace or, worse, quietly creating a second person.
 
-- ``read``: an upload as a ``Table`` (.xlsx streamed, openpyxl as fallback, CSV);
+- ``read``: an upload as a ``Table`` (.xlsx streamed, openpyxl as fallback, CSV), or as a
+  ``TableStream`` read as it goes (python-calamine first) for a province's roster;
 - ``columns``: ``Column``, ``Schema`` and the cell parsers imports of people share;
 - ``validate``: a table against a schema, with the report;
 - ``write``: .xlsx exports, the report as a sheet, a template.
@@ -16,9 +17,23 @@ the process steps and the adapters.
 """
 
 from states.sheets.columns import INVALID, Column, Schema
-from states.sheets.read import MAX_ROWS, NOT_A_SHEET, SheetError, Table, read_table
-from states.sheets.validate import MAX_ERRORS, CellError, Validated, validate
-from states.sheets.write import mask_phone, report_xlsx, template_xlsx, write_xlsx
+from states.sheets.read import (
+    MAX_ROWS,
+    NOT_A_SHEET,
+    SheetError,
+    Table,
+    TableStream,
+    open_table,
+    read_table,
+)
+from states.sheets.validate import MAX_ERRORS, CellError, Validated, Validation, validate
+from states.sheets.write import (
+    mask_phone,
+    report_xlsx,
+    template_xlsx,
+    write_xlsx,
+    write_xlsx_to,
+)
 
 __all__ = [
     "INVALID",
@@ -30,11 +45,15 @@ __all__ = [
     "Schema",
     "SheetError",
     "Table",
+    "TableStream",
     "Validated",
+    "Validation",
     "mask_phone",
+    "open_table",
     "read_table",
     "report_xlsx",
     "template_xlsx",
     "validate",
     "write_xlsx",
+    "write_xlsx_to",
 ]

@@ -4,11 +4,12 @@ parsed, the key unique within the file, the schema's cross-field check; every er
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from states.sheets.columns import INVALID, Column, Schema, normalise
-from states.sheets.read import Table
+from states.sheets.read import Table, TableStream
 
 # Enough for an officer to see the pattern of what went wrong; a broken 200k-row file must not
 # produce a 200k-line report.
@@ -53,7 +54,9 @@ class Validated:
             self.errors.append(error)
 
 
-def _match_columns(table: Table, schema: Schema, result: Validated) -> dict[str, str] | None:
+def _match_columns(
+    table: Table | TableStream, schema: Schema, result: Validated
+) -> dict[str, str] | None:
     """Schema column name -> header in the file, or None after recording header errors."""
     lookup: dict[str, Column] = {}
     for col in schema.columns:
@@ -94,49 +97,75 @@ def validate(table: Table, schema: Schema, *, max_errors: int = MAX_ERRORS) -> V
     Header problems stop validation before any row: with a column missing every row would
     fail the same way, and one clear message beats 200,000 copies of it.
     """
-    result = Validated(max_errors=max_errors)
-    found = _match_columns(table, schema, result)
-    if found is None:
-        return result
-    if not table.rows:
-        result.add(CellError(0, schema.label, "", "文件中没有数据行"))
-        return result
-    plan = [
-        (c.name, c.label, found.get(c.name), c.required and not c.blank_ok, c.parse)
-        for c in schema.columns
-    ]
-    labels = {c.name: c.label for c in schema.columns}
-    key, check = schema.key, schema.check
-    seen: dict[Any, int] = {}
-    out_rows = result.rows
-    add = result.add
-    for number, raw in table.rows:
-        out: dict[str, Any] = {"row": number}
-        bad = False
-        for name, label, header, must, parse in plan:
-            text = raw[header] if header is not None else ""
-            if not text:
-                out[name] = None
-                if must:
-                    add(CellError(number, label, "", f"{label}不能为空"))
+    checking = Validation(table, schema, max_errors=max_errors)
+    for chunk in checking.chunks(max(len(table.rows), 1)):
+        checking.result.rows.extend(chunk)
+    return checking.result
+
+
+class Validation:
+    """``validate`` as it goes, for a ``TableStream`` too: ``chunks`` yields the good rows a
+    chunk at a time while ``result`` gathers the errors (its ``rows`` stay empty), so an
+    import of a province's roster never holds every parsed row at once. The header is
+    matched on construction; with a header error ``chunks`` yields nothing."""
+
+    def __init__(
+        self, table: Table | TableStream, schema: Schema, *, max_errors: int = MAX_ERRORS
+    ) -> None:
+        self.table = table
+        self.schema = schema
+        self.result = Validated(max_errors=max_errors)
+        self.found = _match_columns(table, schema, self.result)
+        self.seen: dict[Any, int] = {}
+        self.read = 0  # data rows read so far, good and bad
+
+    def chunks(self, size: int) -> Iterator[list[dict[str, Any]]]:
+        found, schema, result = self.found, self.schema, self.result
+        if found is None:
+            return
+        plan = [
+            (c.name, c.label, found.get(c.name), c.required and not c.blank_ok, c.parse)
+            for c in schema.columns
+        ]
+        labels = {c.name: c.label for c in schema.columns}
+        key, check = schema.key, schema.check
+        seen = self.seen
+        add = result.add
+        out_rows: list[dict[str, Any]] = []
+        for number, raw in self.table.rows:
+            self.read += 1
+            out: dict[str, Any] = {"row": number}
+            bad = False
+            for name, label, header, must, parse in plan:
+                text = raw[header] if header is not None else ""
+                if not text:
+                    out[name] = None
+                    if must:
+                        add(CellError(number, label, "", f"{label}不能为空"))
+                        bad = True
+                    continue
+                try:
+                    out[name] = parse(text)
+                except ValueError as e:
+                    out[name] = INVALID
+                    add(CellError(number, label, text, str(e)))
                     bad = True
-                continue
-            try:
-                out[name] = parse(text)
-            except ValueError as e:
-                out[name] = INVALID
-                add(CellError(number, label, text, str(e)))
-                bad = True
-        if check is not None:
-            for name, reason in check(out):
-                header = found.get(name)
-                add(CellError(number, labels[name], raw[header] if header else "", reason))
-                bad = True
-        if key is not None and (value := out.get(key)) is not None and value is not INVALID:
-            first = seen.setdefault(value, number)
-            if first != number:
-                add(CellError(number, labels[key], raw[found[key]], f"与第{first}行重复"))
-                bad = True
-        if not bad:
-            out_rows.append(out)
-    return result
+            if check is not None:
+                for name, reason in check(out):
+                    header = found.get(name)
+                    add(CellError(number, labels[name], raw[header] if header else "", reason))
+                    bad = True
+            if key is not None and (value := out.get(key)) is not None and value is not INVALID:
+                first = seen.setdefault(value, number)
+                if first != number:
+                    add(CellError(number, labels[key], raw[found[key]], f"与第{first}行重复"))
+                    bad = True
+            if not bad:
+                out_rows.append(out)
+                if len(out_rows) >= size:
+                    yield out_rows
+                    out_rows = []
+        if out_rows:
+            yield out_rows
+        if not self.read:
+            result.add(CellError(0, schema.label, "", "文件中没有数据行"))

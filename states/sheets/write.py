@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import re
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
 from itertools import chain, islice
-from typing import Any
+from typing import Any, BinaryIO
 
 # openpyxl ships no type information; "unused-ignore" keeps mypy quiet either way should
 # types-openpyxl or an ignore_missing_imports override be added to the project later.
@@ -202,6 +203,22 @@ def write_xlsx(
     ID numbers (region and last four). Dates are real dates (yyyy-mm-dd); booleans read
     是/否; every string stays text.
     """
+    buf = io.BytesIO()
+    write_xlsx_to(buf, columns, rows, title=title, mask=mask)
+    return buf.getvalue()
+
+
+def write_xlsx_to(
+    target: str | os.PathLike[str] | BinaryIO,
+    columns: Sequence[tuple[str, str]],
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    title: str,
+    mask: Sequence[str] = ("id_number", "phone"),
+) -> None:
+    """``write_xlsx`` into a file (a path or an open binary file) rather than memory: the
+    rows are consumed as they are written, so a province's 600,000-teacher roster is
+    written in bounded memory."""
     keys = [k for k, _ in columns]
     maskers = {k: _masker(k) for k in mask}
     plan = [(k, maskers.get(k), get_column_letter(i)) for i, k in enumerate(keys, start=1)]
@@ -216,8 +233,7 @@ def write_xlsx(
                 widths[i] = max(widths[i], w)
     widths = [min(max(w, 6) + 2, 60) for w in widths]
 
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=5) as zf:
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=5) as zf:
         zf.writestr("[Content_Types].xml", _CONTENT_TYPES)
         zf.writestr("_rels/.rels", _PACKAGE_RELS)
         zf.writestr(
@@ -257,7 +273,6 @@ def write_xlsx(
                     parts.clear()
             parts.append("</sheetData></worksheet>")
             out.write("".join(parts).encode())
-    return buf.getvalue()
 
 
 _REPORT_COLUMNS = (("row", "行号"), ("column", "列"), ("value", "内容"), ("reason", "原因"))

@@ -20,11 +20,13 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -76,6 +78,13 @@ class OrgUnit(Base):
     is_weak: Mapped[bool] = mapped_column(Boolean, default=False)
     self_review_pilot: Mapped[bool] = mapped_column(Boolean, default=False)
     settings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # A closed unit (撤销) keeps its row, its code and its history; it takes no new cases.
+    # A merged one (合并) is closed and names the unit its teachers moved to.
+    closed_on: Mapped[dt.date | None] = mapped_column(Date)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+    # Moves with every edit (the pages' and the API's optimistic lock): a second officer
+    # editing the same unit from a stale copy gets a conflict, not a silent overwrite.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class Person(Base):
@@ -97,6 +106,14 @@ class Person(Base):
     # Carried in every session cookie and bearer token this person holds; raising it (sign
     # out, a new password, a role taken away, the account disabled) ends them all at once.
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # An initial or reset password the officer handed over: the person sets their own before
+    # anything else (states/registry/accounts.py); the printed demo accounts are exempt.
+    must_change_password: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    # The unit whose personnel officers keep this account (where it was created); None for
+    # accounts made before, whose units are those of their roles and teacher record.
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"), index=True)
 
 
 class RoleBinding(Base):
@@ -130,6 +147,17 @@ class Teacher(Base):
     cert_level: Mapped[str | None] = mapped_column(String(16))
     cert_no: Mapped[str | None] = mapped_column(String(32))
     cert_registered_on: Mapped[dt.date | None] = mapped_column(Date)
+    # active | on_leave | retired | deceased (states/registry/roster.py STATUSES), since when
+    status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
+    status_since: Mapped[dt.date | None] = mapped_column(Date)
+    # Moves with every change to the record (import, edit, move, a case's effect): an edit
+    # made on a version someone else has changed since is refused (409), never written over.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # The digest of the roster row the record was last imported from, and the version that
+    # import left: while the version is still that one, a re-import's byte-identical row is
+    # known unchanged without being validated or compared again (states/registry/roster.py).
+    import_digest: Mapped[bytes | None] = mapped_column(LargeBinary(16))
+    import_version: Mapped[int | None] = mapped_column(Integer)
 
 
 class EthicsRecord(Base):
@@ -205,6 +233,9 @@ class Task(Base):
     closed_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     remind_level: Mapped[int] = mapped_column(Integer, default=0)  # 1 soon, 2 today, 3 overdue
     escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Named to an acting holder (代理) while this person is away: it goes back to them when
+    # the delegation ends (states/registry/delegation.py).
+    delegated_from: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
 
 
 class AuditEvent(Base):
@@ -324,6 +355,7 @@ class Quota(Base):
     year: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(16))
     posts: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class PanelSeat(Base):
@@ -429,6 +461,59 @@ class RecordChange(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
     key_id: Mapped[str] = mapped_column(String(16))
+
+
+class ExpertAvailability(Base):
+    """Whether a member of an expert pool (a review_expert binding at a unit) sits in a
+    year's committees, with the reason an officer gave. No row: available (a pool is drawn
+    as it stands unless someone said otherwise)."""
+
+    __tablename__ = "expert_availability"
+    __table_args__ = (UniqueConstraint("person_id", "org_unit_id", "year"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    available: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str | None] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+
+
+class ExpertConflict(Base):
+    """A conflict of interest an expert declared (回避申报): a unit (its whole subtree) or a
+    person whose cases the expert must not review, beyond the applicant's own school that
+    the draw always recuses."""
+
+    __tablename__ = "expert_conflicts"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    expert_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    note: Mapped[str | None] = mapped_column(String(200))
+    declared_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    declared_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+
+
+class Delegation(Base):
+    """委托/代理: while ``person_id`` is away (``starts_on`` to ``ends_on``, bureau dates, both
+    included), the work named to them goes to ``acting_id`` and comes back afterwards.
+    ``started_at``/``ended_at`` record when the handover and the return were done, so the
+    sweep that does them is idempotent; ``cancelled_at`` ends it early."""
+
+    __tablename__ = "delegations"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    acting_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    ends_on: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(String(200))
+    set_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 def table_of(model: type[Base]) -> Table:

@@ -105,10 +105,16 @@ def end_sessions(conn: Connection, person_id: int) -> int:
     return int(generation)
 
 
-def set_password(conn: Connection, person_id: int, password_hash: str) -> int:
-    """A new password (already hashed); whoever signed in with the old one is signed out."""
+def set_password(
+    conn: Connection, person_id: int, password_hash: str, *, must_change: bool = False
+) -> int:
+    """A new password (already hashed); whoever signed in with the old one is signed out.
+    ``must_change``: a temporary one an officer hands over, to be replaced at the next
+    sign-in; a password the person chose themself clears that."""
     conn.execute(
-        update(people_t).where(people_t.c.id == person_id).values(password_hash=password_hash)
+        update(people_t)
+        .where(people_t.c.id == person_id)
+        .values(password_hash=password_hash, must_change_password=must_change)
     )
     return end_sessions(conn, person_id)
 

@@ -9,6 +9,7 @@ endpoint can never disagree on who sees what or what an import found wrong.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from typing import Annotated, Any, Final, NamedTuple
 from urllib.parse import quote, urlencode
@@ -36,8 +37,9 @@ from states.org import (
     path_ids,
 )
 from states.process.forms import Field
+from states.processes.recruitment import rounds as round_ops
 from states.processes.recruitment import steps as rec
-from states.processes.recruitment.spec import APPLICANT_SPEC
+from states.processes.recruitment.spec import APPLICANT_SPEC, PLAN_SPEC
 from states.processes.recruitment.tables import RecruitmentRound
 from states.store.db import reader
 from states.verification import issue_code
@@ -59,6 +61,8 @@ CERT = Field(
     choices=SCHOOL_LEVELS,
     help="尚未取得教师资格证的不选",
 )
+# Said instead of "a code was sent" when the deployment has no SMS channel.
+NO_SMS: Final = "本系统暂未开通短信验证码，无法网上报名，请联系招聘办公室（电话见招聘公告）"
 # Where an engine error about a field the form does not have is shown: the age is read
 # from the ID number, so "too old" belongs beside the ID number.
 FIELD_OF: Final = {"birth_date": "id_number", "gender": "id_number"}
@@ -111,7 +115,10 @@ def _register_page(
             "nav": "recruitment-register",
             "round": rnd,
             "round_id": round_id,
-            "open": rnd.registration_opens <= today <= rnd.registration_closes and bool(posts),
+            "open": round_ops.registration_open(rnd, today) and bool(posts),
+            "status": round_ops.registration_status(rnd, today),
+            # no "a code was sent" when nothing can send one
+            "sms": svc.sms,
             "posts": [
                 {
                     "post": p,
@@ -198,6 +205,8 @@ def send_code(request: Request, round_id: str, form: Posted) -> Response:
     svc = webkit.services(request)
     try:
         phone = _phone(values)
+        if not svc.sms:
+            raise FormError("phone", NO_SMS)
         issue_code(
             svc.db,
             svc.clock,
@@ -438,6 +447,14 @@ def _round_page(
             "steps": steps,
             "exports": EXPORT_LABELS,
             "claims_open": claims.open_claims(who.svc, actor, round_id),
+            "status": round_ops.registration_status(rnd, who.svc.today()),
+            "closer": round_ops.may_open(actor),
+            "plan_counts": [
+                (PLAN_SPEC.state_label(state), n)
+                for state, n in Counter(
+                    p.state for p in round_ops.plans(who.svc.engine, actor, round_id)
+                ).items()
+            ],
             "problem": problem,
             "top_error": problem.message
             if problem is not None and problem.field != "file"
@@ -461,13 +478,22 @@ def rounds(request: Request, who: SignedIn) -> Response:
         RecruitmentRound.name,
         RecruitmentRound.registration_opens,
         RecruitmentRound.registration_closes,
+        RecruitmentRound.registration_closed_at,
     ).order_by(RecruitmentRound.year.desc(), RecruitmentRound.id.desc())
     if not everything:
         query = query.where(RecruitmentRound.province_id.in_(provinces))
     with reader(who.svc.db).connect() as conn:
         found = conn.execute(query.limit(100)).all()
+    today = who.svc.today()
     return webkit.render(
-        request, "recruitment/rounds.html", who, {"nav": "/recruitment", "rounds": found}
+        request,
+        "recruitment/rounds.html",
+        who,
+        {
+            "nav": "/recruitment",
+            "rounds": [(r, round_ops.registration_status(r, today)) for r in found],
+            "opener": round_ops.may_open(who.actor),
+        },
     )
 
 

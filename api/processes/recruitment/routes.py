@@ -14,6 +14,8 @@ from api import schemas as s
 from api.deps import Address, ApiActor, Svc
 from api.errors import ERRORS
 from api.processes.recruitment import claims, views
+from api.processes.recruitment.pages import NO_SMS
+from states.errors import Conflict
 from states.identity import validate_phone
 from states.processes.recruitment import steps as rec
 from states.verification import issue_code
@@ -114,7 +116,9 @@ def send_code(body: CodeIn, svc: Svc, address: Address) -> Counts:
     """发送短信验证码（10分钟内有效）。
 
     每个号码每分钟限1次、每天限5次，每个网络地址每小时限10次；超出时返回 429，
-    Retry-After 给出需等待的秒数。"""
+    Retry-After 给出需等待的秒数。本系统未开通短信通道时返回 409，不发送。"""
+    if not svc.sms:
+        raise Conflict(NO_SMS)
     issue_code(
         svc.db, svc.clock, validate_phone(body.phone), address=address, throttle=svc.throttle
     )

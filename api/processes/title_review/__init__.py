@@ -1,8 +1,10 @@
-"""Title review's web twin: what the generic pages ask of it."""
+"""Title review's web twin: what the generic pages ask of it, and the title-review year's
+page and API (the declaration window)."""
 
 from __future__ import annotations
 
 from api.processes import Row, WebPackage
+from api.processes.title_review import pages, routes
 from states.org import TITLE_LABELS, next_title
 from states.processes.title_review.machine import PROCESS
 
@@ -31,6 +33,7 @@ def declare_defaults(record: Row) -> dict[str, str]:
 
 
 WEB = WebPackage(
+    routers=(routes.router, pages.year_pages),
     publicity={PROCESS: publicity_detail},
     declare_defaults={PROCESS: declare_defaults},
 )

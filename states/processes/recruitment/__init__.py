@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from states.org import CITY_OFFICER, COUNTY_OFFICER, PROVINCE_OFFICER, SYSTEM
 from states.process.package import NavEntry, Parts, ProcessPackage
+from states.processes.recruitment.cli import recruitment_cli
 from states.processes.recruitment.facts import (
     applicant_contacts,
     applicant_facts,
@@ -42,6 +43,7 @@ PACKAGE = ProcessPackage(
             frozenset({COUNTY_OFFICER, CITY_OFFICER, PROVINCE_OFFICER, SYSTEM}),
         ),
     ),
+    cli=(recruitment_cli,),
 )
 
 __all__ = ["PACKAGE"]

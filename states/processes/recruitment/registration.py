@@ -118,6 +118,11 @@ def _round(conn: Connection, round_id: int, today: dt.date, *, window: bool) -> 
     rnd = conn.execute(ROUND, {"round_id": round_id}).one_or_none()
     if rnd is None:
         raise NotFound("招聘轮次不存在")
+    if window and rnd.registration_closed_at is not None:
+        raise RuleRefused(
+            "registration_window",
+            f"本轮报名已于{local_date(rnd.registration_closed_at).isoformat()}截止",
+        )
     if window and not rnd.registration_opens <= today <= rnd.registration_closes:
         raise RuleRefused(
             "registration_window",

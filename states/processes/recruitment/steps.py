@@ -63,9 +63,11 @@ def open_round(
     written_weight: float = 0.5,
     shortlist_ratio: int = 3,
     max_age: int = 35,
+    announcement: str | None = None,
 ) -> int:
     """A province's round for the year, with its policy (defaults: written and interview
-    weighed 50/50, 1:3 to interview, age 35) and its dates; returns its id."""
+    weighed 50/50, 1:3 to interview, age 35) and its dates; returns its id. What an officer
+    opens is checked first (``rounds.open_round_as``)."""
     return int(
         conn.execute(
             insert(rounds_t)
@@ -79,6 +81,7 @@ def open_round(
                 registration_closes=registration_closes,
                 replacement_deadline=replacement_deadline,
                 max_age=max_age,
+                announcement=announcement,
             )
             .returning(rounds_t.c.id)
         ).scalar_one()
@@ -92,12 +95,16 @@ def declare_plan(
     round_id: int,
     county_id: int,
     posts: Sequence[Mapping[str, Any]],
+    *,
+    note: str | None = None,
 ) -> int:
-    """A county declares its vacant posts (and the schools' seats for each) as one plan case."""
+    """A county declares its vacant posts (and the schools' seats for each) as one plan case.
+    What an officer sends is checked first (``rounds.declare_posts``)."""
     if not actor.holds(COUNTY_OFFICER, county_id):
         raise PermissionDenied("岗位计划须由本县（区）教育局人事股申报")
+    data: dict[str, Any] = {"round_id": round_id} | ({"note": note} if note else {})
     with engine.db.begin() as conn:
-        [case_id] = engine.open_many(PLAN, [(county_id, {"round_id": round_id})], actor, conn=conn)
+        [case_id] = engine.open_many(PLAN, [(county_id, data)], actor, conn=conn)
         for p in posts:
             seats = p["seats"]
             if sum(s["seats"] for s in seats) != p["count"]:

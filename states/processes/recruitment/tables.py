@@ -16,6 +16,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
     text,
 )
@@ -38,6 +39,10 @@ class RecruitmentRound(Base):
     registration_closes: Mapped[dt.date] = mapped_column(Date)
     replacement_deadline: Mapped[dt.date | None] = mapped_column(Date)
     max_age: Mapped[int] = mapped_column(Integer, default=35)
+    # the announcement applicants read on the registration page (招聘公告)
+    announcement: Mapped[str | None] = mapped_column(Text)
+    # registration closed by the province before its last day (or on it), when it was
+    registration_closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class Post(Base):

@@ -37,6 +37,51 @@ class QuotaFacts:
 
 
 @dataclass(frozen=True)
+class YearFacts:
+    """The province's title-review year a case belongs to: its declaration window
+    (``opens_on``..``closes_on``, both days included) and the day the province closed it,
+    if it did; no dates when the province has not opened the year."""
+
+    year: int
+    opens_on: dt.date | None = None
+    closes_on: dt.date | None = None
+    closed_on: dt.date | None = None
+
+
+def cn_date(day: dt.date, *, year: bool = True) -> str:
+    """A date as a bureau notice writes it: 2026年3月1日 (3月31日 without the year)."""
+    return (f"{day.year}年" if year else "") + f"{day.month}月{day.day}日"
+
+
+def window_text(opens_on: dt.date, closes_on: dt.date) -> str:
+    """2026年3月1日至3月31日; the year repeated only when the window crosses one."""
+    return f"{cn_date(opens_on)}至{cn_date(closes_on, year=closes_on.year != opens_on.year)}"
+
+
+@dataclass(frozen=True)
+class DeclarationWindow:
+    """Teachers declare only while their province's title-review year is open: between the
+    days the province set, and not after it closed the year."""
+
+    code: str = "declaration_window"
+    label: str = "申报时间"
+    needs: frozenset[type] = frozenset({YearFacts})
+
+    def check(self, facts: Facts) -> Verdict:
+        y = facts.get(YearFacts)
+        if y.opens_on is None or y.closes_on is None:
+            return Verdict.failed(f"{y.year}年度职称评审尚未开始申报（省教育厅尚未公布申报时间）")
+        window = f"本年度职称申报时间为{window_text(y.opens_on, y.closes_on)}"
+        if y.closed_on is not None:
+            return Verdict.failed(f"本年度职称申报已于{cn_date(y.closed_on)}截止（{window}）")
+        if facts.today < y.opens_on:
+            return Verdict.failed(f"{window}，申报尚未开始")
+        if facts.today > y.closes_on:
+            return Verdict.failed(f"{window}，申报已截止")
+        return Verdict.passed()
+
+
+@dataclass(frozen=True)
 class EthicsVeto:
     """师德一票否决: any violation in the look-back period ends the case, at every step."""
 
@@ -173,3 +218,27 @@ class NoDecisionYet:
         if facts.state == "school_review" and int(facts.data.get("decisions", 0)) > 0:
             return Verdict.failed("已有审核意见，不能撤回")
         return Verdict.passed()
+
+
+@dataclass(frozen=True)
+class ServiceFacts:
+    """Whether the teacher is in service, as the roster records it (states/registry/roster.py:
+    a teacher who has left the service, retired or died has a status with its date)."""
+
+    active: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class InService:
+    """Only a teacher in service declares."""
+
+    code: str = "in_service"
+    label: str = "在职状态"
+    needs: frozenset[type] = frozenset({ServiceFacts})
+
+    def check(self, facts: Facts) -> Verdict:
+        service = facts.get(ServiceFacts)
+        if service.active:
+            return Verdict.passed()
+        return Verdict.failed(f"{service.reason}，不能申报职称")

@@ -13,11 +13,12 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, insert, select
 
 from states.clock import FrozenClock
 from states.engine import CaseEngine
 from states.org import Actor
+from states.processes.title_review.tables import TitleReviewYear
 from states.seed.builders import close_window, fire_current
 from states.store.models import EthicsRecord, OrgUnit, Person, Teacher, table_of
 from states.store.people import load_actor
@@ -26,6 +27,25 @@ PROCESS = "title_review"
 STATEMENT = "任教以来认真履职。"
 
 units_t, teachers_t, ethics_t = table_of(OrgUnit), table_of(Teacher), table_of(EthicsRecord)
+
+
+def open_declarations(
+    conn: Connection,
+    province_id: int,
+    year: int,
+    opens_on: dt.date | None = None,
+    closes_on: dt.date | None = None,
+) -> None:
+    """The province's title-review year open (all year unless dates are given), as set-up
+    for what comes after a declaration; the province's office opens it with ``years``."""
+    conn.execute(
+        insert(TitleReviewYear).values(
+            province_id=province_id,
+            year=year,
+            opens_on=opens_on or dt.date(year, 1, 1),
+            closes_on=closes_on or dt.date(year, 12, 31),
+        )
+    )
 
 
 def declaration(

@@ -3,7 +3,9 @@ and form, and what each event changes besides the state."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from states.blocks.panel import VISIBILITY as PANEL_VISIBILITY
@@ -46,12 +48,13 @@ from states.process.spec import (
     RuleUse,
     SetData,
     StateSpec,
-    UpdateTeacher,
 )
 from states.process.visibility import Visibility
 from states.processes.title_review.machine import PROCESS, TitleReviewMachine
 from states.processes.title_review.rules import (
+    DeclarationWindow,
     EthicsVeto,
+    InService,
     MinEducation,
     NextRung,
     NoDecisionYet,
@@ -136,7 +139,13 @@ EVENTS: Mapping[str, EventSpec] = {
             "submit",
             "提交申报",
             By(applicant=True),
-            (ETHICS, *_eligibility(vetoes=False)),
+            # the window first: outside it nothing else is judged (not even the veto)
+            (
+                RuleUse(DeclarationWindow()),
+                RuleUse(InService()),
+                ETHICS,
+                *_eligibility(vetoes=False),
+            ),
             decision=False,
         ),
         EventSpec("school_approve", "学校审核通过", rules=(ETHICS, *_eligibility(vetoes=True))),
@@ -176,7 +185,7 @@ EVENTS: Mapping[str, EventSpec] = {
             "resubmit",
             "补正后重新提交",
             By(applicant=True),
-            (ETHICS, *_eligibility(vetoes=False)),
+            (RuleUse(InService()), ETHICS, *_eligibility(vetoes=False)),
             decision=False,
         ),
         EventSpec(
@@ -216,6 +225,15 @@ def guard_kwargs(event: str, facts: Facts) -> Mapping[str, Any]:
     return {}
 
 
+@dataclass(frozen=True)
+class AppointTitle(Command):
+    """The appointed title and its date on the teacher's record, through the record's
+    history with the case named (handled in ``record.py``)."""
+
+    title: str
+    on: dt.date
+
+
 def effects(ctx: EffectContext) -> Sequence[Command]:
     """What each event changes besides the state, as commands the engine carries out."""
     data, policy, out = ctx.facts.data, ctx.facts.policy, list[Command]()
@@ -247,7 +265,7 @@ def effects(ctx: EffectContext) -> Sequence[Command]:
     elif ctx.event == "uphold_objection":
         out.append(SettleObjection(UPHELD))
     elif ctx.event == "appoint":
-        out.append(UpdateTeacher({"title": data["target_title"], "title_date": ctx.facts.today}))
+        out.append(AppointTitle(str(data["target_title"]), ctx.facts.today))
     if ctx.target in ("rejected", "withdrawn") and data.get("quota_exempt") is False:
         out.append(HoldSlot(None))
     return out
