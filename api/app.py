@@ -17,6 +17,7 @@ from api.auth import AuthConfig, load_secret
 from api.deps import SecureCookies, Services
 from api.docs_pages import docs_pages
 from api.files import FileStore
+from api.head import HeadAsGet
 from api.hygiene import Hygiene
 from api.processes import load as load_web
 from api.routes import public, router
@@ -73,6 +74,8 @@ def create_app(services: Services | None = None) -> FastAPI:
     app.add_middleware(Hygiene)
     # Cookies of HTTPS requests (direct, or from the trusted proxy) are marked Secure.
     app.add_middleware(SecureCookies)
+    # HEAD answers like GET without the body (probes, link checkers, curl -I).
+    app.add_middleware(HeadAsGet)
     app.include_router(router)
     app.include_router(public)
     for package in web.packages:

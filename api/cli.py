@@ -27,12 +27,12 @@ def main(ctx: click.Context, at: str | None) -> None:
 
 @main.group()
 def db() -> None:
-    """Database schema."""
+    """数据库结构：升级到最新版本。"""
 
 
 @db.command("upgrade")
 def db_upgrade() -> None:
-    """Migrate the database named by RENSHI_DATABASE_URL to the newest schema."""
+    """把 RENSHI_DATABASE_URL 所指的数据库升级到最新结构（已是最新则不做改动）。"""
     engine = make_engine()
     upgrade(engine)
     click.echo(f"数据库已升级到最新版本：{engine.url.render_as_string(hide_password=True)}")

@@ -537,3 +537,16 @@ def test_a_teacher_changing_their_mobile_is_on_their_history(live: Live) -> None
             select(Teacher.import_digest).where(Teacher.person_id == me)
         ).scalar_one()
         assert digest is None
+
+
+def test_head_answers_like_get_without_the_body(live: Live) -> None:
+    """A load balancer's probe or `curl -I` asks HEAD: the same status and headers as GET
+    (the page's length included), no body."""
+    with live.client() as c:
+        for path in ("/", "/login", "/public/publicity", "/healthz", "/api/v1/processes"):
+            got, head = c.get(path), c.head(path)
+            assert head.status_code == got.status_code, path
+            assert head.content == b"", path
+            assert head.headers.get("content-type") == got.headers.get("content-type"), path
+        assert c.get("/login").status_code == 200
+        assert int(c.head("/login").headers["content-length"]) == len(c.get("/login").content)

@@ -213,6 +213,24 @@ def test_import_applicants_and_scores_then_export(live: Live) -> None:
 
     # Qualify them, import written scores, shortlist, export the shortlist masked.
     recruitment.qualify_each(live.services.engine, _actor(live, "county_officer"))
+    # A score for nobody registered, or for the wrong step, is an error row: never dropped.
+    stranger = make_id_number("110101", dt.date(1998, 3, 3), 999, "F")
+    typo = recruitment.score_sheet("written", [(people[0]["id_number"], 88), (stranger, 75)])
+    unknown = province.post(
+        f"/api/v1/recruitment/{round_id}/imports/written",
+        files={"file": ("笔试.xlsx", typo, "application/octet-stream")},
+    )
+    assert unknown.status_code == 422 and unknown.json()["imported"] == 0, unknown.text
+    assert [(e["row"], e["value"], e["reason"]) for e in unknown.json()["errors"]] == [
+        (3, stranger, "本轮招聘没有该身份证号的报名")
+    ]
+    early = recruitment.score_sheet("interview", [(people[0]["id_number"], 80)])
+    too_soon = live.client("city_officer").post(
+        f"/api/v1/recruitment/{round_id}/imports/interview",
+        files={"file": ("面试.xlsx", early, "application/octet-stream")},
+    )
+    assert too_soon.status_code == 422, too_soon.text
+    assert "不能录入面试成绩" in too_soon.json()["errors"][0]["reason"]
     scores = recruitment.score_sheet(
         "written", [(p["id_number"], 90 - i) for i, p in enumerate(people[:4])]
     )

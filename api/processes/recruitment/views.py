@@ -305,17 +305,32 @@ def import_sheet(
                 ReportLine(row, labels.get(f, f), _cell(by_row.get(row, {}).get(f)), reason)
                 for row, f, reason in report.errors
             ]
-    elif not errors or valid_only:
-        imported = rec.record_scores(
-            svc.engine,
-            actor,
-            round_id,
-            kind,
-            [
-                (r["id_number"], None if r["absent"] or r["score"] is None else float(r["score"]))
-                for r in checked.rows
-            ],
+    else:
+        problems = rec.score_problems(
+            svc.engine, round_id, kind, [r["id_number"] for r in checked.rows]
         )
+        label = schema.column("id_number").label
+        errors += [
+            ReportLine(int(r["row"]), label, r["id_number"], problems[r["id_number"]])
+            for r in checked.rows
+            if r["id_number"] in problems
+        ]
+        errors.sort(key=lambda e: e.row)
+        if not errors or valid_only:
+            imported = rec.record_scores(
+                svc.engine,
+                actor,
+                round_id,
+                kind,
+                [
+                    (
+                        r["id_number"],
+                        None if r["absent"] or r["score"] is None else float(r["score"]),
+                    )
+                    for r in checked.rows
+                    if r["id_number"] not in problems
+                ],
+            )
     return ImportResult(
         kind=kind,
         valid_only=valid_only,

@@ -27,6 +27,7 @@ from states.processes.recruitment.registration import (
     register_many,
 )
 from states.processes.recruitment.rules import candidate_and_post, eligibility
+from states.processes.recruitment.spec import APPLICANT_SPEC
 from states.processes.recruitment.tables import (
     Applicant,
     Post,
@@ -229,6 +230,47 @@ def record_scores(
         ]
         engine.fire_many(APPLICANT, moves, actor, conn=conn)
     return len(rows)
+
+
+SCORE_STEPS: Mapping[str, tuple[str, str]] = {
+    "written": ("qualified", "笔试"),
+    "interview": ("shortlisted", "面试"),
+}
+
+
+def score_problems(
+    engine: CaseEngine, round_id: int, kind: str, id_numbers: Sequence[str]
+) -> dict[str, str]:
+    """Why a score row cannot be recorded, by ID number: nobody of that number registered in
+    the round (a typo, or another round's list), or the applicant is not at the step this
+    score belongs to (a written score for someone not qualified, an interview score for
+    someone not shortlisted). A row dropped silently is a candidate who never gets a score."""
+    state, what = SCORE_STEPS[kind]
+    found: dict[str, str] = {}
+    wanted = sorted(set(id_numbers))
+    with engine.db.connect() as conn:
+        for i in range(0, len(wanted), 500):
+            found.update(
+                (number, now)
+                for number, now in conn.execute(
+                    select(applicants_t.c.id_number, cases_t.c.state)
+                    .join(cases_t, cases_t.c.id == applicants_t.c.case_id)
+                    .where(
+                        applicants_t.c.round_id == round_id,
+                        applicants_t.c.voided_at.is_(None),
+                        applicants_t.c.id_number.in_(wanted[i : i + 500]),
+                    )
+                )
+            )
+    out: dict[str, str] = {}
+    for number in wanted:
+        now = found.get(number)
+        if now is None:
+            out[number] = "本轮招聘没有该身份证号的报名"
+        elif now != state:
+            label = APPLICANT_SPEC.state_label(now)
+            out[number] = f"该考生目前处于“{label}”环节，不能录入{what}成绩"
+    return out
 
 
 def require_selector(actor: Actor) -> None:
@@ -466,6 +508,7 @@ __all__ = [
     "record_scores",
     "register",
     "register_many",
+    "score_problems",
     "shortlist",
     "skip_choice",
 ]
