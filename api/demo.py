@@ -219,6 +219,10 @@ def paths(site: str, year: Any, open_round: Any) -> None:
                    "province_officer 可开启新的招聘")  # fmt: skip
     else:
         click.echo("  招聘：          province_officer 开启招聘（/recruitment）")
+    click.echo("  本单位数据：    各级人事干部点“机构”“岗位职数”“评委库”“教师名册”“账号与角色”，"
+               "导入文件见 var/demo-files（演示省份即由这些文件导入）")  # fmt: skip
+    click.echo("  转交、代理：    school_officer 与 school_officer2、county_officer 与 "
+               "county_officer2 待办中各有一件申报可办理、转交")  # fmt: skip
     if sms:
         click.echo(f"短信（验证码）：写入 {sms}，每行为时间、手机号、短信内容；"
                    "“通知发送”定时任务约每30秒投递一次")  # fmt: skip
