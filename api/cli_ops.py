@@ -8,7 +8,7 @@ import sys
 import click
 from sqlalchemy import select
 
-from notifications.config import ConfigError, build_channels, from_env
+from notifications.config import ConfigError, build_channels, from_env, public_url
 from notifications.dispatch import dispatch
 from notifications.render import KINDS, SAMPLE_CONTEXTS, render
 from states.clock import BUREAU_TZ
@@ -103,6 +103,9 @@ def notify_failures() -> None:
 @notify.command("preview")
 @click.argument("kind", type=click.Choice(sorted(KINDS)))
 def notify_preview(kind: str) -> None:
-    """用示例数据预览一种通知的文字。"""
-    text = render(kind, SAMPLE_CONTEXTS[kind])
+    """用示例数据预览一种通知的文字（链接为 RENSHI_PUBLIC_URL 下的完整网址）。"""
+    sample = dict(SAMPLE_CONTEXTS[kind])
+    if sample.get("link"):
+        sample["link"] = public_url() + sample["link"]
+    text = render(kind, sample)
     click.echo(f"标题：{text.subject}\n短文：{text.short}\n\n{text.body}")

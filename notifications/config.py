@@ -26,6 +26,7 @@ Group-robot URLs are not here: each unit keeps its own in its org settings
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parseaddr
@@ -129,7 +130,24 @@ def from_env(env: Mapping[str, str]) -> NotifyConfig:
         webhook_timeout=timeout,
     )
     check(cfg)
+    public_url(env)  # a bad address stops the start here, not the first notice
     return cfg
+
+
+def public_url(env: Mapping[str, str] | None = None) -> str:
+    """Where the people a notice reaches open its link: ``RENSHI_PUBLIC_URL`` (the address
+    the bureau publishes, e.g. https://renshi.jyj.example.cn), else the address ``make run``
+    serves (``RENSHI_HOST``:``RENSHI_PORT``). A link in an email or a text message must be
+    absolute — it is opened on a phone, far from the site it came from."""
+    env = os.environ if env is None else env
+    explicit = _get(env, "RENSHI_PUBLIC_URL")
+    if explicit is not None:
+        if not _is_http_url(explicit):
+            raise ConfigError(f"RENSHI_PUBLIC_URL 应为 http(s):// 开头的网址，实际为 {explicit!r}")
+        return explicit.rstrip("/")
+    host = _get(env, "RENSHI_HOST") or "127.0.0.1"
+    port = _get(env, "RENSHI_PORT") or "8000"
+    return f"http://{host}:{port}"
 
 
 def check(cfg: NotifyConfig) -> None:

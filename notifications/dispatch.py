@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine, and_, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from notifications.channels import Channel, DeliveryError, Message
-from notifications.config import ConfigError, validate_webhooks
+from notifications.config import ConfigError, public_url, validate_webhooks
 from notifications.render import UnknownKind, render
 from states.clock import BUREAU_TZ, Clock
 from states.process.spec import ProcessSpec
@@ -240,6 +240,7 @@ def _contexts(
         )
     }
     out: dict[int, dict[str, Any]] = {}
+    site = public_url()  # absolute: an email or a text is opened on a phone
     for r in rows:
         p = dict(r.payload)
         case = cases.get(r.case_id)
@@ -253,7 +254,7 @@ def _contexts(
             "applicant_name": (case.applicant_name if case else "") or p.get("name", ""),
             "unit_name": case.unit_name if case else "",
             "state_label": spec.state_label(p.get("state", case.state)) if spec and case else "",
-            "link": f"/cases/{r.case_id}" if r.case_id and not by_phone else "",
+            "link": f"{site}/cases/{r.case_id}" if r.case_id and not by_phone else "",
             "due_on": p.get("due_on") or "",
             "reason": p.get("reason", ""),
             "by": p.get("by", ""),

@@ -35,6 +35,7 @@ from notifications.config import (
     NotifyConfig,
     build_channels,
     from_env,
+    public_url,
     validate_webhooks,
 )
 from notifications.render import SAMPLE_CONTEXTS, render
@@ -421,6 +422,16 @@ def test_sms_gateway_down_is_temporary() -> None:
 
 
 # --- configuration --------------------------------------------------------------------------
+
+
+def test_the_public_address_links_point_at() -> None:
+    """Links in notices are absolute: the published address, else where make run serves;
+    an address that is not one stops the start naming the variable."""
+    assert public_url({}) == "http://127.0.0.1:8000"
+    assert public_url({"RENSHI_HOST": "0.0.0.0", "RENSHI_PORT": "9000"}) == "http://0.0.0.0:9000"
+    assert public_url({"RENSHI_PUBLIC_URL": "https://rs.example.cn/"}) == "https://rs.example.cn"
+    with pytest.raises(ConfigError, match="RENSHI_PUBLIC_URL"):
+        from_env({"RENSHI_PUBLIC_URL": "rs.example.cn"})
 
 
 def test_config_defaults_to_inapp_only() -> None:

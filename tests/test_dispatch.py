@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -136,9 +137,14 @@ def test_in_app_notices_arrive_once(d: Driver, world: World) -> None:
 
 
 def test_email_and_group_robot(
-    d: Driver, world: World, smtp: tuple[Mailbox, int], robot: str
+    d: Driver,
+    world: World,
+    smtp: tuple[Mailbox, int],
+    robot: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     box, port = smtp
+    monkeypatch.setenv("RENSHI_PUBLIC_URL", "https://renshi.jyj.example.cn/")
     d.clock.set(bureau_time(2026, 9, 1, 10))
     _wants_email(d, "school_officer", "officer@school.test")
     with d.eng.db.begin() as conn:
@@ -156,6 +162,9 @@ def test_email_and_group_robot(
     assert report.sent.get("email") == 1 and report.sent.get("webhook") == 1
     [mail] = box.messages
     assert mail["To"] == "officer@school.test" and "待办" in box.subjects()[0]
+    # the link opens from a phone: the bureau's published address, not a path
+    body = mail.get_payload(decode=True).decode() if not mail.is_multipart() else str(mail)
+    assert re.search(r"https://renshi\.jyj\.example\.cn/cases/\d+", body), body
     [hook] = Robot.received
     assert hook["json"]["msgtype"] in ("markdown", "text") and hook["key"].startswith("renshi-")
 
