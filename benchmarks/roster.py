@@ -34,7 +34,8 @@ from benchmarks.common import fresh_db
 from states.clock import bureau_time
 from states.identity import make_id_number
 from states.org import PROVINCE_OFFICER, SUBJECTS, TITLES, Actor, Binding
-from states.registry.roster import file_ref, import_roster
+from states.registry.history import file_ref
+from states.registry.roster import import_roster
 from states.registry.roster_sheet import MAX_ROWS, ROSTER, write_roster
 from states.sheets import open_table
 from states.store.db import make_engine

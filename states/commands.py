@@ -6,21 +6,25 @@ commands all answer alike (the process packages' commands live in states/, hence
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import NoReturn
 
 import click
 from sqlalchemy import Engine
 
 from states.clock import Clock, SystemClock
+from states.engine import CaseEngine
 from states.errors import FormError, NotFound, RenshiError
 from states.org import PUBLIC_ACTOR, SYSTEM_ACTOR, Actor
+from states.process.package import ProcessPackage
 from states.registry.scope import OPERATOR
-from states.store.db import reader
+from states.store.db import make_engine, reader
 from states.store.people import load_actor
 
 AS_HELP = "办理人用户名（或 #人员编号）"
 DATE = click.DateTime(formats=["%Y-%m-%d"])
+AS = click.option("--as", "who", required=True, help=AS_HELP)
 
 
 def clock() -> Clock:
@@ -29,6 +33,17 @@ def clock() -> Clock:
     obj = ctx.find_root().obj if ctx is not None else None
     found = obj.get("clock") if isinstance(obj, Mapping) else None
     return found if found is not None and hasattr(found, "now") else SystemClock()
+
+
+@contextmanager
+def package_engine(package: ProcessPackage) -> Iterator[CaseEngine]:
+    """One process package's engine on RENSHI_DATABASE_URL, on the clock ``renshi --at``
+    set: what a package's own commands (``renshi title-review …``) run on."""
+    db = make_engine()
+    try:
+        yield CaseEngine(db, [package], clock())
+    finally:
+        db.dispose()
 
 
 def actor(db: Engine, who: str | None, *, operator: bool = False) -> Actor:

@@ -74,7 +74,7 @@ def load(
             open_table(data, name, schema=ROSTER),
             actor=actor,
             at=at,
-            source_ref=roster.file_ref(name, data),
+            source_ref=history.file_ref(name, data),
             valid_only=valid_only,
         )
 
@@ -111,7 +111,7 @@ def test_an_import_creates_each_record_with_one_sealed_history_entry(
         assert (record.status, record.version) == ("active", 1)
         trail = roster.history_of(conn, officer, first)
         [entry] = trail.entries
-        assert entry.source_label == "导入" and entry.source_ref == roster.file_ref(
+        assert entry.source_label == "导入" and entry.source_ref == history.file_ref(
             "名册.xlsx", data
         )
         assert entry.changes["title"] == [None, "grade1"]
@@ -214,7 +214,7 @@ def test_a_reimport_updates_by_id_number_and_records_exactly_the_changed_rows(
     again = sheet(rows)
     report = load(engine, officer, again, clock.now(), name="名册（更新）.xlsx")
     assert (report.created, report.updated, report.unchanged) == (0, 2, 3)
-    ref = roster.file_ref("名册（更新）.xlsx", again)
+    ref = history.file_ref("名册（更新）.xlsx", again)
     promoted, kept_id = (person_of(engine, rows[i]["id_number"]) for i in (1, 3))
     with reader(engine).connect() as conn:
         written = conn.execute(

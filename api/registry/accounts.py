@@ -12,7 +12,6 @@ or, for a sheet of accounts, in the file they download from the result page.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -125,7 +124,7 @@ def import_accounts(
         return out
     passwords = {int(r["row"]): acc.generate_password() for r in checked.rows}
     hashes = dict(zip(passwords, hash_temporaries(list(passwords.values())), strict=True))
-    ref = f"{FilePath(filename).name[:120]} sha256:{hashlib.sha256(data).hexdigest()[:16]}"
+    ref = history.file_ref(filename, data)
     with db.begin() as conn:
         report = acc.import_rows(
             conn, actor, now, checked.rows, hashes, valid_only=valid_only, source_ref=ref

@@ -11,7 +11,6 @@ what an import found wrong.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path as FilePath
@@ -37,6 +36,7 @@ from states.errors import FormError, NotFound, RenshiError
 from states.org import PROVINCE_OFFICER, SUBJECTS, TIER_LABELS, TITLE_LABELS, Actor, path_ids
 from states.process.package import Catalogue
 from states.registry import experts as ex
+from states.registry import history
 from states.registry import org_tree as ot
 from states.registry import quotas as qu
 from states.registry.imports import ImportReport
@@ -77,11 +77,6 @@ def read_upload(data: bytes, filename: str, schema: Schema) -> Table:
         return read_table(data, filename, schema=schema)
     except SheetError as exc:
         raise FormError("file", str(exc)) from None
-
-
-def source_ref(filename: str, data: bytes) -> str:
-    """What an import's history entries name: the file and its fingerprint."""
-    return f"{filename[:180]} sha256:{hashlib.sha256(data).hexdigest()[:16]}"
 
 
 def ended(svc: Services) -> dict[str, frozenset[str]]:
@@ -408,7 +403,7 @@ def import_units(
     with svc.db.begin() as conn:
         report = ot.import_org(
             conn, table, actor=actor, at=svc.now(),
-            source_ref=source_ref(file.filename or "", data), valid_only=valid_only,
+            source_ref=history.file_ref(file.filename or "", data), valid_only=valid_only,
         )  # fmt: skip
     return import_out(report)
 
@@ -495,7 +490,7 @@ def import_quotas(
     with svc.db.begin() as conn:
         report = qu.import_quotas(
             conn, table, actor=actor, at=svc.now(),
-            source_ref=source_ref(file.filename or "", data), valid_only=valid_only,
+            source_ref=history.file_ref(file.filename or "", data), valid_only=valid_only,
             ended=ended(svc),
         )  # fmt: skip
     return import_out(report)
@@ -737,7 +732,7 @@ def import_experts(
     with svc.db.begin() as conn:
         report = ex.import_experts(
             conn, table, actor=actor, at=svc.now(),
-            source_ref=source_ref(file.filename or "", data), valid_only=valid_only,
+            source_ref=history.file_ref(file.filename or "", data), valid_only=valid_only,
         )  # fmt: skip
     return import_out(report)
 
@@ -973,7 +968,7 @@ def org_import(request: Request, form: Posted, who: OnOrg) -> Response:
         with who.svc.db.begin() as conn:
             report = ot.import_org(
                 conn, table, actor=who.actor, at=who.svc.now(),
-                source_ref=source_ref(name, data), valid_only=_flag(form, "valid_only"),
+                source_ref=history.file_ref(name, data), valid_only=_flag(form, "valid_only"),
             )  # fmt: skip
     except RenshiError as exc:
         return _org_page(
@@ -1280,7 +1275,7 @@ def quota_import(request: Request, form: Posted, who: OnQuotas) -> Response:
         table = read_upload(data, name, qu.QUOTAS)
         with svc.db.begin() as conn:
             report = qu.import_quotas(
-                conn, table, actor=who.actor, at=svc.now(), source_ref=source_ref(name, data),
+                conn, table, actor=who.actor, at=svc.now(), source_ref=history.file_ref(name, data),
                 valid_only=_flag(form, "valid_only"), ended=ended(svc),
             )  # fmt: skip
     except RenshiError as exc:
@@ -1385,7 +1380,7 @@ def experts_import(request: Request, form: Posted, who: OnExperts) -> Response:
         table = read_upload(data, name, ex.EXPERTS)
         with svc.db.begin() as conn:
             report = ex.import_experts(
-                conn, table, actor=who.actor, at=svc.now(), source_ref=source_ref(name, data),
+                conn, table, actor=who.actor, at=svc.now(), source_ref=history.file_ref(name, data),
                 valid_only=_flag(form, "valid_only"),
             )  # fmt: skip
     except RenshiError as exc:
@@ -1632,7 +1627,7 @@ def _run_import(kind: str, file: FilePath, who: str | None, valid_only: bool) ->
         actor = commands.actor(db, who, operator=True)
         table = read_upload(data, file.name, schema)
         at = commands.clock().now()
-        ref = source_ref(file.name, data)
+        ref = history.file_ref(file.name, data)
         with db.begin() as conn:
             if kind == "org":
                 report = ot.import_org(

@@ -43,7 +43,7 @@ from states.org import (
     Actor,
     Binding,
 )
-from states.registry import roster
+from states.registry import history, roster
 from states.registry.history import SOURCES
 from states.registry.roster_sheet import COLUMNS, MAX_ROWS, ROSTER, shown
 from states.registry.scope import is_manager
@@ -75,7 +75,7 @@ def upload_ref(file: BinaryIO, filename: str) -> str:
         raise FormError("file", f"文件过大：不能超过{MAX_UPLOAD // (1024 * 1024)}MB")
     if not filename.strip():
         raise FormError("file", "请选择要导入的 .xlsx 或 .csv 文件")
-    return roster.file_ref(filename, file)
+    return history.file_ref(filename, file)
 
 
 def run_import(

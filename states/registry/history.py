@@ -15,10 +15,11 @@ records it touches in chunks and writes every entry with one executemany.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
 from sqlalchemy import Connection, and_, func, select
 
@@ -116,6 +117,21 @@ def changes_text(changes: Changes) -> str:
             for k, (b, a) in changes.items()
         }
     )
+
+
+def file_ref(filename: str, source: bytes | BinaryIO) -> str:
+    """How a history entry names the file it came from: its name and the start of its
+    SHA-256, so an inspector can tell which version of a file was loaded."""
+    digest = hashlib.sha256()
+    if isinstance(source, bytes):
+        digest.update(source)
+    else:
+        source.seek(0)
+        while block := source.read(1 << 20):
+            digest.update(block)
+        source.seek(0)
+    name = filename.strip().replace("\\", "/").rsplit("/", 1)[-1][:200]
+    return f"{name} sha256:{digest.hexdigest()[:12]}"
 
 
 def heads(conn: Connection, kind: str, subject_ids: Iterable[int]) -> dict[int, tuple[int, str]]:

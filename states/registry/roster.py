@@ -30,7 +30,7 @@ import importlib.util
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any
 
 from sqlalchemy import (
     Connection,
@@ -378,21 +378,6 @@ def export_rows(
 
 
 # --- import ---------------------------------------------------------------------------------
-def file_ref(filename: str, source: bytes | BinaryIO) -> str:
-    """How a history entry names the file it came from: its name and the start of its
-    SHA-256, so an inspector can tell which version of a file was loaded."""
-    digest = hashlib.sha256()
-    if isinstance(source, bytes):
-        digest.update(source)
-    else:
-        source.seek(0)
-        while block := source.read(1 << 20):
-            digest.update(block)
-        source.seek(0)
-    name = filename.strip().replace("\\", "/").rsplit("/", 1)[-1][:200]
-    return f"{name} sha256:{digest.hexdigest()[:12]}"
-
-
 @dataclass
 class RosterReport:
     """What an import did: the records created, updated and left as they were, and every
@@ -1302,7 +1287,6 @@ __all__ = [
     "TeacherRecord",
     "apply_case_change",
     "edit_teacher",
-    "file_ref",
     "history_of",
     "import_roster",
     "move_teacher",

@@ -67,11 +67,11 @@ from states.org import (
 from states.registry import history
 from states.registry.accounts import ACCOUNTS, import_rows
 from states.registry.experts import EXPERTS, import_experts, write_experts
-from states.registry.history import Entry
+from states.registry.history import Entry, file_ref
 from states.registry.imports import ImportReport
 from states.registry.org_tree import ORG, ROOT_OPERATOR, import_org, write_org
 from states.registry.quotas import QUOTAS, import_quotas, write_quotas
-from states.registry.roster import RosterReport, file_ref, import_roster
+from states.registry.roster import RosterReport, import_roster
 from states.registry.roster_sheet import COLUMNS as ROSTER_COLUMNS
 from states.registry.roster_sheet import MAX_ROWS, ROSTER, shown, write_roster
 from states.sheets import open_table, read_table, validate, write_xlsx

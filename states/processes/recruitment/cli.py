@@ -22,7 +22,7 @@ from states.org import SCHOOL_LEVELS
 from states.processes.recruitment import rounds
 from states.processes.recruitment.machine import PLAN
 from states.processes.recruitment.tables import RecruitmentRound
-from states.store.db import make_engine, reader
+from states.store.db import reader
 from states.store.models import table_of
 
 rounds_t = table_of(RecruitmentRound)
@@ -30,17 +30,14 @@ rounds_t = table_of(RecruitmentRound)
 
 @contextmanager
 def _engine() -> Iterator[CaseEngine]:
-    """This package's engine on RENSHI_DATABASE_URL, on the clock ``renshi --at`` set."""
-    from states.processes.recruitment import PACKAGE  # the package imports this module
+    """This package's engine (the package imports this module, hence the late import)."""
+    from states.processes.recruitment import PACKAGE
 
-    db = make_engine()
-    try:
-        yield CaseEngine(db, [PACKAGE], commands.clock())
-    finally:
-        db.dispose()
+    with commands.package_engine(PACKAGE) as engine:
+        yield engine
 
 
-AS = click.option("--as", "who", required=True, help=commands.AS_HELP)
+AS = commands.AS
 DATE = commands.DATE
 
 

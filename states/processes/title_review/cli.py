@@ -13,23 +13,19 @@ from states import commands
 from states.engine import CaseEngine
 from states.errors import RenshiError
 from states.processes.title_review import years
-from states.store.db import make_engine
 
 
 @contextmanager
 def _engine() -> Iterator[CaseEngine]:
-    """This package's engine on RENSHI_DATABASE_URL, on the clock ``renshi --at`` set."""
-    from states.processes.title_review import PACKAGE  # the package imports this module
+    """This package's engine (the package imports this module, hence the late import)."""
+    from states.processes.title_review import PACKAGE
 
-    db = make_engine()
-    try:
-        yield CaseEngine(db, [PACKAGE], commands.clock())
-    finally:
-        db.dispose()
+    with commands.package_engine(PACKAGE) as engine:
+        yield engine
 
 
 DATE = commands.DATE
-AS = click.option("--as", "who", required=True, help=commands.AS_HELP)
+AS = commands.AS
 
 
 @click.group("title-review")
