@@ -83,12 +83,16 @@ def create_app(services: Services | None = None) -> FastAPI:
             app.include_router(process_router)
     from api import webkit
     from api.account import account_api, account_pages
+    from api.case_pages import case_pages
+    from api.inbox_pages import inbox_pages
     from api.pages import pages
     from api.public_pages import public_pages
 
     # The pages' dependencies answer a refusal (sign in first, a stale form) with webkit.Halt.
     webkit.install(app)
     app.include_router(pages)
+    app.include_router(inbox_pages)
+    app.include_router(case_pages)
     app.include_router(public_pages)
     app.include_router(account_api)
     app.include_router(account_pages)
