@@ -2,8 +2,9 @@
 
 A process package names its web module (``ProcessPackage.web``); that module exposes one
 ``WEB = WebPackage(...)``: its routers, and the hooks the generic pages and API call instead
-of knowing the process — the line the public publicity board shows for a case, and a
-declaration form started from the teacher's record. The app imports them once at start-up
+of knowing the process — the line the public publicity board shows for a case, a
+declaration form started from the teacher's record, and the record a reviewer reads beside
+the case. The app imports them once at start-up
 (``load``) and keeps them, with the public board built from them, on ``app.state``.
 """
 
@@ -15,11 +16,28 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, Request
+from sqlalchemy import Connection
 
+from states.org import Actor
 from states.process.package import Catalogue
 from states.process.spec import PUBLIC_WINDOW
 
 Row = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class RecordPanel:
+    """What a reviewer reads beside a case: the applicant's record (a teacher's title, years
+    and ledger; an applicant's registration), each row a label and a value already cut to
+    what this reader may see."""
+
+    title: str
+    rows: tuple[tuple[str, str], ...]
+    note: str = ""
+
+
+# (connection, reader, the case's row: id, process, applicant_id, org_unit_id, state, data)
+CaseRecord = Callable[[Connection, Actor, Row], RecordPanel | None]
 
 
 @dataclass(frozen=True)
@@ -29,6 +47,8 @@ class WebPackage:
     publicity: Mapping[str, Callable[[Row], str]] = field(default_factory=dict)
     # process -> a declaration form started from the teacher's record (field -> value)
     declare_defaults: Mapping[str, Callable[[Row], dict[str, str]]] = field(default_factory=dict)
+    # process -> the applicant's record shown beside the case (None: nothing to show)
+    case_record: Mapping[str, CaseRecord] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -53,6 +73,10 @@ class Web:
     def declare_defaults(self, process: str) -> Callable[[Row], dict[str, str]] | None:
         return next((w.declare_defaults[process] for w in self.packages
                      if process in w.declare_defaults), None)  # fmt: skip
+
+    def case_record(self, process: str) -> CaseRecord | None:
+        return next((w.case_record[process] for w in self.packages
+                     if process in w.case_record), None)  # fmt: skip
 
 
 def load(catalogue: Catalogue) -> Web:
