@@ -3,6 +3,7 @@ written and loaded through the registry's imports (``states.seed.province``)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import click
@@ -45,13 +46,22 @@ from states.store.migrate import upgrade
     help="岗位指标所属年度。",
 )
 @click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="名册等数据所描述的日期（YYYY-MM-DD），也是导入日期；默认为该年度 8 月 31 日。",
+)
+@click.option(
     "--dir",
     "directory",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="保留生成的表格的目录（可打开查看，或改后自行导入）；不填则导入后删除。",
 )
-def seed_command(teachers: int, rng_seed: int, year: int, directory: Path | None) -> None:
+def seed_command(
+    teachers: int, rng_seed: int, year: int, as_of: dt.datetime | None, directory: Path | None
+) -> None:
     """Fill an empty database (RENSHI_DATABASE_URL) with a synthetic province.
 
     Migrates first, so a new SQLite file works in one step; refuses a database that
@@ -64,8 +74,9 @@ def seed_command(teachers: int, rng_seed: int, year: int, directory: Path | None
     try:
         upgrade(engine)
         summary = build_province(
-            engine, teachers, rng_seed=rng_seed, year=year, directory=directory
-        )
+            engine, teachers, rng_seed=rng_seed, year=year, directory=directory,
+            as_of=as_of.date() if as_of else None,
+        )  # fmt: skip
     except SeedError as exc:
         click.echo(f"错误：{exc}", err=True)
         raise SystemExit(1) from None

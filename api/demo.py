@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ import click
 from sqlalchemy import Engine, func, select
 
 from api.cli import main as cli
+from states.calendar import builtin_calendar
 from states.clock import BUREAU_TZ, SystemClock, local_date
 from states.engine import build_catalogue
 from states.org import REVIEW_EXPERT, ROLE_LABELS, TITLE_LABELS
@@ -230,12 +232,66 @@ def paths(site: str, year: Any, open_round: Any) -> None:
         click.echo("短信：未设置 RENSHI_SMS_FILE，报名页面将提示未开通短信验证码")
 
 
-def walk() -> None:
-    """Seed the demo province and walk one title-review round through the CLI."""
+@dataclass(frozen=True)
+class Dates:
+    """Where the demo's story sits, counted back from the day ``make run`` first runs, so that
+    it works whatever the date: one round walked from ``start`` to the appointment, the cases
+    left at the county and the committee taken there the day before ``today``, one declared
+    yesterday at the school, and the declaration window open today for the printed teachers.
+
+    A declaration belongs to the year it is made in, so a story that starts in December and
+    is served in January opens both years."""
+
+    today: dt.date
+    start: dt.date
+
+    @classmethod
+    def around(cls, today: dt.date) -> Dates:
+        return cls(today, today - dt.timedelta(days=STORY_DAYS))
+
+    @property
+    def yesterday(self) -> dt.date:
+        return self.today - dt.timedelta(days=1)
+
+    @property
+    def as_of(self) -> dt.date:
+        """The day the seeded records describe: 31 August, the statistics day, unless the
+        story starts before it."""
+        return min(dt.date(self.start.year, 8, 31), self.start - dt.timedelta(days=1))
+
+    @property
+    def years(self) -> range:
+        return range(self.start.year, self.today.year + 1)
+
+    def window(self, year: int) -> tuple[dt.date, dt.date]:
+        """The year's declaration window: from 1 September (the usual notice) or earlier when
+        the story starts earlier in that year, to the year's end."""
+        opens = dt.date(year, 9, 1)
+        if self.start.year == year:
+            opens = min(opens, self.start)
+        elif self.today.year == year:
+            opens = min(opens, dt.date(year, 1, 1))
+        return opens, dt.date(year, 12, 31)
+
+
+# Enough days for one round from declaration to appointment: two publicity windows of five
+# working days, the checks and the committee between them, and a long holiday on the way.
+STORY_DAYS = 42
+
+
+def walk(today: dt.date | None = None) -> None:
+    """Seed the demo province and walk one title-review round through the CLI, dated back
+    from ``today`` (the system's date unless given)."""
+    dates = Dates.around(today or local_date(SystemClock().now()))
     db = make_engine()
     renshi("db", "upgrade")
     shutil.rmtree(FILES, ignore_errors=True)  # a new demo database: new files too
-    renshi("seed", "--teachers", "2000", "--dir", str(FILES))
+    renshi(
+        "seed", "--teachers", "2000", "--dir", str(FILES),
+        "--year", str(dates.start.year), "--as-of", dates.as_of.isoformat(),
+    )  # fmt: skip
+    holidays(dates)
+    declaration_years(db, dates)
 
     with reader(db).connect() as conn:
         # The demo school's teacher without an account walks the round (the seed makes them
@@ -256,7 +312,7 @@ def walk() -> None:
         vetoed = title_review.vetoed(conn)
         too_new = title_review.too_recent(conn)
 
-    day = dt.date(2026, 9, 1)
+    day = dates.start
     click.secho("\n== 职称评审：申报 ==", bold=True)
     declare(f"#{me.person_id}", "senior", me.subject, _at(day))
     if vetoed is not None:
@@ -289,14 +345,61 @@ def walk() -> None:
         for c in conn.execute(select(Case.id, Case.state).order_by(Case.id)):
             click.echo(f"案件{c.id}：{spec.state_label(c.state)}")
     renshi("case", "show", str(case_id))
-    expert_at_committee(db, second.person_id, second.subject)
-    work_at_every_desk(db, school)
-    recruitment_round(db)
+    expert_at_committee(db, second.person_id, second.subject, dates)
+    work_at_every_desk(db, school, dates)
+    recruitment_round(db, dates.today)
     renshi("audit", "verify")
     db.dispose()
 
 
-def expert_at_committee(db: Engine, person_id: int, subject: str) -> None:
+def holidays(dates: Dates) -> None:
+    """Deadlines count working days, so every year the story and its deadlines touch needs
+    its holidays. Years the built-in calendar lacks (the State Council publishes each year's
+    in the November before) get, in the demo only, weekends and the fixed-date holidays (元旦,
+    劳动节, 国庆节): the lunar ones cannot be guessed. The file is kept, and the province
+    officer replaces it from the calendar page once the real one is out."""
+    known = builtin_calendar()
+    for year in range(dates.start.year, dates.today.year + 2):
+        if known.is_known(year):
+            continue
+        fixed = {f"{year}-01-01": "元旦", f"{year}-05-01": "劳动节"}
+        fixed |= {f"{year}-10-0{d}": "国庆节" for d in (1, 2, 3)}
+        path = FILES / f"节假日安排{year}（演示，仅含固定日期节日）.json"
+        doc = {"year": year, "holidays": fixed, "workdays": {}}
+        path.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+        click.secho(
+            f"演示：{year}年节假日安排未内置，按周末与元旦、劳动节、国庆节推算工作日；"
+            "正式使用时请省级人事干部在“工作日历”页面导入国务院公布的安排。",
+            fg="yellow",
+        )
+        renshi("calendar", "load", str(path))
+
+
+def declaration_years(db: Engine, dates: Dates) -> None:
+    """Each year of the story open for declarations over its window: the seed opens the
+    first from 1 September; a story that starts earlier widens it, and one that crosses
+    into a new year opens that year too, as the province officer would."""
+    for year in dates.years:
+        opens, closes = dates.window(year)
+        with reader(db).connect() as conn:
+            year_id = conn.execute(
+                select(TitleReviewYear.id).where(TitleReviewYear.year == year)
+            ).scalar()
+        at = _at(min(opens, dates.start))
+        if year_id is None:
+            renshi(
+                "title-review", "year", "open", "--as", "province_officer",
+                "--year", str(year), "--opens", opens.isoformat(),
+                "--closes", closes.isoformat(), at=_at(opens),
+            )  # fmt: skip
+        elif opens != dt.date(year, 9, 1):
+            renshi(
+                "title-review", "year", "window", str(year_id), "--as", "province_officer",
+                "--opens", opens.isoformat(), "--closes", closes.isoformat(), at=at,
+            )  # fmt: skip
+
+
+def expert_at_committee(db: Engine, person_id: int, subject: str, dates: Dates) -> None:
     """A second case left at the city's committee with the printed ``expert`` seated, so
     that the expert account has a vote to cast from its first page.
 
@@ -306,7 +409,8 @@ def expert_at_committee(db: Engine, person_id: int, subject: str) -> None:
     this case — the demo expert and six colleagues from other schools. A draw from seven
     for seven seats everyone: the expert is seated by the rules, not by luck."""
     click.secho("\n== 第二件申报：市评委库本年度可用情况、县级资格审查、评审委员会 ==", bold=True)
-    day = dt.date(2026, 9, 2)
+    day = dates.start + dt.timedelta(days=1)
+    year = day.year  # the case's year, whose committee sits on it
     declare(f"#{person_id}", "senior", subject, _at(day))
     with reader(db).connect() as conn:
         case_id = conn.execute(select(func.max(Case.id))).scalar_one()
@@ -345,13 +449,16 @@ def expert_at_committee(db: Engine, person_id: int, subject: str) -> None:
         write_experts(
             sheet,
             [
-                {"id_number": m.id_number, "code": code, "subject": DEMO_SUBJECT, "year": 2026,
+                {"id_number": m.id_number, "code": code, "subject": DEMO_SUBJECT, "year": year,
                  "available": False, "note": "本年度借调外地，不参加评审"}
                 for m in away
             ],
         )  # fmt: skip
-        renshi("org", "experts-import", str(sheet), "--as", "city_officer", at=_at(day, 14))
-    fire(case_id, "qualify", "county_officer", _at(day, 15))
+        renshi(
+            "org", "experts-import", str(sheet), "--as", "city_officer",
+            at=_at(dates.yesterday, 14),
+        )  # fmt: skip
+    fire(case_id, "qualify", "county_officer", _at(dates.yesterday, 15))
     drawn = set(seated(reader(db), case_id))
     expert = next((m.id for m in members if m.username == "expert"), None)
     if expert in drawn:
@@ -362,12 +469,13 @@ def expert_at_committee(db: Engine, person_id: int, subject: str) -> None:
         click.secho(f"案件{case_id}：演示账号 expert 未被抽中（评委库已改动？）", fg="yellow")
 
 
-def work_at_every_desk(db: Engine, school: int) -> None:
-    """Two 一级 declarations by colleagues without accounts, one left at the school's check
-    and one at the county's: the printed school and county officers (two of each, so 转交
-    works) find work in their inbox on their first page, as officers do in September."""
-    click.secho("\n== 待办：一件在学校审核，一件在县级资格审查 ==", bold=True)
-    day = dt.date(2026, 9, 3)
+def work_at_every_desk(db: Engine, school: int, dates: Dates) -> None:
+    """Two 一级 declarations by colleagues without accounts, one left at the county's check
+    and one at the school's, each reaching its desk yesterday: the printed school and county
+    officers (two of each, so 转交 works) find work in their inbox on their first page, not
+    yet overdue."""
+    click.secho("\n== 待办：一件在县级资格审查，一件在学校审核 ==", bold=True)
+    early = dates.start + dt.timedelta(days=2)
     with reader(db).connect() as conn:
         candidates = conn.execute(
             select(Teacher.person_id, Teacher.subject)
@@ -383,6 +491,7 @@ def work_at_every_desk(db: Engine, school: int) -> None:
     for candidate in candidates:  # the first two the rules let declare
         with reader(db).connect() as conn:
             before = conn.execute(select(func.max(Case.id))).scalar_one()
+        day = early if not opened else dates.yesterday
         declare(f"#{candidate.person_id}", "grade1", candidate.subject, _at(day))
         with reader(db).connect() as conn:
             after = conn.execute(select(func.max(Case.id))).scalar_one()
@@ -393,18 +502,18 @@ def work_at_every_desk(db: Engine, school: int) -> None:
     if len(opened) < 2:
         click.secho("演示学校没有两位可申报一级的教师：学校、县级待办未生成", fg="yellow")
         return
-    at_county = opened[1]
-    fire(at_county, "school_approve", "school_officer", _at(day, 10), '{"comment": "同意公示"}')
-    day = close_window(db, at_county)
-    fire(at_county, "recommend", "school_officer", _at(day, 10))
+    at_county = opened[0]
+    fire(at_county, "school_approve", "school_officer", _at(early, 10), '{"comment": "同意公示"}')
+    close_window(db, at_county)
+    fire(at_county, "recommend", "school_officer", _at(dates.yesterday, 10))
 
 
-def recruitment_round(db: Engine) -> None:
+def recruitment_round(db: Engine, today: dt.date) -> None:
     """A recruitment round open for registration today, with posts: the province opens it,
     the demo county declares two posts, the city passes the plan, the province approves."""
-    today = local_date(SystemClock().now())
     click.secho("\n== 新任教师招聘：开启招聘、县区申报岗位、审核批准 ==", bold=True)
-    renshi("title-review", "year", "list", "--as", "province_officer")
+    now = _at(today)
+    renshi("title-review", "year", "list", "--as", "province_officer", at=now)
     renshi(
         "recruitment", "round", "open", "--as", "province_officer",
         "--name", f"{today.year}年{PROVINCE_NAME}新任教师公开招聘（演示）",
@@ -412,7 +521,7 @@ def recruitment_round(db: Engine) -> None:
         "--opens", today.isoformat(),
         "--closes", (today + dt.timedelta(days=30)).isoformat(),
         "--written-weight", "50", "--interview-weight", "50", "--ratio", "3",
-        "--replacement-deadline", (today + dt.timedelta(days=180)).isoformat(),
+        "--replacement-deadline", (today + dt.timedelta(days=180)).isoformat(), at=now,
     )  # fmt: skip
     with reader(db).connect() as conn:
         round_id = conn.execute(select(func.max(RecruitmentRound.id))).scalar_one()
@@ -439,13 +548,13 @@ def recruitment_round(db: Engine) -> None:
     ]  # fmt: skip
     renshi(
         "recruitment", "plan", "declare", str(round_id), "--as", "county_officer",
-        "--posts", json.dumps(posts, ensure_ascii=False), "--note", "演示：两个岗位",
+        "--posts", json.dumps(posts, ensure_ascii=False), "--note", "演示：两个岗位", at=now,
     )  # fmt: skip
     with reader(db).connect() as conn:
         plan = conn.execute(select(func.max(Case.id)).where(Case.process == PLAN)).scalar_one()
-    renshi("case", "fire", str(plan), "city_pass", "--as", "city_officer")
-    renshi("case", "fire", str(plan), "approve", "--as", "province_officer")
-    renshi("recruitment", "plan", "list", str(round_id), "--as", "province_officer")
+    renshi("case", "fire", str(plan), "city_pass", "--as", "city_officer", at=now)
+    renshi("case", "fire", str(plan), "approve", "--as", "province_officer", at=now)
+    renshi("recruitment", "plan", "list", str(round_id), "--as", "province_officer", at=now)
 
 
 ANNOUNCEMENT = (

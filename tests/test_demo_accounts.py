@@ -11,6 +11,7 @@ window."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from collections.abc import Iterator
@@ -34,7 +35,7 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Live]:
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     monkeypatch.chdir(tmp_path)  # the demo keeps its files under var/
     monkeypatch.setenv("RENSHI_DATABASE_URL", url)
-    demo.walk()
+    demo.walk(dt.date(2026, 10, 12))
     with serve(url, FrozenClock(bureau_time(2026, 10, 12, 9)), tmp_path / "files") as live:
         yield live
 
