@@ -61,7 +61,7 @@ def _me(actor: Actor) -> int:
 
 
 # --- API ------------------------------------------------------------------------------------
-@account_api.post("/auth/logout", status_code=204, response_class=Response)
+@account_api.post("/auth/logout", summary="退出登录", status_code=204, response_class=Response)
 def api_logout(svc: Svc, actor: ApiActor) -> Response:
     """退出登录：本人所有的访问令牌和网页登录立即失效（所有设备）。"""
     with svc.db.begin() as conn:
@@ -69,7 +69,12 @@ def api_logout(svc: Svc, actor: ApiActor) -> Response:
     return Response(status_code=204)
 
 
-@account_api.post("/auth/password", response_model=s.TokenOut, responses=TOO_MANY)
+@account_api.post(
+    "/auth/password",
+    summary="修改本人密码",
+    response_model=s.TokenOut,
+    responses=TOO_MANY,
+)
 def api_change_password(
     body: PasswordIn, svc: Svc, actor: ApiActor, address: Address
 ) -> s.TokenOut:

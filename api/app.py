@@ -7,6 +7,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -19,6 +20,7 @@ from api.docs_pages import docs_pages
 from api.files import FileStore
 from api.head import HeadAsGet
 from api.hygiene import Hygiene
+from api.labels import openapi_words
 from api.processes import load as load_web
 from api.routes import public, router
 from states import audit_keys
@@ -49,11 +51,17 @@ def create_app(services: Services | None = None) -> FastAPI:
         # Served by api.docs_pages from the package's own assets, not a CDN.
         docs_url=None,
         redoc_url=None,
-        description="教育系统人事业务流程：职称评审、招聘、交流轮岗、支教、任务清单、督查。",
+        description=(
+            "教育系统人事业务流程：职称评审、招聘、交流轮岗、支教、任务清单、督查。\n\n"
+            "先以用户名和密码换取访问令牌（POST /api/v1/auth/token），此后每个请求在请求头"
+            " Authorization 中带上“Bearer 令牌”。出错时返回 code（供程序判断）、message"
+            "（中文说明，指明字段与原因）和 field（出错的字段）；输入有误时 errors 列出每个"
+            "有误的字段。"
+        ),
         openapi_tags=[
             {"name": "登录"},
             {"name": "流程目录"},
-            {"name": "案件"},
+            {"name": "事项"},
             {"name": "待办"},
             {"name": "附件"},
             {"name": "教师档案"},
@@ -64,8 +72,10 @@ def create_app(services: Services | None = None) -> FastAPI:
             {"name": "招聘"},
             {"name": "招聘报名（无需登录）"},
             {"name": "公示（无需登录）"},
+            {"name": "系统运行"},
         ],
     )
+    _bureau_openapi(app)
     app.state.services = services or default_services()
     # The installed processes' web twins, and the public board built from them.
     app.state.web = web = load_web(app.state.services.engine.processes)
@@ -101,8 +111,28 @@ def create_app(services: Services | None = None) -> FastAPI:
 
     for registry_router in registry.routers():
         app.include_router(registry_router)
+    # 系统运行: the scheduled jobs' runs and failed notices, for the province's officers
+    from api import ops_pages
+
+    for ops_router in ops_pages.routers():
+        app.include_router(ops_router)
     _health(app)
     return app
+
+
+def _bureau_openapi(app: FastAPI) -> None:
+    """The OpenAPI document in the bureau's words (api.labels): built once, on first ask."""
+
+    def build() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            invalid = {
+                "description": errors.ERRORS[422]["description"],
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            }
+            openapi_words(FastAPI.openapi(app), invalid)
+        return app.openapi_schema or {}
+
+    app.openapi = build  # type: ignore[method-assign]
 
 
 def _health(app: FastAPI) -> None:

@@ -21,19 +21,21 @@ from api import webkit
 from api.files import UploadRejected
 from api.inbox_pages import TASK_KINDS
 from api.present import event_label
+from api.processes import web_of
 from api.routes import case_detail, detail_out
 from api.webkit import FieldView, Posted, Problem, SignedIn, Who
 from states.blocks.panel import VOTE_CHOICES
 from states.engine import OPINIONS, SIGN_POSITIONS, FireResult
-from states.errors import FormError, NotFound, RenshiError
+from states.engine.annotate import CLOSED_FILE
+from states.errors import FormError, NotFound, PermissionDenied, RenshiError
 from states.org import ROLE_LABELS, SCOPE_ROLES, SYSTEM, Actor, path_ids
 from states.process.diagram import diagram_svg
 from states.process.forms import COMMENT, Field, Form
 from states.process.package import Catalogue
-from states.process.spec import ProcessSpec
+from states.process.spec import TERMINAL_NEGATIVE, ProcessSpec
 from states.store import queries
 from states.store.db import reader
-from states.store.models import OrgUnit, Person, RoleBinding
+from states.store.models import CaseCopy, OrgUnit, Person, RoleBinding, Task
 
 CASES_PAGE: Final = 20
 
@@ -42,6 +44,11 @@ CASES_PAGE: Final = 20
 OPINION: Final = Field("opinion", "签署意见", "choice", choices=OPINIONS)
 POSITION: Final = Field("position", "加签方式", "choice", choices=SIGN_POSITIONS)
 REMARK: Final = Field("comment", "意见", max_length=1000)
+COPY_NOTE: Final = Field("note", "抄送说明", required=False, max_length=1000)
+REMARK_OPTIONAL: Final = Field("comment", "转交说明", required=False, max_length=1000)
+# An event whose own form asks for its reasons draws no second opinion box: its reason is
+# the opinion (退回补正、不予通过 and the like carry a 理由).
+OWN_OPINION: Final = frozenset({"reason", "comment"})
 
 # Signed in, with the form's CSRF token right; otherwise off to sign in and back to the page
 # the form was on (or the 403 page).
@@ -146,7 +153,7 @@ class Action:
     label: str
     tone: str
     fields: list[FieldView]
-    comment: FieldView
+    comment: FieldView | None  # the generic opinion box, unless the form has its own
     error: str | None  # an error of this form that no field of it owns
     open: bool  # drawn unfolded: the usual decision, or the form the last error came from
 
@@ -213,7 +220,7 @@ def _notes(
         elif key == "event":
             out.append(("待生效决定", event_label(spec, str(value))))
         elif key == "requested":
-            out.append(("原办理事项", event_label(spec, str(value))))
+            out.append(("原办理操作", event_label(spec, str(value))))
         elif key == "tally" and isinstance(value, dict):
             out.append(("表决结果", _tally_text(value)))
         elif key == "votes" and isinstance(value, dict):
@@ -233,9 +240,13 @@ def _tally_text(t: Mapping[str, Any]) -> str:
     )
 
 
-def _signer_candidates(conn: Connection, org_path: str, actor: Actor) -> list[tuple[str, str]]:
-    """Staff who could be added as a signer: the engine accepts only people whose unit-wide
-    role covers the case, which means a binding at one of the units on the case's path."""
+def _staff_over(
+    conn: Connection, org_path: str, actor: Actor, *, leave_out: Iterable[int] = ()
+) -> list[tuple[str, str]]:
+    """Staff who answer for the case: a unit-wide role at one of the units on its path.
+    Exactly whom the engine accepts as an added signer (加签) and as a copy's recipient
+    (抄送), so the pickers offer no one it would refuse."""
+    skip = {actor.person_id or -1, *leave_out}
     rows = conn.execute(
         select(Person.id, Person.name, RoleBinding.role, OrgUnit.name.label("unit"))
         .join(RoleBinding, RoleBinding.person_id == Person.id)
@@ -244,7 +255,7 @@ def _signer_candidates(conn: Connection, org_path: str, actor: Actor) -> list[tu
             OrgUnit.id.in_(path_ids(org_path)),
             RoleBinding.role.in_(sorted(SCOPE_ROLES - {SYSTEM})),
             Person.active.is_(True),
-            Person.id != (actor.person_id or -1),
+            Person.id.not_in(sorted(skip)),
         )
         .order_by(OrgUnit.path.desc(), Person.id)
         .limit(200)
@@ -253,6 +264,45 @@ def _signer_candidates(conn: Connection, org_path: str, actor: Actor) -> list[tu
     for r in rows:
         out.setdefault(str(r.id), f"{r.name}（{r.unit}·{ROLE_LABELS.get(r.role, r.role)}）")
     return list(out.items())
+
+
+def _colleagues(
+    conn: Connection, role: str | None, unit_id: int | None, actor: Actor
+) -> list[tuple[str, str]]:
+    """Who a task may be handed to (转交): the others holding its role at its unit."""
+    if role is None or unit_id is None:
+        return []
+    rows = conn.execute(
+        select(Person.id, Person.name)
+        .join(RoleBinding, RoleBinding.person_id == Person.id)
+        .where(
+            RoleBinding.role == role,
+            RoleBinding.org_unit_id == unit_id,
+            Person.active.is_(True),
+            Person.id != (actor.person_id or -1),
+        )
+        .order_by(Person.id)
+        .limit(200)
+    ).all()
+    return [(str(r.id), r.name) for r in rows]
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """The 转交 form for one task of this reader's."""
+
+    task_id: int
+    state_label: str
+    fields: list[FieldView]
+
+
+@dataclass(frozen=True)
+class CopyForm:
+    """The 抄送 form: whom it may go to (ticked again after a refusal), a note."""
+
+    people: list[tuple[str, str, bool]]
+    error: str | None
+    note: FieldView
 
 
 def _case_page(
@@ -268,14 +318,27 @@ def _case_page(
         case = case_detail(svc, actor, case_id, with_trail=True)
     except NotFound:
         return webkit.not_found(request, who)
-    detail = detail_out(svc, actor, case)
+    detail = detail_out(svc, actor, case, web_of(request))
     spec, row, data, trail = case.spec, case.row, case.data, case.trail
+    closed = detail.closed_at is not None
+    mine = next((t for t in detail.tasks if t.id in detail.may_transfer), None)
     with reader(svc.db).connect() as conn:
         files = queries.attachments(conn, case_id)
-        candidates = (
-            _signer_candidates(conn, row["org_path"], actor) if detail.may_add_signer else []
-        )
+        candidates = _staff_over(conn, row["org_path"], actor) if detail.may_add_signer else []
         names = _names(conn, (p for e in trail for p in _people_in(e["payload"])))
+        colleagues = _colleagues(conn, mine.role, mine.unit_id, actor) if mine else []
+        recipients = (
+            _staff_over(
+                conn,
+                row["org_path"],
+                actor,
+                leave_out=conn.execute(
+                    select(CaseCopy.person_id).where(CaseCopy.case_id == case_id)
+                ).scalars(),
+            )
+            if detail.may_copy and not closed
+            else []
+        )
     officer = actor.sees(row["org_path"])
     facts = [
         (f.label, webkit.show(f, data[f.name]))
@@ -304,7 +367,8 @@ def _case_page(
     for name in detail.may:
         ev = spec.events[name]
         where = f"event:{name}"
-        mine = problem if problem is not None and problem.where == where else None
+        failed = problem if problem is not None and problem.where == where else None
+        own_opinion = any(f.name in OWN_OPINION for f in ev.form.fields)
         actions.append(
             Action(
                 event=name,
@@ -312,10 +376,36 @@ def _case_page(
                 # ending a case is red, sending it back is plain (each event's declared style)
                 tone="" if ev.style == "primary" else ev.style,
                 fields=[webkit.field_view(f, name, problem, where) for f in ev.form.fields],
-                comment=webkit.field_view(COMMENT, name, problem, where),
-                error=mine.message if mine is not None and mine.field is None else None,
-                open=mine is not None or ev.style == "primary",
+                comment=None if own_opinion else webkit.field_view(COMMENT, name, problem, where),
+                error=failed.message if failed is not None and failed.field is None else None,
+                open=failed is not None or ev.style == "primary",
             )
+        )
+    transfer = (
+        Transfer(
+            task_id=mine.id,
+            state_label=spec.state_label(mine.state),
+            fields=[
+                webkit.field_view(
+                    Field("to_person_id", "转交给", "choice", choices=dict(colleagues)),
+                    "transfer",
+                    problem,
+                    "transfer",
+                ),
+                webkit.field_view(REMARK_OPTIONAL, "transfer", problem, "transfer"),
+            ],
+        )
+        if mine is not None and colleagues and not closed
+        else None
+    )
+    copy_form = None
+    if recipients:
+        ticked = set(problem.values.get("person_ids", "").split(",")) if problem else set()
+        where_copy = problem is not None and problem.where == "copies"
+        copy_form = CopyForm(
+            people=[(pid, label, where_copy and pid in ticked) for pid, label in recipients],
+            error=problem.message if where_copy and problem is not None else None,
+            note=webkit.field_view(COPY_NOTE, "copies", problem, "copies"),
         )
     objections = data.get("objections", [])
     return webkit.render(
@@ -327,9 +417,20 @@ def _case_page(
             "case": detail,
             "spec_label": spec.label,
             "facts": facts,
+            "record": detail.record,
             "pending": event_label(webkit.catalogue(request)[detail.process], pending["event"])
             if pending
             else None,
+            # a 前加签 not yet signed: the decision waits for it (the engine would refuse it)
+            "waiting_on": (
+                ("、".join(n for n in detail.waiting_on if n) or "加签人")
+                if detail.waiting_on
+                else None
+            ),
+            "sign_first": any(
+                t.kind == "sign" and t.position == "before" and t.assignee_id == actor.person_id
+                for t in detail.tasks
+            ),
             "tasks": [
                 {
                     **t.model_dump(),
@@ -368,11 +469,16 @@ def _case_page(
                 if detail.may_add_signer
                 else []
             ),
+            "transfer": transfer,
+            "copy": copy_form,
+            "may_comment": detail.may_comment,
             "comment_field": webkit.field_view(REMARK, "remark", problem, "comment"),
             "upload_error": problem.message if problem and problem.where == "upload" else None,
-            "may_upload": officer or actor.person_id == row["applicant_id"],
+            # an ended case is what was decided on: nothing more goes into its file
+            "may_upload": not closed and (officer or actor.person_id == row["applicant_id"]),
             # 催办: an officer over the case may press whoever holds its open work
             "may_urge": officer
+            and not closed
             and any(
                 t.kind in ("act", "sign") and t.assignee_id != actor.person_id for t in detail.tasks
             )
@@ -380,7 +486,10 @@ def _case_page(
             "objections": objections,
             "problem": problem,
             "once": secrets.token_urlsafe(12),
-            "closed": detail.closed_at is not None,
+            "closed": closed,
+            # an end that is not a success (未通过、已撤回) is not drawn in success's green
+            "ended_otherwise": closed and TERMINAL_NEGATIVE in spec.states[detail.state].tags,
+            "closed_on": webkit.local(detail.closed_at) if detail.closed_at else None,
         },
         status=status,
     )
@@ -403,10 +512,10 @@ def _fired_message(spec: ProcessSpec, result: FireResult) -> str:
     if result.event == "hold":
         return "您的决定已记录，待加签人签署意见后生效"
     if result.event == spec.reject_event:
-        return f"案件因规则否决未通过：{result.reason or ''}"
+        return f"事项因规则否决未通过：{result.reason or ''}"
     return (
         f"已办理「{event_label(spec, result.event)}」，"
-        f"案件当前状态：{spec.state_label(result.to_state)}"
+        f"事项当前状态：{spec.state_label(result.to_state)}"
     )
 
 
@@ -455,23 +564,26 @@ def _annotation(
     form: FormData,
     where: str,
     fields: Sequence[str],
-    act: Callable[[Who, int, Mapping[str, str]], None],
+    act: Callable[[Who, int, Mapping[str, str]], str | None],
     done: str,
+    *,
+    values: Mapping[str, str] | None = None,
 ) -> Response:
     """The shared shape of the smaller case forms (guarded by ``OnCase``): act, then
-    redirect or redraw."""
+    redirect (with what ``act`` says was done, or ``done``) or redraw."""
     cid = webkit.parse_id(case_id)
     if cid is None:
         return webkit.not_found(request, who)
-    values = {name: webkit.text(form, name) for name in fields}
+    got = {name: webkit.text(form, name) for name in fields}
+    got.update(values or {})
     try:
-        act(who, cid, values)
+        said = act(who, cid, got)
     except NotFound:
         return webkit.not_found(request, who)
     except RenshiError as exc:
-        problem = webkit.problem(exc, where, fields, values)
+        problem = webkit.problem(exc, where, fields, got)
         return _case_page(request, who, cid, problem=problem, status=exc.status)
-    return webkit.redirect(f"/cases/{cid}", done, secure_cookie=who.svc.secure_cookies)
+    return webkit.redirect(f"/cases/{cid}", said or done, secure_cookie=who.svc.secure_cookies)
 
 
 @case_pages.post("/cases/{case_id}/urge")
@@ -535,6 +647,72 @@ def countersign(request: Request, case_id: str, form: Posted, who: OnCase) -> Re
     )
 
 
+@case_pages.post("/cases/{case_id}/transfer")
+def transfer(request: Request, case_id: str, form: Posted, who: OnCase) -> Response:
+    """转交: one of my tasks on this case to a colleague holding its role at its unit."""
+
+    def act(who: Who, cid: int, values: Mapping[str, str]) -> str:
+        task = webkit.parse_id(values["task_id"])
+        with reader(who.svc.db).connect() as conn:
+            on_case = (
+                conn.execute(select(Task.case_id).where(Task.id == task)).scalar()
+                if task is not None
+                else None
+            )
+            if on_case != cid:
+                raise FormError("to_person_id", "此待办不属于本事项，或已办结")
+            to = webkit.parse_id(values["to_person_id"])
+            if to is None:
+                raise FormError("to_person_id", "请选择接收人")
+            name = conn.execute(select(Person.name).where(Person.id == to)).scalar()
+        assert task is not None
+        who.svc.engine.transfer(
+            task,
+            to,
+            who.actor,
+            expected_version=_version(form),
+            comment=values["comment"].strip() or None,
+        )
+        return f"待办已转交给{name}"
+
+    return _annotation(
+        request,
+        who,
+        case_id,
+        form,
+        "transfer",
+        ["task_id", "to_person_id", "comment"],
+        act,
+        "待办已转交",
+    )
+
+
+@case_pages.post("/cases/{case_id}/copies")
+def copy(request: Request, case_id: str, form: Posted, who: OnCase) -> Response:
+    """抄送: the engine takes only staff who answer for the case and names anyone else."""
+    picked = [v for v in form.getlist("person_ids") if isinstance(v, str)]
+
+    def act(who: Who, cid: int, values: Mapping[str, str]) -> None:
+        ids = [webkit.parse_id(v) for v in picked]
+        if any(i is None for i in ids):
+            raise FormError("person_ids", "抄送对象无效，请从列表中选择")
+        who.svc.engine.copy_to(
+            cid, who.actor, [i for i in ids if i is not None], values["note"].strip() or None
+        )
+
+    return _annotation(
+        request,
+        who,
+        case_id,
+        form,
+        "copies",
+        ["person_ids", "note"],
+        act,
+        "已抄送，对方可查阅本事项",
+        values={"person_ids": ",".join(picked)},
+    )
+
+
 @case_pages.post("/cases/{case_id}/attachments")
 def upload(request: Request, case_id: str, form: Posted, who: OnCase) -> Response:
     upload_file = form.get("file")
@@ -543,8 +721,11 @@ def upload(request: Request, case_id: str, form: Posted, who: OnCase) -> Respons
         if not isinstance(upload_file, UploadFile) or not upload_file.filename:
             raise FormError("file", "请选择要上传的文件")
         with reader(who.svc.db).connect() as conn:
-            if queries.get_case(conn, who.actor, cid) is None:
-                raise NotFound("案件不存在")
+            row = queries.get_case(conn, who.actor, cid)
+        if row is None:
+            raise NotFound("事项不存在")
+        if row["closed_at"] is not None:  # refused before the file is kept, as the engine does
+            raise PermissionDenied(CLOSED_FILE)
         try:
             stored = who.svc.files.save(upload_file.filename, upload_file.file)
         except UploadRejected as exc:

@@ -25,7 +25,7 @@ def audit() -> None:
 
 
 @audit.command("verify")
-@click.option("--case", "case_id", type=int, default=None, help="只校验一个案件")
+@click.option("--case", "case_id", type=int, default=None, help="只校验一个事项")
 @click.option(
     "--against",
     "against",
@@ -40,7 +40,7 @@ def audit() -> None:
     help="督查员收到的摘要指纹；给出时先核对摘要文件本身",
 )
 def audit_verify(case_id: int | None, against: Path | None, fingerprint: str | None) -> None:
-    """校验审计链：完整返回 0，有记录被修改、删除或无法证明返回 1 并指明案件与记录。"""
+    """校验审计链：完整返回 0，有记录被修改、删除或无法证明返回 1 并指明事项与记录。"""
     if fingerprint is not None and against is None:
         raise click.BadParameter("须与 --against 一同使用", param_hint="--fingerprint")
     db = make_engine()
@@ -85,7 +85,7 @@ def _report(breaks: list[Break]) -> None:
 )
 @click.pass_context
 def audit_digest(ctx: click.Context, out: Path | None) -> None:
-    """校验审计链后生成审计摘要（每个案件审计链的末条记录），存于数据库之外，并将摘要指纹通知省级督查员。"""
+    """校验审计链后生成审计摘要（每个事项审计链的末条记录），存于数据库之外，并将摘要指纹通知省级督查员。"""
     clock = ctx.obj["clock"] if ctx.obj else SystemClock()
     db = make_engine()
     try:
@@ -94,7 +94,7 @@ def audit_digest(ctx: click.Context, out: Path | None) -> None:
         db.dispose()
     click.echo(f"审计摘要已生成：{digest.path}")
     click.echo(f"摘要指纹（SHA-256）：{digest.fingerprint}")
-    click.echo(f"共{digest.cases}个案件；已通知省级督查员")
+    click.echo(f"共{digest.cases}个事项；已通知省级督查员")
     if digest.breaks:
         click.echo(
             f"生成前的校验发现{digest.breaks}处异常，请运行 renshi audit verify 查看", err=True

@@ -53,7 +53,7 @@ def _json(value: str | None, hint: str) -> dict[str, Any]:
 
 
 def _describe(result: FireResult) -> str:
-    case = f"案件{result.case_id}"
+    case = f"事项{result.case_id}"
     spec = PROCESSES[result.process]
     to = spec.state_label(result.to_state)
     if result.from_state is None:
@@ -67,7 +67,7 @@ def _describe(result: FireResult) -> str:
 
 @click.group("case")
 def case() -> None:
-    """业务案件：发起、办理、查看。"""
+    """业务事项：发起、办理、查看。"""
 
 
 @case.command("start")
@@ -77,7 +77,7 @@ def case() -> None:
 @click.option("--submit", is_flag=True, help="创建后立即提交")
 @click.pass_context
 def case_start(ctx: click.Context, process: str, who: str, form: str, submit: bool) -> None:
-    """发起一个案件（如职称申报）。"""
+    """发起一个事项（如职称申报）。"""
     db, eng = _engine(ctx)
     try:
         actor = commands.actor(db, who)
@@ -103,7 +103,7 @@ def case_fire(
     version: int | None,
     key: str | None,
 ) -> None:
-    """对案件执行一个事件（审核、退回、投票……）。"""
+    """对事项执行一个事件（审核、退回、投票……）。"""
     db, eng = _engine(ctx)
     try:
         actor = commands.actor(db, who)
@@ -126,15 +126,15 @@ def case_fire(
 @case.command("show")
 @click.argument("case_id", type=int)
 def case_show(case_id: int) -> None:
-    """显示案件状态、待办与审计记录。"""
+    """显示事项状态、待办与审计记录。"""
     db = make_engine()
     with Session(reader(db)) as conn:
         row = conn.execute(select(Case).where(Case.id == case_id)).scalar_one_or_none()
         if row is None:
-            click.echo(f"错误：案件{case_id}不存在", err=True)
+            click.echo(f"错误：事项{case_id}不存在", err=True)
             sys.exit(1)
         spec = PROCESSES[row.process]
-        click.echo(f"案件{row.id}  {spec.label}  {row.year}年度  版本{row.version}")
+        click.echo(f"事项{row.id}  {spec.label}  {row.year}年度  版本{row.version}")
         click.echo(f"状态：{spec.state_label(row.state)}")
         click.echo(f"表单：{json.dumps(row.data, ensure_ascii=False)}")
         tasks = conn.execute(

@@ -337,13 +337,14 @@ def walk(today: dt.date | None = None) -> None:
     fire(case_id, "close_sitting", "city_officer", _at(day, 16))
     click.secho("\n== 结果公示、发文认定 ==", bold=True)
     day = close_window(db, case_id)
-    fire(case_id, "appoint", "city_officer", _at(day, 10))
+    document = {"doc_number": f"示范市教人〔{day.year}〕12号", "doc_date": day.isoformat()}
+    fire(case_id, "appoint", "city_officer", _at(day, 10), json.dumps(document, ensure_ascii=False))
 
     click.secho("\n== 本轮结果 ==", bold=True)
     with reader(db).connect() as conn:
         spec = build_catalogue(installed())["title_review"]
         for c in conn.execute(select(Case.id, Case.state).order_by(Case.id)):
-            click.echo(f"案件{c.id}：{spec.state_label(c.state)}")
+            click.echo(f"事项{c.id}：{spec.state_label(c.state)}")
     renshi("case", "show", str(case_id))
     expert_at_committee(db, second.person_id, second.subject, dates)
     work_at_every_desk(db, school, dates)
@@ -463,10 +464,10 @@ def expert_at_committee(db: Engine, person_id: int, subject: str, dates: Dates) 
     expert = next((m.id for m in members if m.username == "expert"), None)
     if expert in drawn:
         click.echo(
-            f"案件{case_id}：评审委员会已抽取{len(drawn)}人，演示账号 expert 在其中，待投票。"
+            f"事项{case_id}：评审委员会已抽取{len(drawn)}人，演示账号 expert 在其中，待投票。"
         )
     else:
-        click.secho(f"案件{case_id}：演示账号 expert 未被抽中（评委库已改动？）", fg="yellow")
+        click.secho(f"事项{case_id}：演示账号 expert 未被抽中（评委库已改动？）", fg="yellow")
 
 
 def work_at_every_desk(db: Engine, school: int, dates: Dates) -> None:

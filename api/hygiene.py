@@ -195,9 +195,10 @@ class Hygiene:
         field, reason = problems[0]
         response: Response
         if _wants_page(scope):
+            from api.labels import dotted_label
             from api.webkit import message
 
-            text = f"“{field}”{reason}，本次提交未生效。请返回修改后重试。"
+            text = f"{dotted_label(field)}{reason}，本次提交未生效。请返回修改后重试。"
             response = message(Request(scope), None, "输入有误", text, 422)
         else:
             from api.errors import invalid

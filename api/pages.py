@@ -33,7 +33,7 @@ from states.errors import RenshiError, TooMany
 from states.process.spec import ProcessSpec
 from states.store import queries
 from states.store.db import reader
-from states.store.people import end_sessions
+from states.store.people import end_sessions, load_actor
 
 HERE = Path(__file__).resolve().parent
 
@@ -50,8 +50,19 @@ pages.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
 # --- sign-in ---------------------------------------------------------------------------------
 @pages.get("/")
-def home() -> Response:
-    return webkit.redirect("/inbox")
+def home(request: Request) -> Response:
+    """The inbox; a leader's or an inspector's board, when a package declares one for them."""
+    found = webkit.who(request)
+    landing = webkit.catalogue(request).landing(found.actor.roles()) if found else None
+    return webkit.redirect(landing or "/inbox")
+
+
+def _landing(request: Request, person_id: int) -> str | None:
+    """Where someone who just signed in lands when they asked for no page in particular."""
+    svc = webkit.services(request)
+    with reader(svc.db).connect() as conn:
+        roles = load_actor(conn, person_id=person_id).roles()
+    return svc.engine.processes.landing(roles)
 
 
 @pages.get("/login")
@@ -94,6 +105,8 @@ def login(request: Request, form: Posted) -> Response:
         page.headers["Retry-After"] = str(exc.retry_after)
         return page
     session = issue_session(signed, svc.now(), svc.auth)
+    if target == "/inbox":
+        target = _landing(request, signed.person_id) or target
     response = webkit.redirect(target)
     response.set_cookie(
         SESSION_COOKIE, session.cookie, **cookie_kwargs(svc.auth, svc.secure_cookies)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Header, HTTPException, Path, Query, Request, UploadFile
@@ -13,6 +14,7 @@ from api.auth import issue_token, token_expires_in
 from api.deps import Address, ApiActor, Services, Svc
 from api.errors import ERRORS
 from api.files import UploadRejected
+from api.inbox_pages import step_options, what_is_asked
 from api.present import (
     audit_row,
     case_summary,
@@ -23,14 +25,14 @@ from api.present import (
     task_out,
     teacher_out,
 )
-from api.processes import web_of
+from api.processes import Web, web_of
 from api.signin import AuthError, sign_in
 from states.blocks.publicity import code_purpose, objector_phone
 from states.blocks.publicity.store import file_objection
 from states.engine import FireResult
 from states.engine.visibility import CaseFile, case_file
 from states.errors import FormError, NotFound, RenshiError
-from states.org import ROLE_LABELS, Actor
+from states.org import ROLE_LABELS, Actor, officer_label
 from states.process.diagram import diagram_svg
 from states.process.package import Catalogue
 from states.process.spec import ProcessSpec
@@ -71,6 +73,7 @@ def _fire_out(svc: Services, result: FireResult) -> s.FireOut:
 # --- sign-in --------------------------------------------------------------------------------
 @router.post(
     "/auth/token",
+    summary="登录：换取访问令牌",
     response_model=s.TokenOut,
     tags=["登录"],
     responses={429: {"model": s.Error, "description": "登录尝试过于频繁（见 Retry-After）"}},
@@ -91,7 +94,13 @@ def token(body: s.TokenIn, svc: Svc, address: Address) -> s.TokenOut:
     )
 
 
-@router.get("/me", response_model=s.MeOut, tags=["登录"])
+@router.get(
+    "/me",
+    summary="本人信息与角色",
+    description="本人的姓名，以及所担任的角色和所在单位。",
+    response_model=s.MeOut,
+    tags=["登录"],
+)
 def me(actor: ApiActor) -> s.MeOut:
     return s.MeOut(
         person_id=actor.person_id,
@@ -108,7 +117,12 @@ def me(actor: ApiActor) -> s.MeOut:
     )
 
 
-@router.get("/me/preferences", response_model=s.PreferencesOut, tags=["登录"])
+@router.get(
+    "/me/preferences",
+    summary="本人的通知设置",
+    response_model=s.PreferencesOut,
+    tags=["登录"],
+)
 def my_preferences(svc: Svc, actor: ApiActor) -> s.PreferencesOut:
     """本人的通知渠道（站内通知总是开启）与免打扰时段。"""
     with reader(svc.db).connect() as conn:
@@ -125,7 +139,12 @@ def my_preferences(svc: Svc, actor: ApiActor) -> s.PreferencesOut:
     )
 
 
-@router.put("/me/preferences", response_model=s.PreferencesOut, tags=["登录"])
+@router.put(
+    "/me/preferences",
+    summary="修改本人的通知设置",
+    response_model=s.PreferencesOut,
+    tags=["登录"],
+)
 def set_preferences(body: s.PreferencesIn, svc: Svc, actor: ApiActor) -> s.PreferencesOut:
     """设置通知渠道：email 需有邮箱，sms 需有手机号；免打扰时段如 22:00-07:00（北京时间）。"""
     with svc.db.begin() as conn:
@@ -192,36 +211,45 @@ def _process_out(catalogue: Catalogue, name: str) -> s.ProcessOut:
 
 
 def _who(spec: ProcessSpec, event: str) -> str:
+    """Who may fire ``event``, as the catalogue says it to a person: roles and tiers in the
+    bureau's words (states.org), never a code."""
     by = spec.events[event].by
     if by.applicant:
-        return "申报人本人"
+        return "申请人本人"
     if by.panel:
-        return "本案评委"
+        return "评审专家（抽取的评委会）"
     if by.system:
-        return "系统（期限届满时）"
+        return "系统（到期自动）"
     if by.public:
-        return "任何人（公示期内）"
+        return "公众（公示期内）"
     if by.officer:
-        return f"{by.officer}级人事干部"
-    officers = sorted(
-        {
-            actor.officer
-            for st, state in spec.states.items()
-            if (actor := state.actor) is not None
-            and actor.officer
-            and event in spec.allowed_events(st)
-        }
-    )
-    return "当前环节的办理人（" + "、".join(f"{o}级" for o in officers) + "）"
+        return officer_label(by.officer)
+    holders: dict[str, None] = {}
+    for st, state in spec.states.items():
+        if state.actor is None or event not in spec.allowed_events(st):
+            continue
+        if state.actor.officer:
+            holders[officer_label(state.actor.officer)] = None
+        elif state.actor.applicant:
+            holders["申请人本人"] = None
+        elif state.actor.panel:
+            holders["评审专家"] = None
+    return "当前环节的办理人：" + ("、".join(holders) or "按环节确定")
 
 
-@router.get("/processes", response_model=list[s.ProcessOut], tags=["流程目录"])
+@router.get("/processes", summary="流程目录", response_model=list[s.ProcessOut], tags=["流程目录"])
 def processes(svc: Svc, actor: ApiActor) -> list[s.ProcessOut]:
     """每个流程的状态、事件、谁可以执行，以及流程图（SVG）。"""
     return [_process_out(svc.engine.processes, name) for name in svc.engine.processes]
 
 
-@router.get("/processes/{name}", response_model=s.ProcessOut, tags=["流程目录"])
+@router.get(
+    "/processes/{name}",
+    summary="一个流程的说明",
+    description="一个流程的状态、事件、谁可以执行，以及流程图（SVG）。",
+    response_model=s.ProcessOut,
+    tags=["流程目录"],
+)
 def process(name: Annotated[str, Path(max_length=32)], svc: Svc, actor: ApiActor) -> s.ProcessOut:
     if name not in svc.engine.processes:
         raise NotFound(f"流程不存在：{name}")
@@ -229,13 +257,13 @@ def process(name: Annotated[str, Path(max_length=32)], svc: Svc, actor: ApiActor
 
 
 # --- cases -----------------------------------------------------------------------------------
-@router.post("/cases", response_model=s.FireOut, status_code=201, tags=["案件"])
+@router.post("/cases", summary="发起事项", response_model=s.FireOut, status_code=201, tags=["事项"])
 def start_case(body: s.StartIn, svc: Svc, actor: ApiActor) -> s.FireOut:
-    """发起案件（如教师职称申报）；submit 为真时创建后立即提交。"""
+    """发起事项（如教师职称申报）；submit 为真时创建后立即提交。"""
     return _fire_out(svc, svc.engine.start(body.process, actor, body.form, submit=body.submit))
 
 
-@router.get("/cases", response_model=s.CaseList, tags=["案件"])
+@router.get("/cases", summary="事项列表", response_model=s.CaseList, tags=["事项"])
 def list_cases(
     svc: Svc,
     actor: ApiActor,
@@ -248,7 +276,7 @@ def list_cases(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> s.CaseList:
-    """管辖范围内的案件，可筛选、排序、分页。"""
+    """管辖范围内的事项，可筛选、排序、分页。"""
     with reader(svc.db).connect() as conn:
         result = queries.list_cases(
             conn,
@@ -275,15 +303,28 @@ def case_detail(svc: Svc, actor: Actor, case_id: int, *, with_trail: bool = Fals
     with reader(svc.db).connect() as conn:
         case = case_file(conn, svc.engine.processes, actor, case_id, with_trail=with_trail)
     if case is None:
-        raise NotFound("案件不存在")
+        raise NotFound("事项不存在")
     if case.unread_copy:
         svc.engine.mark_read(case_id, actor)
     return case
 
 
-def detail_out(svc: Svc, actor: Actor, case: CaseFile) -> s.CaseDetail:
+def detail_out(svc: Svc, actor: Actor, case: CaseFile, web: Web | None = None) -> s.CaseDetail:
+    """The case as the API and the page show it; with ``web``, the applicant's record its
+    process draws beside it (``WebPackage.case_record``)."""
     may = svc.engine.available(case.row["id"], actor)
     today = svc.today()
+    record = None
+    recorder = web.case_record(case.row["process"]) if web is not None else None
+    if recorder is not None:
+        with reader(svc.db).connect() as conn:
+            panel = recorder(conn, actor, case.row)
+        if panel is not None:
+            record = s.RecordOut(
+                title=panel.title,
+                rows=[s.RecordRow(label=k, value=v) for k, v in panel.rows],
+                note=panel.note,
+            )
     return s.CaseDetail(
         **case_summary(svc.engine.processes, case.row).model_dump(),
         data={k: v for k, v in case.data.items() if k not in ("pending_decision",)},
@@ -291,16 +332,25 @@ def detail_out(svc: Svc, actor: Actor, case: CaseFile) -> s.CaseDetail:
         may=may["events"],
         may_add_signer=may["add_signer"],
         may_countersign=may["countersign"],
+        may_comment=may["comment"],
+        may_copy=may["copy"],
+        may_transfer=may["transfer"],
+        waiting_on=[
+            t["assignee_name"] or ""
+            for t in case.tasks
+            if t["kind"] == "sign" and t["position"] == "before" and t["status"] == "open"
+        ],
+        record=record,
     )
 
 
-@router.get("/cases/{case_id}", response_model=s.CaseDetail, tags=["案件"])
-def get_case(case_id: CaseId, svc: Svc, actor: ApiActor) -> s.CaseDetail:
-    """案件详情：表单、当前待办，以及本人此刻可以执行的事件（按阅读人的身份裁剪，见审计记录接口的说明）。"""
-    return detail_out(svc, actor, case_detail(svc, actor, case_id))
+@router.get("/cases/{case_id}", summary="事项详情", response_model=s.CaseDetail, tags=["事项"])
+def get_case(case_id: CaseId, request: Request, svc: Svc, actor: ApiActor) -> s.CaseDetail:
+    """事项详情：表单、当前待办、申请人档案，以及本人此刻可以执行的事件（按阅读人的身份裁剪，见审计记录接口的说明）。"""
+    return detail_out(svc, actor, case_detail(svc, actor, case_id), web_of(request))
 
 
-@router.post("/cases/{case_id}/events", response_model=s.FireOut, tags=["案件"])
+@router.post("/cases/{case_id}/events", summary="办理事项", response_model=s.FireOut, tags=["事项"])
 def fire(
     case_id: CaseId, body: s.FireIn, svc: Svc, actor: ApiActor, key: IdemKey = None
 ) -> s.FireOut:
@@ -318,9 +368,9 @@ def fire(
     )
 
 
-@router.post("/cases/batch", response_model=s.BatchOut, tags=["案件"])
+@router.post("/cases/batch", summary="批量审批", response_model=s.BatchOut, tags=["事项"])
 def batch(body: s.BatchIn, svc: Svc, actor: ApiActor, key: IdemKey = None) -> s.BatchOut:
-    """批量审批：对多个案件执行同一事件，逐案返回结果；一案失败不影响其他案件。"""
+    """批量审批：对多个事项执行同一事件，逐案返回结果；一案失败不影响其他事项。"""
     results: list[s.BatchResult] = []
     seen: set[int] = set()
     for item in body.items:
@@ -329,7 +379,7 @@ def batch(body: s.BatchIn, svc: Svc, actor: ApiActor, key: IdemKey = None) -> s.
                 s.BatchResult(
                     case_id=item.case_id,
                     ok=False,
-                    error=s.Error(code="invalid", message="同一案件在批量中重复", field="items"),
+                    error=s.Error(code="invalid", message="同一事项在批量中重复", field="items"),
                 )
             )
             continue
@@ -353,7 +403,12 @@ def batch(body: s.BatchIn, svc: Svc, actor: ApiActor, key: IdemKey = None) -> s.
     return s.BatchOut(succeeded=ok, failed=len(results) - ok, results=results)
 
 
-@router.post("/tasks/{task_id}/transfer", response_model=s.FireOut, tags=["待办"])
+@router.post(
+    "/tasks/{task_id}/transfer",
+    summary="转交待办",
+    response_model=s.FireOut,
+    tags=["待办"],
+)
 def transfer(task_id: CaseId, body: s.TransferIn, svc: Svc, actor: ApiActor) -> s.FireOut:
     """转交：把待办交给同单位同角色的其他人员。"""
     return _fire_out(
@@ -368,7 +423,7 @@ def transfer(task_id: CaseId, body: s.TransferIn, svc: Svc, actor: ApiActor) -> 
     )
 
 
-@router.post("/cases/{case_id}/signers", response_model=s.FireOut, tags=["案件"])
+@router.post("/cases/{case_id}/signers", summary="加签", response_model=s.FireOut, tags=["事项"])
 def add_signer(case_id: CaseId, body: s.SignerIn, svc: Svc, actor: ApiActor) -> s.FireOut:
     """加签：在当前办理人之前（before）、并行（beside）或之后（after）加一位签署人。"""
     return _fire_out(
@@ -384,7 +439,12 @@ def add_signer(case_id: CaseId, body: s.SignerIn, svc: Svc, actor: ApiActor) -> 
     )
 
 
-@router.post("/cases/{case_id}/countersign", response_model=s.FireOut, tags=["案件"])
+@router.post(
+    "/cases/{case_id}/countersign",
+    summary="加签人签署意见",
+    response_model=s.FireOut,
+    tags=["事项"],
+)
 def countersign(case_id: CaseId, body: s.CountersignIn, svc: Svc, actor: ApiActor) -> s.FireOut:
     """加签人签署意见（同意/不同意）。"""
     return _fire_out(
@@ -399,42 +459,64 @@ def countersign(case_id: CaseId, body: s.CountersignIn, svc: Svc, actor: ApiActo
     )
 
 
-@router.post("/cases/{case_id}/copies", response_model=s.FireOut, tags=["案件"])
+@router.post("/cases/{case_id}/copies", summary="抄送", response_model=s.FireOut, tags=["事项"])
 def copy_case(case_id: CaseId, body: s.CopyIn, svc: Svc, actor: ApiActor) -> s.FireOut:
-    """抄送：让其他人知悉本案（只读）。"""
+    """抄送：让其他人知悉本事项（只读）。"""
     return _fire_out(svc, svc.engine.copy_to(case_id, actor, body.person_ids, body.note))
 
 
-@router.post("/cases/{case_id}/urge", response_model=s.FireOut, tags=["案件"])
+@router.post("/cases/{case_id}/urge", summary="催办", response_model=s.FireOut, tags=["事项"])
 def urge(case_id: CaseId, body: s.UrgeIn, svc: Svc, actor: ApiActor) -> s.FireOut:
-    """催办：提醒当前办理人尽快办理；每个案件每天限一次。"""
+    """催办：提醒当前办理人尽快办理；每个事项每天限一次。"""
     return _fire_out(svc, svc.engine.urge(case_id, actor, body.note))
 
 
-@router.get("/cases/{case_id}/comments", response_model=list[s.AuditOut], tags=["案件"])
+@router.get(
+    "/cases/{case_id}/comments",
+    summary="事项意见",
+    response_model=list[s.AuditOut],
+    tags=["事项"],
+)
 def comments(case_id: CaseId, svc: Svc, actor: ApiActor) -> list[s.AuditOut]:
-    """本案所有意见：评论以及各次办理时填写的意见。"""
+    """本事项所有意见：评论以及各次办理时填写的意见。"""
     trail = _trail(svc, actor, case_id)
     return [
         e for e in trail if e.event == "comment" or "comment" in e.payload or "reason" in e.payload
     ]
 
 
-@router.post("/cases/{case_id}/comments", response_model=s.FireOut, status_code=201, tags=["案件"])
+@router.post(
+    "/cases/{case_id}/comments",
+    summary="发表意见",
+    description="对本事项发表一条意见，记入本事项的意见。",
+    response_model=s.FireOut,
+    status_code=201,
+    tags=["事项"],
+)
 def add_comment(case_id: CaseId, body: s.CommentIn, svc: Svc, actor: ApiActor) -> s.FireOut:
     return _fire_out(svc, svc.engine.comment(case_id, actor, body.text))
 
 
-@router.get("/cases/{case_id}/attachments", response_model=list[s.AttachmentOut], tags=["附件"])
+@router.get(
+    "/cases/{case_id}/attachments",
+    summary="附件列表",
+    description="本事项的附件（仅限管辖范围内的事项）。",
+    response_model=list[s.AttachmentOut],
+    tags=["附件"],
+)
 def list_attachments(case_id: CaseId, svc: Svc, actor: ApiActor) -> list[s.AttachmentOut]:
     with reader(svc.db).connect() as conn:
         if queries.get_case(conn, actor, case_id) is None:
-            raise NotFound("案件不存在")
+            raise NotFound("事项不存在")
         return [s.AttachmentOut(**a) for a in queries.attachments(conn, case_id)]
 
 
 @router.post(
-    "/cases/{case_id}/attachments", response_model=s.AttachmentOut, status_code=201, tags=["附件"]
+    "/cases/{case_id}/attachments",
+    summary="上传附件",
+    response_model=s.AttachmentOut,
+    status_code=201,
+    tags=["附件"],
 )
 def upload(
     case_id: CaseId, svc: Svc, actor: ApiActor, file: Annotated[UploadFile, File()]
@@ -442,7 +524,7 @@ def upload(
     """上传附件：PDF、JPG、PNG、DOCX、XLSX，不超过10MB；按内容校验类型。"""
     with reader(svc.db).connect() as conn:
         if queries.get_case(conn, actor, case_id) is None:
-            raise NotFound("案件不存在")
+            raise NotFound("事项不存在")
     try:
         stored = svc.files.save(file.filename or "", file.file)
     except UploadRejected as exc:
@@ -463,12 +545,13 @@ def upload(
 
 @router.get(
     "/attachments/{attachment_id}",
+    summary="下载附件",
     response_class=FileResponse,
     tags=["附件"],
     responses={200: {"content": {"application/octet-stream": {}}}},
 )
 def download(attachment_id: CaseId, svc: Svc, actor: ApiActor) -> FileResponse:
-    """下载附件（仅限管辖范围内的案件）。"""
+    """下载附件（仅限管辖范围内的事项）。"""
     with reader(svc.db).connect() as conn:
         row = queries.attachment(conn, actor, attachment_id)
     if row is None:
@@ -483,7 +566,12 @@ def _trail(svc: Svc, actor: Actor, case_id: int) -> list[s.AuditOut]:
     return [audit_row(case.spec, e) for e in case.trail]
 
 
-@router.get("/cases/{case_id}/audit", response_model=list[s.AuditOut], tags=["案件"])
+@router.get(
+    "/cases/{case_id}/audit",
+    summary="审计记录",
+    response_model=list[s.AuditOut],
+    tags=["事项"],
+)
 def audit(case_id: CaseId, svc: Svc, actor: ApiActor) -> list[s.AuditOut]:
     """审计记录：每一步由谁、何时、做了什么，哈希链可校验。
 
@@ -494,25 +582,70 @@ def audit(case_id: CaseId, svc: Svc, actor: ApiActor) -> list[s.AuditOut]:
 
 
 # --- my tasks --------------------------------------------------------------------------------
-@router.get("/tasks", response_model=s.Inbox, tags=["待办"])
+@router.get("/tasks", summary="本人的待办、已办与抄送", response_model=s.Inbox, tags=["待办"])
 def my_tasks(
+    request: Request,
     svc: Svc,
     actor: ApiActor,
     box: Literal["todo", "done", "cc"] = "todo",
-    process: Annotated[str | None, Query(max_length=32, pattern=r"^\w+$")] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=32,
+            pattern=r"^[^\x00-\x1f]+$",
+            description="申请人姓名（部分即可）、完整的18位身份证号或事项编号",
+        ),
+    ] = None,
+    process: Annotated[
+        str | None, Query(max_length=32, pattern=r"^\w+$", description="业务（流程名称）")
+    ] = None,
+    state: Annotated[
+        str | None, Query(max_length=32, pattern=r"^\w+$", description="当前环节")
+    ] = None,
+    unit_id: Annotated[
+        int | None, Query(ge=1, le=2**53, description="事项所属单位（含其下级单位）")
+    ] = None,
+    due_before: Annotated[
+        dt.date | None, Query(description="办理期限不晚于此日（YYYY-MM-DD）")
+    ] = None,
+    overdue: Annotated[bool, Query(description="只看已逾期的待办")] = False,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> s.Inbox:
-    """待办（todo）、已办（done）、抄送我的（cc），逾期在前。"""
+    """待办（todo）、已办（done）、抄送我的（cc），逾期在前；可按姓名、身份证号或事项编号
+    搜索，按业务、环节、单位、办理期限、是否逾期筛选。"""
+    catalogue = svc.engine.processes
+    if process is not None and process not in catalogue:
+        raise FormError("process", f"没有这项业务：{process}")
+    if state is not None and state not in dict(step_options(catalogue, process or "")):
+        raise FormError("state", f"没有这个环节：{state}")
+    filters = queries.InboxFilter(
+        search=q or "",
+        process=process,
+        state=state,
+        unit_id=unit_id,
+        due_before=due_before,
+        overdue=overdue,
+    )
+    try:
+        filters.terms()
+    except ValueError as exc:
+        raise FormError("q", str(exc)) from None
     today = svc.today()
     with reader(svc.db).connect() as conn:
         result = queries.inbox(
-            conn, actor, box, today, process=process, page=page, page_size=page_size
-        )
+            conn, actor, box, today, filters=filters,
+            drafts=queries.draft_states(catalogue.values()), page=page, page_size=page_size,
+        )  # fmt: skip
         counts = queries.inbox_counts(conn, actor, today)
+        asks = what_is_asked(web_of(request), conn, result.items)
     items = [
         s.InboxItem(
-            **{**i, "state_label": svc.engine.processes[i["process"]].state_label(i["state"])}
+            **{
+                **i,
+                "state_label": catalogue[i["process"]].state_label(i["state"]),
+                "asks": asks.get(i["case_id"], ""),
+            }
         )
         for i in result.items
     ]
@@ -522,7 +655,7 @@ def my_tasks(
 
 
 # --- notifications --------------------------------------------------------------------------
-@router.get("/notifications", response_model=s.NotificationList, tags=["待办"])
+@router.get("/notifications", summary="站内通知", response_model=s.NotificationList, tags=["待办"])
 def my_notifications(
     svc: Svc,
     actor: ApiActor,
@@ -544,7 +677,10 @@ def my_notifications(
 
 
 @router.post(
-    "/notifications/{notification_id}/read", response_model=s.NotificationList, tags=["待办"]
+    "/notifications/{notification_id}/read",
+    summary="标记通知已读",
+    response_model=s.NotificationList,
+    tags=["待办"],
 )
 def read_notification(notification_id: CaseId, svc: Svc, actor: ApiActor) -> s.NotificationList:
     """标记为已读。"""
@@ -553,8 +689,23 @@ def read_notification(notification_id: CaseId, svc: Svc, actor: ApiActor) -> s.N
     return my_notifications(svc, actor, unread=True)
 
 
+@router.post(
+    "/notifications/read-all",
+    response_model=s.ReadAllOut,
+    tags=["待办"],
+    summary="全部通知标为已读",
+)
+def read_all_notifications(svc: Svc, actor: ApiActor) -> s.ReadAllOut:
+    """把本人所有未读的站内通知一次标为已读，返回本次标记的条数。所涉待办已办结的提醒、
+    催办、督办通知本就不计为未读，也一并标记。"""
+    marked = svc.engine.read_all_notifications(actor)
+    with reader(svc.db).connect() as conn:
+        unread = queries.unread_notifications(conn, actor)
+    return s.ReadAllOut(read=marked, unread=unread)
+
+
 # --- teachers --------------------------------------------------------------------------------
-@router.get("/teachers", response_model=s.TeacherList, tags=["教师档案"])
+@router.get("/teachers", summary="教师档案列表", response_model=s.TeacherList, tags=["教师档案"])
 def list_teachers(
     svc: Svc,
     actor: ApiActor,
@@ -576,7 +727,13 @@ def list_teachers(
     )
 
 
-@router.get("/teachers/{person_id}", response_model=s.TeacherOut, tags=["教师档案"])
+@router.get(
+    "/teachers/{person_id}",
+    summary="一位教师的档案",
+    description="一位教师的档案（管辖范围外视为不存在）。",
+    response_model=s.TeacherOut,
+    tags=["教师档案"],
+)
 def get_teacher(person_id: CaseId, svc: Svc, actor: ApiActor) -> s.TeacherOut:
     with reader(svc.db).connect() as conn:
         result = queries.teachers(conn, actor, person_id=person_id, page_size=1)
@@ -593,7 +750,7 @@ public = APIRouter(
 )
 
 
-@public.get("/publicity", response_model=s.PublicityList)
+@public.get("/publicity", summary="公示名单", response_model=s.PublicityList)
 def publicity(
     request: Request,
     svc: Svc,
@@ -625,7 +782,10 @@ def _objectable(request: Request, svc: Services, case_id: int) -> dict[str, Any]
 
 
 @public.post(
-    "/publicity/{case_id}/objection-codes", response_model=s.ObjectionCodeOut, status_code=202
+    "/publicity/{case_id}/objection-codes",
+    summary="获取异议短信验证码",
+    response_model=s.ObjectionCodeOut,
+    status_code=202,
 )
 def objection_code(
     request: Request, case_id: CaseId, body: s.ObjectionCodeIn, svc: Svc, address: Address
@@ -643,7 +803,12 @@ def objection_code(
     return s.ObjectionCodeOut(sent=True, message=f"验证码已发送至{mask_phone(phone)}，10分钟内有效")
 
 
-@public.post("/publicity/{case_id}/objections", response_model=s.ObjectionOut, status_code=201)
+@public.post(
+    "/publicity/{case_id}/objections",
+    summary="提出异议",
+    response_model=s.ObjectionOut,
+    status_code=201,
+)
 def object_to(request: Request, case_id: CaseId, body: s.ObjectionIn, svc: Svc) -> s.ObjectionOut:
     """对公示中的人员提出异议：须实名，并填写发到本人手机的短信验证码。结果公示期内的异议会
     暂停该案，受理后返回回执编号。同一手机号每次公示对同一人限提一次；已认定不成立的异议，

@@ -156,12 +156,37 @@ class TaskOut(BaseModel):
     position: str | None = None
 
 
+class RecordRow(BaseModel):
+    label: str
+    value: str
+
+
+class RecordOut(BaseModel):
+    """What a reviewer reads beside the case: the applicant's record, cut to the reader."""
+
+    title: str
+    rows: list[RecordRow]
+    note: str = ""
+
+
 class CaseDetail(CaseSummary):
     data: dict[str, Any]
     tasks: list[TaskOut]
     may: list[str]
     may_add_signer: bool
     may_countersign: bool
+    may_comment: bool = Field(False, description="本人此刻可以发表意见")
+    may_copy: bool = Field(False, description="本人此刻可以抄送本事项")
+    may_transfer: list[int] = Field(
+        default_factory=list, description="本人可以转交的待办（待办编号）"
+    )
+    waiting_on: list[str] = Field(
+        default_factory=list, description="前加签尚未签署的人员：签署前不能作出审核决定"
+    )
+    record: RecordOut | None = Field(
+        None,
+        description="申请人的档案（职称、学历、教龄、农村任教、骨干、师德），按阅读人的身份裁剪",
+    )
 
 
 class BatchItem(In):
@@ -256,6 +281,10 @@ class InboxItem(BaseModel):
     task_id: int | None
     kind: str | None
     read_at: dt.datetime | None
+    asks: str = Field("", description="申报事项，如“申报高级教师（数学）”“报考Z-01 小学语文”")
+    submitted_at: dt.datetime | None = Field(
+        None, description="提交时间（尚在草稿中为空；无草稿环节的业务为发起时间）"
+    )
 
 
 class Inbox(BaseModel):
@@ -352,11 +381,22 @@ class UrgeIn(In):
 class NotificationOut(BaseModel):
     id: int
     case_id: int | None
+    task_id: int | None = Field(None, description="通知所涉待办（提醒、催办、督办）")
     kind: str
     title: str
     body: str
-    created_at: dt.datetime
+    at: dt.datetime = Field(description="通知所述事件发生的时间")
+    created_at: dt.datetime = Field(description="送达站内信箱的时间")
     read_at: dt.datetime | None
+    settled: Literal["done", "handed"] | None = Field(
+        None, description="所涉待办已办结（done）或已转他人办理（handed）：不再计为未读"
+    )
+    settled_at: dt.datetime | None = None
+
+
+class ReadAllOut(BaseModel):
+    read: int = Field(description="本次标为已读的通知条数")
+    unread: int
 
 
 class NotificationList(BaseModel):

@@ -222,6 +222,13 @@ def registry_links() -> tuple[tuple[str, str], ...]:
     return LINKS
 
 
+def ops_links(actor: Actor) -> tuple[tuple[str, str], ...]:
+    """The operations page (api/ops_pages.py), imported when first drawn: it uses this kit."""
+    from api.ops_pages import links
+
+    return links(actor)
+
+
 def me(who: Who | None) -> dict[str, Any] | None:
     """The signed-in person as the page header shows them: name, roles, and the links to
     what they may start or work on."""
@@ -245,7 +252,9 @@ def me(who: Who | None) -> dict[str, Any] | None:
             if any(actor.holds(role) for role in entry.roles)
         ]
         # the bureau's own data (机构、名册、账号 …), to the officers who manage it
-        + (list(registry_links()) if is_manager(actor) else []),
+        + (list(registry_links()) if is_manager(actor) else [])
+        # 系统运行 (api/ops_pages.py), to the province's officers
+        + list(ops_links(actor)),
     }
 
 
@@ -303,7 +312,7 @@ def not_found_page(request: Request) -> Response:
     return message(request, who(request), "页面不存在", "您访问的网址不存在，请检查后重试。", 404)
 
 
-def not_found(request: Request, who: Who | None, text: str = "案件不存在") -> Response:
+def not_found(request: Request, who: Who | None, text: str = "事项不存在") -> Response:
     """The same page whether the thing is absent or outside the person's scope."""
     return message(request, who, "未找到", f"{text}，或您无权查看。", 404)
 

@@ -5,16 +5,33 @@ weak, some places reserved for backbone teachers).
 Timed: the county matching's two steps together (deferred acceptance, then 调剂 by
 minimum-cost flow). Checked in the same run: the 调剂 step's total cost beside the optimum
 an independent solver (scipy's assignment over the same leftovers and places) finds.
+
+``rotation_eligibility_s``: a county's eligible list computed through the engine (the
+campaign's ``compute_eligibility`` step, one INSERT … SELECT) from a province's roster of
+600,000 teachers, built with the roster benchmark's province and rows.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import random
+import tempfile
 import time
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
+from sqlalchemy import func, insert, select
 
+from benchmarks import roster
+from benchmarks.common import fresh_db
+from states.clock import FrozenClock, bureau_time
+from states.engine import CaseEngine
+from states.org import COUNTY_OFFICER, Actor, Binding
+from states.processes import installed
+from states.processes.rotation import campaigns
 from states.processes.rotation.matching import (
     ADJUSTED,
     Candidate,
@@ -22,6 +39,8 @@ from states.processes.rotation.matching import (
     adjustment_cost,
     match,
 )
+from states.processes.rotation.tables import RotationEligible
+from states.store.models import OrgUnit, Person, Teacher, table_of
 
 SUBJECTS = ("语文", "数学", "英语", "物理", "化学", "生物", "历史", "地理", "道德与法治")
 LEVELS = ("primary", "junior", "senior")
@@ -121,3 +140,80 @@ def run(*, teachers: int, places: int, schools: int) -> dict[str, float]:
         "rotation_adjust_cost": float(result.adjust_cost),
         "rotation_adjust_optimum": float(optimum),
     }
+
+
+# --- eligibility from a province's roster ---------------------------------------------------------
+TEACHER_COLUMNS = (
+    "gender", "birth_date", "subject", "school_level", "title", "title_date", "education",
+    "started_teaching_on", "joined_school_on", "rural_years", "backbone_level", "cert_level",
+    "cert_no", "cert_registered_on",
+)  # fmt: skip
+CHUNK = 50_000
+
+
+def _roster(path: Path, teachers: int) -> Any:
+    """The roster benchmark's province and teachers, written straight into the tables
+    (their import is timed there, not here)."""
+    db = fresh_db(path)
+    codes = roster.build_province(db, max(1, teachers // roster.TEACHERS_PER_SCHOOL))
+    people_t, teachers_t, units_t = table_of(Person), table_of(Teacher), table_of(OrgUnit)
+    with db.begin() as conn:
+        unit_of = {
+            code: uid for code, uid in conn.execute(select(units_t.c.code, units_t.c.id)).tuples()
+        }
+        people: list[dict[str, Any]] = []
+        rows: list[dict[str, Any]] = []
+        for i, row in enumerate(roster.teachers(teachers, codes), start=1):
+            people.append({"id": i, "name": row["name"], "id_number": row["id_number"],
+                           "phone": row["phone"], "active": True})  # fmt: skip
+            rows.append(
+                {"person_id": i, "school_id": unit_of[row["school_code"]], "status": "active",
+                 **{k: row[k] for k in TEACHER_COLUMNS}}
+            )  # fmt: skip
+            if len(rows) >= CHUNK:
+                conn.execute(insert(people_t), people)
+                conn.execute(insert(teachers_t), rows)
+                people, rows = [], []
+        if rows:
+            conn.execute(insert(people_t), people)
+            conn.execute(insert(teachers_t), rows)
+    return db
+
+
+def eligibility(path: Path, *, teachers: int) -> dict[str, float]:
+    """Open a campaign in the province's first county and time its eligible list."""
+    os.environ.setdefault("RENSHI_AUDIT_KEYS", str(path.parent / "audit-keys"))
+    db = _roster(path, teachers)
+    units_t = table_of(OrgUnit)
+    with db.connect() as conn:
+        county = conn.execute(
+            select(units_t.c.id, units_t.c.path)
+            .where(units_t.c.tier == "county")
+            .order_by(units_t.c.id)
+            .limit(1)
+        ).one()
+    engine = CaseEngine(db, installed(), FrozenClock(bureau_time(2026, 9, 1)))
+    officer = Actor(
+        None, "县教育局人事股（基准）", (Binding(COUNTY_OFFICER, county.id, county.path),)
+    )
+    form = {
+        "name": "基准县2026学年教师交流轮岗", "year": 2026,
+        "preferences_open": dt.date(2026, 9, 1), "preferences_close": dt.date(2026, 9, 15),
+        "confirm_by": dt.date(2026, 9, 20),
+    }  # fmt: skip
+    campaign = campaigns.open_campaign(engine, officer, form, county_id=county.id)
+    t0 = time.perf_counter()
+    campaigns.step(engine, officer, campaign, "compute_eligibility")
+    elapsed = time.perf_counter() - t0
+    with db.connect() as conn:
+        eligible = conn.execute(
+            select(func.count()).where(table_of(RotationEligible).c.campaign_id == campaign)
+        ).scalar_one()
+    db.dispose()
+    print(f"rotation: {eligible} eligible in one county of a {teachers:,}-teacher roster")
+    return {"rotation_eligibility_s": round(elapsed, 3)}
+
+
+def eligibility_figures(quick: bool) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="renshi-rotation-") as tmp:
+        return eligibility(Path(tmp) / "rotation.db", teachers=20_000 if quick else 600_000)

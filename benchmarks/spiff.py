@@ -68,7 +68,7 @@ from states.audit import GENESIS, canonical, event_hash
 from states.audit_keys import sealer
 from states.blocks.panel.store import CLOSE_SEAT_TASK, POOL
 from states.calendar import WorkingCalendar
-from states.clock import FrozenClock, bureau_time
+from states.clock import FrozenClock, bureau_time, local_date
 from states.engine import CaseEngine
 from states.engine.statements import CLOSE_TASKS, INSERT_AUDIT, INSERT_OUTBOX, INSERT_TASKS
 from states.org import (
@@ -247,7 +247,9 @@ def run_ours(eng: CaseEngine, clock: FrozenClock, times: Times, c: Chain) -> int
     fire("close_sitting", c.city)
     clock.set(times.result_window_over)
     fire("close_publicity", SYSTEM_ACTOR)
-    if fire("appoint", c.city) != "appointed":
+    # 发文认定 names its document (文号 and date) besides the officer's comment
+    document = title_review.appointment(local_date(clock.now()))
+    if fire("appoint", c.city, {**document, "comment": COMMENTS["appoint"]}) != "appointed":
         raise AssertionError(f"case {case_id} did not end appointed")
     return case_id
 

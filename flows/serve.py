@@ -12,15 +12,10 @@ import sys
 
 from prefect import serve
 from prefect.deployments.runner import RunnerDeployment
-from prefect.schedules import Cron, Interval
+from prefect.schedules import Cron, Interval, Schedule
 
-from flows.sweeps import (
-    audit_digest_flow,
-    deadline_sweep_flow,
-    dispatch_flow,
-    publicity_sweep_flow,
-    reminder_sweep_flow,
-)
+from flows.jobs import JOBS, Job
+from flows.sweeps import FLOWS
 from notifications.config import ConfigError, from_env
 
 TZ = "Asia/Shanghai"
@@ -36,23 +31,28 @@ def deployments() -> list[RunnerDeployment]:
     return [_made(d) for d in _declared()]
 
 
+def _schedule(job: Job) -> Schedule:
+    if job.every is not None:
+        return Interval(job.every, timezone=TZ)
+    assert job.cron is not None
+    return Cron(job.cron, timezone=TZ)
+
+
 def _declared() -> list[object]:
+    """One deployment per scheduled job of flows.jobs, named by its key, on its schedule: the
+    operations page reads the same declarations, so the two cannot drift apart."""
+    scheduled = [job for job in JOBS if job.scheduled]
+    missing = {job.key for job in scheduled} ^ set(FLOWS)
+    if missing:
+        raise RuntimeError(f"scheduled jobs and flows differ: {sorted(missing)}")
     return [
-        deadline_sweep_flow.to_deployment(
-            "deadlines", schedules=[Interval(300, timezone=TZ)], tags=["renshi"]
-        ),
-        reminder_sweep_flow.to_deployment(
-            "reminders", schedules=[Cron("30 8 * * *", timezone=TZ)], tags=["renshi"]
-        ),
-        publicity_sweep_flow.to_deployment(
-            "publicity", schedules=[Cron("5 * * * *", timezone=TZ)], tags=["renshi"]
-        ),
-        dispatch_flow.to_deployment(
-            "dispatch", schedules=[Interval(30, timezone=TZ)], tags=["renshi"]
-        ),
-        audit_digest_flow.to_deployment(
-            "audit-digest", schedules=[Cron("30 1 * * *", timezone=TZ)], tags=["renshi"]
-        ),
+        FLOWS[job.key].to_deployment(
+            job.key,
+            schedules=[_schedule(job)],
+            tags=["renshi"],
+            description=f"{job.label}：{job.what}",
+        )
+        for job in scheduled
     ]
 
 

@@ -271,6 +271,18 @@ def _contexts(
             "digest_file": p.get("file", ""),
             "case_count": p.get("cases", ""),
             "breaks": p.get("breaks", ""),
+            # title review's appointment notice (认定通知)
+            "title_label": p.get("title_label", ""),
+            "doc_number": p.get("doc_number", ""),
+            "doc_date": p.get("doc_date", ""),
+            # teacher rotation's notices (交流轮岗)
+            "rotation_school": p.get("rotation_school", ""),
+            "rotation_detail": p.get("rotation_detail", ""),
+            "rotation_date": p.get("rotation_date", ""),
+            # task lists' notices (任务清单)
+            "task_title": p.get("task_title", ""),
+            "task_detail": p.get("task_detail", ""),
+            "task_date": p.get("task_date", ""),
         }
         if spec and "event" in p:
             event = p["event"]
@@ -333,6 +345,11 @@ def _claim(conn: Connection, now: dt.datetime, channels: Iterable[str], batch: i
     )
 
 
+def _task_of(payload: Mapping[str, Any]) -> int | None:
+    task_id = payload.get("task_id")
+    return task_id if isinstance(task_id, int) and not isinstance(task_id, bool) else None
+
+
 def deliver_inapp(
     db: Engine, clock: Clock, *, catalogue: Mapping[str, ProcessSpec], batch: int = 2000
 ) -> int:
@@ -357,6 +374,8 @@ def deliver_inapp(
                     "outbox_id": r.outbox_id,
                     "person_id": r.person_id,
                     "case_id": r.case_id,
+                    # the task a reminder, urge or escalation is about: it settles the notice
+                    "task_id": _task_of(r.payload),
                     "kind": r.kind,
                     "title": text.subject[:255],
                     "body": text.body,

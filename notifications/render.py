@@ -53,6 +53,28 @@ Per kind, besides:
                            (64 hex digits), ``digest_file``, ``case_count`` (int), ``breaks``
                            (int: what the verification before it found); no case, as for
                            verification_code
+    title_appointed        ``title_label`` (e.g. 高级教师), ``doc_number`` (文号),
+                           ``doc_date`` (YYYY-MM-DD): title review's appointment notice
+    rotation_eligible      ``rotation_school`` (the campaign's name), ``rotation_detail`` (the
+                           preferences' window), ``rotation_date`` (their last day); no case
+    rotation_placed        ``rotation_school`` (the receiving school), ``rotation_detail`` (the
+                           post and why), ``rotation_date`` (publicity's last day, or empty)
+    rotation_dispatched    ``rotation_school``, ``rotation_detail`` (the term), ``rotation_date``
+                           (the term's end)
+    rotation_term_ending   ``rotation_school``, ``rotation_detail`` (what comes next),
+                           ``rotation_date`` (the term's end); to the teacher and the county
+    rotation_extended      ``rotation_school``, ``rotation_detail`` (the reason),
+                           ``rotation_date`` (the new end)
+    task_progress          ``task_title`` (the task, book or round), ``task_detail`` (what
+                           happened), ``task_date`` (the day it is about, or empty)
+    task_reminder          ``task_title``, ``task_detail`` (the milestone or the deadline and
+                           when it falls due), ``task_date`` (that day)
+    task_escalated         ``task_title``, ``task_detail`` (what is overdue, by which unit),
+                           ``task_date`` (the day it fell due): to the supervising unit
+    task_stagnant          ``task_title``, ``task_detail`` (since when no report),
+                           ``task_date`` (the day it was flagged)
+    task_scores_published  ``task_title`` (the round), ``task_detail`` (the unit's total and
+                           rank), ``task_date`` (the day of publication)
 
 ``python -m notifications.render [kind ...]`` prints every sample for proofreading.
 """
@@ -85,6 +107,17 @@ KINDS: tuple[str, ...] = (
     "escalation",
     "verification_code",
     "audit_digest",
+    "title_appointed",
+    "rotation_eligible",
+    "rotation_placed",
+    "rotation_dispatched",
+    "rotation_term_ending",
+    "rotation_extended",
+    "task_progress",
+    "task_reminder",
+    "task_escalated",
+    "task_stagnant",
+    "task_scores_published",
 )
 
 COMMON_KEYS = frozenset(
@@ -110,6 +143,27 @@ KIND_KEYS: dict[str, frozenset[str]] = {
     "escalation": frozenset({"due_on", "days_overdue", "handler_unit"}),
     "verification_code": frozenset({"code", "minutes"}),
     "audit_digest": frozenset({"taken_at", "fingerprint", "digest_file", "case_count", "breaks"}),
+    "title_appointed": frozenset({"title_label", "doc_number", "doc_date"}),
+    **{
+        kind: frozenset({"rotation_school", "rotation_detail", "rotation_date"})
+        for kind in (
+            "rotation_eligible",
+            "rotation_placed",
+            "rotation_dispatched",
+            "rotation_term_ending",
+            "rotation_extended",
+        )
+    },
+    **{
+        kind: frozenset({"task_title", "task_detail", "task_date"})
+        for kind in (
+            "task_progress",
+            "task_reminder",
+            "task_escalated",
+            "task_stagnant",
+            "task_scores_published",
+        )
+    },
 }
 # Every key the dispatcher must supply, per kind.
 CONTRACT: dict[str, frozenset[str]] = {kind: COMMON_KEYS | KIND_KEYS[kind] for kind in KINDS}
@@ -289,6 +343,108 @@ SAMPLE_CONTEXTS: dict[str, dict[str, Any]] = {
         "digest_file": "audit-digest-20261014-013000.jsonl.gz",
         "case_count": 41827,
         "breaks": 2,
+    },
+    "title_appointed": {
+        **_CASE,
+        "recipient_name": "李明",
+        "state_label": "已认定聘任",
+        "title_label": "高级教师",
+        "doc_number": "某市人社〔2026〕12号",
+        "doc_date": "2026-10-20",
+    },
+    # teacher rotation (交流轮岗)
+    "rotation_eligible": {
+        "recipient_name": "李明",
+        "case_id": None,
+        "process_label": "",
+        "applicant_name": "",
+        "unit_name": "",
+        "state_label": "",
+        "link": "",
+        "rotation_school": "东县2026学年教师交流轮岗",
+        "rotation_detail": "志愿填报时间：2026年9月1日至2026年9月15日",
+        "rotation_date": "2026-09-15",
+    },
+    "rotation_placed": {
+        **_CASE,
+        "process_label": "交流轮岗",
+        "recipient_name": "李明",
+        "state_label": "公示中",
+        "rotation_school": "东县乡村小学",
+        "rotation_detail": "初中数学；第1志愿录取（普通名额）；第1次匹配",
+        "rotation_date": "2026-10-16",
+    },
+    "rotation_dispatched": {
+        **_CASE,
+        "process_label": "交流轮岗",
+        "recipient_name": "李明",
+        "state_label": "交流任职中",
+        "rotation_school": "东县乡村小学",
+        "rotation_detail": "交流期3年，自2026年10月20日起",
+        "rotation_date": "2029-10-20",
+    },
+    "rotation_term_ending": {
+        **_CASE,
+        "process_label": "交流轮岗",
+        "recipient_name": "王芳",
+        "state_label": "交流任职中",
+        "rotation_school": "东县乡村小学",
+        "rotation_detail": "期满后返回城关县第一中学，或经县教育局批准延长",
+        "rotation_date": "2029-10-20",
+    },
+    "rotation_extended": {
+        **_CASE,
+        "process_label": "交流轮岗",
+        "recipient_name": "李明",
+        "state_label": "交流任职中",
+        "rotation_school": "东县乡村小学",
+        "rotation_detail": "延长理由：接收学校毕业班教学需要",
+        "rotation_date": "2030-07-31",
+    },
+    # task lists (任务清单)
+    "task_progress": {
+        **_CASE,
+        "process_label": "任务",
+        "recipient_name": "刘洋",
+        "unit_name": "东县实验中学",
+        "state_label": "延期审批",
+        "task_title": "全县教师师德承诺书签订",
+        "task_detail": "牵头单位申请延期：等待市局统一文本",
+        "task_date": "2026-11-30",
+    },
+    "task_reminder": {
+        **_CASE,
+        "process_label": "任务",
+        "state_label": "办理中",
+        "task_title": "全县教师师德承诺书签订",
+        "task_detail": "时间节点“完成签订”将于2026-10-15到期",
+        "task_date": "2026-10-15",
+    },
+    "task_escalated": {
+        **_CASE,
+        "process_label": "任务",
+        "recipient_name": "刘洋",
+        "unit_name": "东县实验中学",
+        "state_label": "办理中",
+        "task_title": "教师培训学时登记",
+        "task_detail": "东县实验中学牵头的任务已于2026-10-15到期，至今未办结",
+        "task_date": "2026-10-15",
+    },
+    "task_stagnant": {
+        **_CASE,
+        "process_label": "任务",
+        "state_label": "办理中",
+        "task_title": "职称评审材料归档",
+        "task_detail": "东县实验中学牵头的任务自2026-09-01起未报告进展，已列为停滞",
+        "task_date": "2026-09-16",
+    },
+    "task_scores_published": {
+        **_CASE,
+        "process_label": "年终考核评分",
+        "state_label": "结果已公布",
+        "task_title": "东县2026年度目标责任考核",
+        "task_detail": "贵单位总分87.50分，排名第2名",
+        "task_date": "2026-12-28",
     },
 }
 

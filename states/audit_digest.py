@@ -278,7 +278,7 @@ def _check_chunk(conn: Connection, chunk: list[tuple[int, int, str]], when: str)
         if now is None:
             yield Break(
                 cid, None, None,
-                f"摘要（{when}）记载的第{seq}条记录已不存在（记录或整个案件在摘要之后被删除）",
+                f"摘要（{when}）记载的第{seq}条记录已不存在（记录或整个事项在摘要之后被删除）",
             )  # fmt: skip
         elif now[0] != want:
             yield Break(

@@ -13,6 +13,29 @@ from dataclasses import dataclass, field
 TIERS = ("province", "city", "county", "school")
 TIER_LABELS = {"province": "省", "city": "市", "county": "县（区）", "school": "学校"}
 
+# How the catalogue names the personnel officer acting at a tier ("县级人事干部"), and at a
+# tier a process resolves per case (``By(officer=...)`` aliases: the title review's
+# committee sits at the county, the city or a self-review pilot school, by the title; a
+# task book's approver is the unit above its owner).
+TIER_LEVEL_LABELS = {"province": "省级", "city": "市级", "county": "县级", "school": "学校"}
+ALIAS_OFFICER_LABELS = {
+    "organizer": "组织评审单位的人事干部（县级、市级或自主评审学校）",
+    "owner": "任务书所属单位的人事干部",
+    "approver": "上级审批单位的人事干部",
+    "lead": "牵头单位的人事干部",
+    "issuer": "下达任务单位的人事干部",
+    "organiser": "考核组织单位的人事干部",
+    "scorer": "评分单位的人事干部",
+}
+
+
+def officer_label(tier: str) -> str:
+    """The officer of a tier or a tier alias, in words: never the code glued to 级."""
+    if tier in TIER_LEVEL_LABELS:
+        return f"{TIER_LEVEL_LABELS[tier]}人事干部"
+    return ALIAS_OFFICER_LABELS.get(tier, "经办单位的人事干部")
+
+
 # --- roles -------------------------------------------------------------------------------
 TEACHER = "teacher"
 SCHOOL_OFFICER = "school_officer"

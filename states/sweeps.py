@@ -296,7 +296,7 @@ def _system_fire(
         report.add(f"{event}:{result.to_state}")
     except RenshiError as exc:
         report.add("errors")
-        report.errors.append(f"案件{case_id}：{exc.message}")
+        report.errors.append(f"事项{case_id}：{exc.message}")
         log.warning("sweep could not fire %s on case %s: %s", event, case_id, exc.message)
 
 

@@ -80,12 +80,14 @@ def console_errors(page: Page) -> list[str]:
     return errors
 
 
-def sign_in(page: Page, base_url: str, username: str) -> None:
+def sign_in(page: Page, base_url: str, username: str, *, lands: str = r"/inbox$") -> None:
+    """Through the login form; ``lands`` is where this person's home page is (the inbox,
+    or a leader's board)."""
     page.goto(f"{base_url}/login")
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
-    expect(page).to_have_url(re.compile(r"/inbox$"))
+    expect(page).to_have_url(re.compile(lands))
 
 
 def sign_out(page: Page) -> None:

@@ -86,7 +86,14 @@ def test_sign_in_and_slow_down(live: Live) -> None:
 def test_catalogue(live: Live) -> None:
     c = live.client("school_officer")
     catalogue = {p["name"]: p for p in c.get("/api/v1/processes").json()}
-    assert set(catalogue) == {"title_review", "recruitment_plan", "recruitment"}
+    assert set(catalogue) == {
+        "title_review",
+        "recruitment_plan",
+        "recruitment",
+        "rotation_campaign",
+        "rotation",
+        "rotation_exemption",
+    }
     proc = catalogue["title_review"]
     assert proc["label"] == "职称评审"
     assert {"draft", "committee", "appointed"} <= {s["id"] for s in proc["states"]}
@@ -407,6 +414,12 @@ def test_every_case_endpoint_from_out_of_scope(live: Live) -> None:
             "closes_on": "2026-12-31",
         },
         ("post", "/api/v1/title-review/years/{year_id}/close"): None,
+        ("get", "/api/v1/title-review/cases/{case_id}/declaration.pdf"): None,
+        ("get", "/api/v1/title-review/cases/{case_id}/declaration.xlsx"): None,
+        ("get", "/api/v1/title-review/cases/{case_id}/appointment.pdf"): None,
+        ("get", "/api/v1/title-review/results/{unit_id}"): None,
+        ("get", "/api/v1/title-review/results/{unit_id}.pdf"): None,
+        ("get", "/api/v1/title-review/results/{unit_id}.xlsx"): None,
         ("get", "/api/v1/org-units/{unit_id}"): None,
         ("patch", "/api/v1/org-units/{unit_id}"): {"expected_version": 1, "name": "改名"},
         ("post", "/api/v1/org-units/{unit_id}/merge"): {"expected_version": 1, "into_code": "X"},
@@ -437,7 +450,40 @@ def test_every_case_endpoint_from_out_of_scope(live: Live) -> None:
             "ends_on": "2026-09-02",
         },
         ("post", "/api/v1/delegations/{delegation_id}/cancel"): None,
+        # the province's operations, from a county officer
+        ("post", "/api/v1/operations/{job}/run"): None,
+        ("post", "/api/v1/operations/deliveries/{delivery_id}/resend"): None,
+        # a county's rotation campaign, read from the next county
+        ("get", "/api/v1/rotation/campaigns/{campaign_id}"): None,
+        ("patch", "/api/v1/rotation/campaigns/{campaign_id}"): {"expected_version": 1},
+        ("post", "/api/v1/rotation/campaigns/{campaign_id}/steps/{step}"): {},
+        ("get", "/api/v1/rotation/campaigns/{campaign_id}/posts"): None,
+        ("post", "/api/v1/rotation/campaigns/{campaign_id}/posts"): {
+            "posts": [{"school_code": "X", "subject": "数学", "level": "初中", "places": 1}]
+        },
+        ("post", "/api/v1/rotation/campaigns/{campaign_id}/posts/import"): "upload",
+        ("get", "/api/v1/rotation/campaigns/{campaign_id}/eligible"): None,
+        ("get", "/api/v1/rotation/campaigns/{campaign_id}/me"): None,
+        ("put", "/api/v1/rotation/campaigns/{campaign_id}/preferences"): {"schools": [1]},
+        ("post", "/api/v1/rotation/campaigns/{campaign_id}/nominations"): {"person_id": 1},
+        ("post", "/api/v1/rotation/campaigns/{campaign_id}/confirmations"): {"school_id": 1},
+        ("get", "/api/v1/rotation/campaigns/{campaign_id}/required"): None,
+        ("get", "/api/v1/rotation/campaigns/{campaign_id}/result"): None,
+        ("get", "/api/v1/rotation/campaigns/{campaign_id}/result.xlsx"): None,
+        ("post", "/api/v1/rotation/campaigns/{campaign_id}/exemptions"): "upload",
+        ("get", "/api/v1/rotation/campaigns/{campaign_id}/exemptions"): None,
     }
+    campaign = live.client("county_officer").post(
+        "/api/v1/rotation/campaigns",
+        json={
+            "name": "2026学年教师交流轮岗",
+            "year": 2026,
+            "preferences_open": "2026-09-01",
+            "preferences_close": "2026-09-10",
+            "confirm_by": "2026-09-15",
+        },
+    )
+    assert campaign.status_code == 201, campaign.text
     scoped = {
         (m, p)
         for p, ops in spec["paths"].items()
@@ -458,11 +504,19 @@ def test_every_case_endpoint_from_out_of_scope(live: Live) -> None:
             pool_id=ids["county"],
             conflict_id=1,
             delegation_id=1,
+            campaign_id=campaign.json()["id"],
+            step="match",
+            job="dispatch",
+            delivery_id=1,
         )
         if body == "upload":
             r = other.post(url, files={"file": ("a.pdf", PDF, "application/pdf")})
         else:
-            query = {"subject": "数学"} if path.endswith("{pool_id}/members") else None
+            query: dict[str, Any] | None = None
+            if path.endswith("{pool_id}/members"):
+                query = {"subject": "数学"}
+            elif "/title-review/results/" in path:  # a committee's list of a year
+                query = {"year": 2026}
             r = other.request(method, url, json=body, params=query)
         assert r.status_code == 404, (method, path, r.status_code, r.text)
     listed = other.post(

@@ -252,22 +252,22 @@ def last_case_deleted_with_ledger_row(conn: Connection, p: Province) -> None:
 # (tampering, the case the messages name or None for the ledger, what plain verify says —
 # None where the database alone cannot tell, what --against says)
 MATRIX: list[tuple[Callable[[Connection, Province], None], str, str | None, str]] = [
-    (row_edit, "a", "记录内容与其哈希不符", "案件{a}"),
-    (row_delete, "a", "序号不连续", "案件{a}"),
-    (row_insert, "b", "记录内容与其哈希不符", "案件{b}"),
-    (reorder, "a", "链接不一致", "案件{a}"),
-    (tail_delete_head_moved_back, "a", "案件状态", "第4条记录已不存在"),
+    (row_edit, "a", "记录内容与其哈希不符", "事项{a}"),
+    (row_delete, "a", "序号不连续", "事项{a}"),
+    (row_insert, "b", "记录内容与其哈希不符", "事项{b}"),
+    (reorder, "a", "链接不一致", "事项{a}"),
+    (tail_delete_head_moved_back, "a", "事项状态", "第4条记录已不存在"),
     (tail_delete_case_restored, "a", None, "第4条记录已不存在"),
-    (state_alone, "b", "案件状态「appointed」", "案件{b}"),
-    (data_alone, "b", "案件数据与审计链记录的不符", "案件{b}"),
-    (unit_alone, "b", "案件数据与审计链记录的不符", "案件{b}"),
+    (state_alone, "b", "事项状态「appointed」", "事项{b}"),
+    (data_alone, "b", "事项数据与审计链记录的不符", "事项{b}"),
+    (unit_alone, "b", "事项数据与审计链记录的不符", "事项{b}"),
     (recomputed_plain, "a", "记录内容与其哈希不符", "与摘要"),
     (recomputed_unkeyed, "a", "未以审计密钥封存", "与摘要"),
     (recomputed_wrong_key, "a", "不在密钥环中", "与摘要"),
     (recomputed_leaked_key, "a", None, "与摘要"),
-    (case_deleted, "b", "记载的案件已不存在", "第3条记录已不存在"),
-    (case_deleted_with_ledger_row, "ledger", "第2条缺失", "案件{b}"),
-    (last_case_deleted_with_ledger_row, "c", None, "案件{c}"),
+    (case_deleted, "b", "记载的事项已不存在", "第3条记录已不存在"),
+    (case_deleted_with_ledger_row, "ledger", "第2条缺失", "事项{b}"),
+    (last_case_deleted_with_ledger_row, "c", None, "事项{c}"),
 ]
 
 
@@ -285,7 +285,7 @@ def test_every_tampering_is_caught(
     with p.engine.begin() as conn:
         tamper(conn, p)
     named = {"a": p.a, "b": p.b, "c": p.c}
-    where = "全省案件总账" if who == "ledger" else f"案件{named[who]}"
+    where = "全省事项总账" if who == "ledger" else f"事项{named[who]}"
 
     alone = verify(p.db_url)
     if plain is None:
@@ -301,7 +301,7 @@ def test_every_tampering_is_caught(
     said = against.format(**named)
     assert said in checked.stderr, checked.stderr
     if who != "ledger":
-        assert f"案件{named[who]}" in checked.stderr, checked.stderr
+        assert f"事项{named[who]}" in checked.stderr, checked.stderr
 
 
 def test_an_untouched_trail_verifies_against_its_digest_after_growing(
@@ -377,7 +377,7 @@ def test_rotated_keys_seal_new_events_and_old_ones_still_verify(
     (keys / "0001.key").rename(tmp_path / "away.key")
     missing = renshi(db_url, "audit", "verify")
     assert missing.returncode == 1
-    assert f"审计密钥{old}不在密钥环中" in missing.stderr and f"案件{first}" in missing.stderr
+    assert f"审计密钥{old}不在密钥环中" in missing.stderr and f"事项{first}" in missing.stderr
     (tmp_path / "away.key").rename(keys / "0001.key")
     assert renshi(db_url, "audit", "verify").returncode == 0
 

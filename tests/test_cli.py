@@ -85,7 +85,7 @@ def test_case_commands_and_audit_verify(db_url: str) -> None:
         )
     broken = run(db_url, "audit", "verify")
     assert broken.returncode == 1
-    assert "案件1 第3条（school_approve）" in broken.stderr
+    assert "事项1 第3条（school_approve）" in broken.stderr
     engine.dispose()
 
 
@@ -95,13 +95,13 @@ def test_deleted_last_audit_row_is_detected(db_url: str) -> None:
     with engine.begin() as conn:
         conn.execute(text("delete from audit_events where case_id = 1 and seq = 2"))
     broken = run(db_url, "audit", "verify")
-    assert broken.returncode == 1 and "案件1" in broken.stderr
+    assert broken.returncode == 1 and "事项1" in broken.stderr
     engine.dispose()
 
 
 @pytest.mark.parametrize(
     ("column", "value", "said"),
-    [("state", "appointed", "案件状态「appointed」"), ("version", "7", "案件版本7")],
+    [("state", "appointed", "事项状态「appointed」"), ("version", "7", "事项版本7")],
 )
 def test_a_case_row_changed_alone_is_detected(
     db_url: str, column: str, value: str, said: str

@@ -184,7 +184,7 @@ def test_unbinding_the_last_holder_with_open_work_is_refused(
             conn, county, clock.now(), rural.person_id, "school_officer", world.unit("rural"),
             d.eng.processes,
         )  # fmt: skip
-    assert f"案件{case}（职称评审·学校审核）" in refused.value.message
+    assert f"事项{case}（职称评审·学校审核）" in refused.value.message
     with d.eng.db.connect() as conn:
         assert conn.execute(
             select(RoleBinding.id).where(RoleBinding.person_id == rural.person_id)
@@ -211,7 +211,7 @@ def test_leaving_hands_all_open_work_over_in_one_action(
     mine = d.declare(world.teacher("戊老师", "rural"))  # addressed to the role
     named = d.declare(world.teacher("己老师", "urban"))
     _hand_to(d, named, successor, world.actors["school_officer"])
-    with d.eng.db.begin() as conn, pytest.raises(Conflict, match=f"案件{mine}"):
+    with d.eng.db.begin() as conn, pytest.raises(Conflict, match=f"事项{mine}"):
         accounts.handover(conn, county, clock.now(), rural.person_id, None)
     with d.eng.db.begin() as conn:
         done = accounts.handover(

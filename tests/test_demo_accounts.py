@@ -42,7 +42,7 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Live]:
 
 def _waiting(page: Page, step: str) -> None:
     """The inbox lists a case at ``step``; opening it offers this person an action."""
-    row = page.locator("main").get_by_text(step).first
+    row = page.locator("main table.list tbody").get_by_text(step).first
     expect(row).to_be_visible()
     page.locator("main a[href^='/cases/']").first.click()
     expect(page).to_have_url(re.compile(r"/cases/\d+$"))
@@ -57,7 +57,10 @@ def test_every_printed_account_reaches_its_first_action(db_url: str, site: Live)
         for username in printed:
             context = browser.new_context()
             page = context.new_page()
-            sign_in(page, site.url, username)  # lands on the inbox: no forced password change
+            # lands on the inbox (no forced password change); the leader and the inspector
+            # on the leaders' board, their home page
+            board = username in ("inspector", "leader")
+            sign_in(page, site.url, username, lands=r"/tasks/board$" if board else r"/inbox$")
             if username in DEMO_DECLARES:
                 title = TITLE_LABELS[DEMO_DECLARES[username]]
                 page.get_by_role("link", name=re.compile("申报$")).first.click()
@@ -78,6 +81,6 @@ def test_every_printed_account_reaches_its_first_action(db_url: str, site: Live)
                 page.get_by_role("link", name="教师名册").first.click()
                 expect(page.locator("main input[type=file]").first).to_be_attached()
             else:  # principal, inspector, leader: the cases of their scope, to read
-                page.get_by_role("link", name="案件").first.click()
+                page.get_by_role("link", name="事项").first.click()
                 expect(page.locator("main a[href^='/cases/']").first).to_be_visible()
             context.close()

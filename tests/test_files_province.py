@@ -20,7 +20,7 @@ import pytest
 from openpyxl import Workbook  # type: ignore[import-untyped, unused-ignore]
 from sqlalchemy import Engine, select
 
-from states.clock import FrozenClock, bureau_time
+from states.clock import FrozenClock, bureau_time, local_date
 from states.engine import CaseEngine
 from states.identity import make_id_number
 from states.org import Actor
@@ -30,6 +30,7 @@ from states.processes.recruitment import steps as rec
 from states.processes.recruitment.sheets import APPLICANTS, SCHEMAS
 from states.processes.recruitment.tables import Applicant, PostSeat
 from states.processes.title_review import years
+from states.processes.title_review.seed import appointment
 from states.registry import history
 from states.registry.accounts import ACCOUNTS, import_rows
 from states.registry.experts import EXPERTS, import_experts
@@ -210,7 +211,7 @@ def test_a_title_review_case_from_declaration_to_appointment(
     fire_current(eng, case_id, "close_sitting", who["shi"])
     close_window(eng, clock, case_id)  # the result's publicity runs out
     assert _state(eng, case_id) == "appointment"
-    fire_current(eng, case_id, "appoint", who["shi"])
+    fire_current(eng, case_id, "appoint", who["shi"], appointment(local_date(clock.now())))
     assert _state(eng, case_id) == "appointed"
 
     with eng.db.connect() as conn:
@@ -223,7 +224,7 @@ def test_a_title_review_case_from_declaration_to_appointment(
     # the record from the roster file, then the appointment, one sealed trail
     assert [(e.source, e.source_ref) for e in trail] == [
         ("import", "roster"),
-        ("case", f"案件{case_id}"),
+        ("case", f"事项{case_id}"),
     ]
 
 

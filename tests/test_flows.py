@@ -38,7 +38,14 @@ def test_deployments_are_scheduled_in_bureau_time() -> None:
     from flows.serve import deployments
 
     deps = {d.name: d for d in deployments()}
-    assert set(deps) == {"deadlines", "reminders", "publicity", "dispatch", "audit-digest"}
+    assert set(deps) == {
+        "deadlines",
+        "reminders",
+        "publicity",
+        "dispatch",
+        "audit-digest",
+        "checks",
+    }
     reminders = deps["reminders"].schedules[0].schedule
     assert reminders.cron == "30 8 * * *" and reminders.timezone == "Asia/Shanghai"
     nightly = deps["audit-digest"].schedules[0].schedule

@@ -100,7 +100,7 @@ def test_page_forms_refuse_invisible_characters(live: Live) -> None:
     anon = httpx.Client(base_url=live.url, timeout=30)
     r = anon.post("/login", data={"username": "teacher\x00", "password": PASSWORD})
     assert r.status_code == 422 and "text/html" in r.headers["content-type"]
-    assert CONTROL in r.text and "username" in r.text
+    assert CONTROL in r.text and "用户名" in r.text
     assert "renshi_session" not in r.cookies and not r.headers.get("set-cookie", "").startswith(
         "renshi_session"
     )
@@ -116,7 +116,7 @@ def test_page_forms_refuse_invisible_characters(live: Live) -> None:
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
         assert r.status_code == 422, (bad, r.status_code, r.text[:300])
-        assert "comment" in r.text and (CONTROL in r.text or ENCODING in r.text)
+        assert "意见" in r.text and (CONTROL in r.text or ENCODING in r.text)
     # a multipart form is checked where the pages parse it
     multipart = page.post(
         f"/cases/{cid}/comment",

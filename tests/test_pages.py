@@ -321,7 +321,7 @@ def test_case_out_of_scope_is_the_same_404_as_absent(live: Live) -> None:
     hidden = other.get(f"/cases/{cid}")
     absent = other.get("/cases/999999")
     assert hidden.status_code == absent.status_code == 404
-    assert "案件不存在" in hidden.text
+    assert "事项不存在" in hidden.text
     _check_page(hidden.text)
     assert _main(hidden.text) == _main(absent.text), "nothing hints that the case exists"
     assert other.get("/cases/abc").status_code == 404
@@ -419,7 +419,22 @@ def test_fire_errors_at_the_field_then_success(live: Live) -> None:
     assert no_reason.status_code == 422
     _check_page(no_reason.text)
     assert _field_error(no_reason.text, "send_back-reason") == "理由为必填项"
-    assert "请补充</textarea>" in no_reason.text
+    # 退回补正's own 理由 is its one opinion box: no generic 意见 box beside it
+    assert 'id="send_back-reason"' in no_reason.text
+    assert 'id="send_back-comment"' not in no_reason.text
+    # what the officer typed is kept beside the error
+    too_long = officer.post(
+        f"/cases/{cid}/fire",
+        data={
+            "csrf": ocsrf,
+            "event": "send_back",
+            "expected_version": str(version),
+            "reason": "请补充" + "材" * 1000,
+        },
+    )
+    assert too_long.status_code == 422
+    assert _field_error(too_long.text, "send_back-reason")
+    assert "请补充材材" in too_long.text
 
     stale = officer.post(
         f"/cases/{cid}/fire",
@@ -451,7 +466,7 @@ def test_fire_errors_at_the_field_then_success(live: Live) -> None:
     )
     assert again.status_code == 303, "a resubmitted form replays, it does not fail"
     after = officer.get(f"/cases/{cid}")
-    assert "已办理「学校审核通过」，案件当前状态：校内公示" in after.text
+    assert "已办理「学校审核通过」，事项当前状态：校内公示" in after.text
     assert "材料齐全，同意公示" in after.text and "学校审核 → 校内公示" in after.text
     assert 'id="event-' not in after.text
     assert "已办理" not in officer.get(f"/cases/{cid}").text, "the message shows once"
@@ -503,7 +518,7 @@ def test_inbox_tabs_and_batch(live: Live) -> None:
     assert done.status_code == 200
     _check_page(done.text)
     assert f"成功 {len(cases) - 1} 件，失败 1 件" in done.text
-    assert f"案件 {cases[0]}</a>：案件已被他人更新" in done.text
+    assert f"事项 {cases[0]}</a>：事项已被他人更新" in done.text
     assert '待办 <span class="count">1</span>' in done.text
     finished = officer.get("/inbox?box=done").text
     _check_page(finished)

@@ -142,9 +142,10 @@ def test_public_registration_with_an_sms_code(live: Live, robot: str) -> None:  
     county = live.client("county_officer")
     refused = county.post(f"/api/v1/recruitment/{round_id}/shortlist")
     assert refused.status_code == 403
-    assert city.post(f"/api/v1/recruitment/{round_id}/shortlist").json() == {
-        "result": {"shortlisted": 0, "not_shortlisted": 0}
-    }
+    # A shortlist before the qualification check and the written scores is refused.
+    early = city.post(f"/api/v1/recruitment/{round_id}/shortlist")
+    assert early.status_code == 409, early.text
+    assert "还有1人未完成资格审查" in early.json()["message"]
 
     # The applicant hears of the qualification check by SMS, at the number they confirmed.
     case_id = ok.json()["case_id"]

@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select, update
 
-from states.clock import FrozenClock
+from states.clock import FrozenClock, local_date
 from states.errors import Conflict, FormError, NotFound, RuleRefused
 from states.identity import make_id_number
 from states.org import INSPECTOR, Actor, Binding
+from states.processes.title_review.seed import appointment
 from states.registry import history, roster
 from states.registry.roster_sheet import ROSTER, write_roster
 from states.sheets import open_table, read_table
@@ -335,7 +336,7 @@ def test_an_appointment_writes_the_title_through_the_history_naming_the_case(
     d.vote_all(case_id, yes=7)
     d.fire(case_id, "close_sitting", "city_officer")
     d.close_window(case_id)
-    d.fire(case_id, "appoint", "city_officer")
+    d.fire(case_id, "appoint", "city_officer", appointment(local_date(d.clock.now())))
     assert teacher.person_id is not None
     with reader(d.eng.db).connect() as conn:
         trail = roster.history_of(conn, world.actors["city_officer"], teacher.person_id)
@@ -343,7 +344,7 @@ def test_an_appointment_writes_the_title_through_the_history_naming_the_case(
             select(Teacher.version).where(Teacher.person_id == teacher.person_id)
         ).scalar_one()
     [entry] = trail.entries
-    assert (entry.source, entry.case_id, entry.source_ref) == ("case", case_id, f"案件{case_id}")
+    assert (entry.source, entry.case_id, entry.source_ref) == ("case", case_id, f"事项{case_id}")
     assert entry.changes["title"] == ["grade1", "senior"]
     assert trail.verification.ok and version == 2
 

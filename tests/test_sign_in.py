@@ -268,7 +268,7 @@ def test_a_new_password_ends_every_other_session_and_token(live: Live) -> None:
             json={"current_password": NEW_PASSWORD, "new_password": "school_officer"},
         )
         assert weak.status_code == 422 and weak.json()["field"] == "new_password"
-        assert weak.json()["message"] == "new_password：新密码不能与用户名相同"
+        assert weak.json()["message"] == "新密码不能与用户名相同"
         r = c.post(
             "/api/v1/auth/password",
             headers=old,

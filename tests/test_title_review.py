@@ -9,6 +9,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import Engine, func, select
 
+from states.clock import local_date
 from states.engine import CaseEngine
 from states.errors import (
     Conflict,
@@ -19,6 +20,7 @@ from states.errors import (
     RuleRefused,
 )
 from states.org import SYSTEM_ACTOR
+from states.processes.title_review.seed import appointment
 from states.store.models import AuditEvent, Case, OutboxMessage, PanelSeat, Task
 from tests.world import DECLARE, Driver, World
 
@@ -50,7 +52,7 @@ def test_declaration_to_appointment(d: Driver, world: World) -> None:
     assert d.case(case_id).state == "result_publicity"
     d.close_window(case_id)
     assert d.case(case_id).state == "appointment"
-    result = d.fire(case_id, "appoint", "city_officer")
+    result = d.fire(case_id, "appoint", "city_officer", appointment(local_date(d.clock.now())))
     assert result.to_state == "appointed"
     assert world.title_of(teacher) == ("senior", d.clock.now().date())
     assert d.case(case_id).closed_at is not None
@@ -141,7 +143,8 @@ def test_objection_suspends_then_dismissed_resumes_window(d: Driver, world: Worl
     [resumed] = d.open_tasks(case_id)
     assert resumed.due_on > window.due_on, "the days of the suspension are not counted"
     d.close_window(case_id)
-    assert d.fire(case_id, "appoint", "city_officer").to_state == "appointed"
+    appointed = d.fire(case_id, "appoint", "city_officer", appointment(local_date(d.clock.now())))
+    assert appointed.to_state == "appointed"
 
 
 def test_objection_upheld_rejects(d: Driver, world: World) -> None:

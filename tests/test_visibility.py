@@ -19,8 +19,10 @@ import pytest
 from sqlalchemy import select, update
 
 from api.auth import hash_password
+from states.clock import local_date
 from states.org import PUBLIC_ACTOR, REVIEW_EXPERT
 from states.process.visibility import OVERSIGHT, STAFF, Audience
+from states.processes.title_review.seed import appointment
 from states.processes.title_review.spec import SPEC as TITLE_REVIEW
 from states.store.models import AuditEvent, Case, PanelSeat, Person, table_of
 from tests.live import PASSWORD, Live, add_account
@@ -126,6 +128,10 @@ def _api_bodies(client: httpx.Client, cid: int, applicant: int) -> dict[str, htt
         "attachment_id": 1,
         "round_id": 1,
         "unit_id": 1,
+        "kind": "written",
+        "campaign_id": 1,
+        "book_id": 1,
+        "task_id": 1,
     }
     out = {}
     for template, operations in schema["paths"].items():
@@ -268,7 +274,7 @@ def test_every_key_a_title_review_writes_is_declared(d: Driver, world: World) ->
     d.fire(case_id, "raise_objection", PUBLIC_ACTOR, objection)
     d.fire(case_id, "dismiss_objection", "county_officer", {"reason": "经核查，论文系本人原创"})
     d.close_window(case_id)
-    d.fire(case_id, "appoint", "city_officer")
+    d.fire(case_id, "appoint", "city_officer", appointment(local_date(d.clock.now())))
     vetoed = d.declare(world.teacher("吴老师", ethics=[dt.date(2026, 5, 1)]))
     assert d.case(vetoed).state == "rejected"
     assert undeclared_keys(d.eng) == {}

@@ -3,8 +3,8 @@
 A process package names its web module (``ProcessPackage.web``); that module exposes one
 ``WEB = WebPackage(...)``: its routers, and the hooks the generic pages and API call instead
 of knowing the process — the line the public publicity board shows for a case, a
-declaration form started from the teacher's record, and the record a reviewer reads beside
-the case. The app imports them once at start-up
+declaration form started from the teacher's record, the record a reviewer reads beside
+the case, and the documents a case's page offers to print. The app imports them once at start-up
 (``load``) and keeps them, with the public board built from them, on ``app.state``.
 """
 
@@ -38,6 +38,11 @@ class RecordPanel:
 
 # (connection, reader, the case's row: id, process, applicant_id, org_unit_id, state, data)
 CaseRecord = Callable[[Connection, Actor, Row], RecordPanel | None]
+# (the case as its reader sees it: id, state, data) -> the documents to print, (label, url)
+Documents = Callable[[Row], list[tuple[str, str]]]
+# (connection, a page's rows of one process: case_id, process, state, data) -> case id -> what
+# the case asks for ("申报高级教师（数学）"); one read for the page, not one per row
+Asks = Callable[[Connection, Sequence[Row]], Mapping[int, str]]
 
 
 @dataclass(frozen=True)
@@ -45,10 +50,14 @@ class WebPackage:
     routers: tuple[APIRouter, ...] = ()
     # process -> what the public board says of a case in a window ("拟认定高级教师（数学）")
     publicity: Mapping[str, Callable[[Row], str]] = field(default_factory=dict)
+    # process -> what its cases ask for, as the inbox's column says it (Asks)
+    asks: Mapping[str, Asks] = field(default_factory=dict)
     # process -> a declaration form started from the teacher's record (field -> value)
     declare_defaults: Mapping[str, Callable[[Row], dict[str, str]]] = field(default_factory=dict)
     # process -> the applicant's record shown beside the case (None: nothing to show)
     case_record: Mapping[str, CaseRecord] = field(default_factory=dict)
+    # process -> the documents a case's page links to, as (label, url): "打印申报表（PDF）"
+    documents: Mapping[str, Documents] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -77,6 +86,19 @@ class Web:
     def case_record(self, process: str) -> CaseRecord | None:
         return next((w.case_record[process] for w in self.packages
                      if process in w.case_record), None)  # fmt: skip
+
+    def documents(self, process: str) -> Documents | None:
+        return next((w.documents[process] for w in self.packages
+                     if process in w.documents), None)  # fmt: skip
+
+    def case_documents(self, process: str, case: Row) -> list[tuple[str, str]]:
+        """What the case's page offers to print or export (none for most processes)."""
+        found = self.documents(process)
+        return found(case) if found is not None else []
+
+    def asks(self, process: str) -> Asks | None:
+        return next((w.asks[process] for w in self.packages
+                     if process in w.asks), None)  # fmt: skip
 
 
 def load(catalogue: Catalogue) -> Web:

@@ -33,6 +33,7 @@ from api import webkit
 from api.auth import hash_password, hash_temporaries, hash_temporary
 from api.deps import ApiActor, Svc
 from api.errors import ERRORS
+from api.inbox_pages import TASK_KINDS
 from api.present import mask_phone
 from api.signin import password_problem
 from api.webkit import Posted, SignedIn, Who
@@ -243,9 +244,9 @@ class RoleRemoveIn(s.In):
 
 
 class MovedOut(BaseModel):
-    cases_moved: int = Field(description="待办随之转办的案件数（每件案件记一条审计记录）")
+    cases_moved: int = Field(description="待办随之转办的事项数（每件事项记一条审计记录）")
     unsigned: list[int] = Field(
-        default_factory=list, description="此人尚未签署、无人可代签的加签所在案件"
+        default_factory=list, description="此人尚未签署、无人可代签的加签所在事项"
     )
 
 
@@ -455,7 +456,7 @@ def api_bind(person_id: PersonId, body: RoleIn, svc: Svc, actor: ApiActor) -> Ac
 @api_router.post("/accounts/{person_id}/roles/remove", response_model=MovedOut, summary="撤销角色")
 def api_unbind(person_id: PersonId, body: RoleRemoveIn, svc: Svc, actor: ApiActor) -> MovedOut:
     """撤销角色：此人名下该角色的待办退回该角色由其他人员办理；此人是该单位该角色的最后一人且
-    仍有待办时拒绝（409，列出案件）。此人所有登录随即失效。"""
+    仍有待办时拒绝（409，列出事项）。此人所有登录随即失效。"""
     with svc.db.begin() as conn:
         moved = acc.unbind(
             conn, actor, svc.now(), person_id, _role_of(body.role), body.unit_id, _catalogue(svc)
@@ -496,8 +497,8 @@ def api_enable(person_id: PersonId, svc: Svc, actor: ApiActor) -> AccountOut:
 @api_router.post("/accounts/{person_id}/handover", response_model=MovedOut, summary="离职转办")
 def api_handover(person_id: PersonId, body: HandoverIn, svc: Svc, actor: ApiActor) -> MovedOut:
     """离职转办：此人名下全部待办（含其为唯一人员的角色待办）一次转给接任人，或退回原角色；
-    撤销其全部角色，结束其代理安排，停用账号（keep_account=true 时保留）。每件案件记一条
-    审计记录。无接任人而有无人可办的待办时拒绝（409，列出案件）。"""
+    撤销其全部角色，结束其代理安排，停用账号（keep_account=true 时保留）。每件事项记一条
+    审计记录。无接任人而有无人可办的待办时拒绝（409，列出事项）。"""
     with svc.db.begin() as conn:
         done = acc.handover(
             conn, actor, svc.now(), person_id, body.successor_id,
@@ -748,7 +749,7 @@ def _person_page(
             "state": processes[t.process].state_label(t.state)
             if t.process in processes
             else t.state,
-            "kind": "加签" if t.kind == "sign" else "办理",
+            "kind": TASK_KINDS.get(t.kind, "办理"),
             "acting_for": t.delegated_from,
         }
         for t in found.open_tasks
@@ -894,7 +895,7 @@ def unbind_page(request: Request, person_id: str, form: Posted, who: OnAccount) 
                 conn, who.actor, svc.now(), pid, _role_of(values["role"]), unit_id,
                 webkit.catalogue(request),
             )  # fmt: skip
-        more = f"，{moved}件案件的待办已退回该角色" if moved else ""
+        more = f"，{moved}件事项的待办已退回该角色" if moved else ""
         return f"已撤销“{ROLE_LABELS.get(values['role'], values['role'])}”{more}"
 
     return _act(request, who, person_id, "roles", values, work)
@@ -919,7 +920,7 @@ def disable_page(request: Request, person_id: str, form: Posted, who: OnAccount)
             done = acc.set_active(conn, who.actor, svc.now(), pid, False)
         said = "账号已停用，其所有登录已失效"
         if done.cases:
-            said += f"；{done.cases}件案件的待办已转给代理人或退回原角色"
+            said += f"；{done.cases}件事项的待办已转给代理人或退回原角色"
         if done.stuck:
             said += f"；{dlg.stuck_words(done.stuck)}的加签尚待此人签署，请承办人另行加签"
         return said
@@ -958,7 +959,7 @@ def handover_page(request: Request, person_id: str, form: Posted, who: OnAccount
                 if exc.field == "successor_id":
                     raise FormError("successor", exc.reason) from None
                 raise
-        return f"离职转办已完成：{done.cases}件案件的待办已转出，角色已全部撤销"
+        return f"离职转办已完成：{done.cases}件事项的待办已转出，角色已全部撤销"
 
     return _act(request, who, person_id, "handover", values, work)
 
@@ -1300,7 +1301,7 @@ def user_disable(username: str) -> None:
     )
     click.echo(f"已停用 {person.name}（{username}），其所有登录均已失效。")
     if done.cases:
-        click.echo(f"{done.cases}件案件的待办已转给代理人或退回原角色。")
+        click.echo(f"{done.cases}件事项的待办已转给代理人或退回原角色。")
 
 
 @cli.command("enable")
@@ -1331,7 +1332,7 @@ def user_revoke(username: str, role: str, unit: str) -> None:
     person, moved = _account_change(username, change)
     click.echo(f"已撤销 {person.name}（{username}）在单位 {unit} 的“{ROLE_LABELS[role]}”角色。")
     if moved:
-        click.echo(f"{moved}件案件的待办已退回该角色。")
+        click.echo(f"{moved}件事项的待办已退回该角色。")
 
 
 def _processes() -> Catalogue:
@@ -1416,6 +1417,6 @@ def user_handover(username: str, successor: str | None, keep_account: bool, as_:
     except RenshiError as exc:
         commands.refuse(exc)
     click.echo(
-        f"{person.name}（{username}）离职转办已完成：{done.cases}件案件的待办已转出，角色已全部撤销"
+        f"{person.name}（{username}）离职转办已完成：{done.cases}件事项的待办已转出，角色已全部撤销"
         + ("。" if keep_account else "，账号已停用。")
     )

@@ -283,7 +283,7 @@ def handover_out(catalogue: Catalogue, h: ot.Handover) -> HandoverOut:
     )  # fmt: skip
 
 
-@api_router.get("/org-units", response_model=UnitList, tags=["机构"])
+@api_router.get("/org-units", summary="单位列表", response_model=UnitList, tags=["机构"])
 def list_units(
     svc: Svc,
     actor: ApiActor,
@@ -306,7 +306,13 @@ def list_units(
     return UnitList(items=[unit_out(u, counts.get(u.id, 0)) for u in found], total=total, page=page)
 
 
-@api_router.post("/org-units", response_model=UnitOut, status_code=201, tags=["机构"])
+@api_router.post(
+    "/org-units",
+    summary="新建单位",
+    response_model=UnitOut,
+    status_code=201,
+    tags=["机构"],
+)
 def create_unit(body: UnitIn, svc: Svc, actor: ApiActor) -> UnitOut:
     """在管辖范围内新建一个单位（上级单位代码必填，省级除外）。代码全省唯一。"""
     with svc.db.begin() as conn:
@@ -318,7 +324,7 @@ def create_unit(body: UnitIn, svc: Svc, actor: ApiActor) -> UnitOut:
     return unit_out(unit, 0)
 
 
-@api_router.get("/org-units/{unit_id}", response_model=UnitOut, tags=["机构"])
+@api_router.get("/org-units/{unit_id}", summary="一个单位", response_model=UnitOut, tags=["机构"])
 def get_unit(unit_id: UnitId, svc: Svc, actor: ApiActor) -> UnitOut:
     """一个单位（管辖范围外视为不存在）。version 用于修改时的并发校验。"""
     with reader(svc.db).connect() as conn:
@@ -327,7 +333,7 @@ def get_unit(unit_id: UnitId, svc: Svc, actor: ApiActor) -> UnitOut:
     return unit_out(unit, count)
 
 
-@api_router.patch("/org-units/{unit_id}", response_model=UnitOut, tags=["机构"])
+@api_router.patch("/org-units/{unit_id}", summary="修改单位", response_model=UnitOut, tags=["机构"])
 def edit_unit(unit_id: UnitId, body: UnitPatch, svc: Svc, actor: ApiActor) -> UnitOut:
     """更名（代码不变）或修改农村学校、薄弱学校、自主评审试点标识。expected_version 须为读取时的
     版本，他人已修改则返回 409。"""
@@ -340,7 +346,12 @@ def edit_unit(unit_id: UnitId, body: UnitPatch, svc: Svc, actor: ApiActor) -> Un
     return unit_out(unit)
 
 
-@api_router.post("/org-units/{unit_id}/merge", response_model=MergeOut, tags=["机构"])
+@api_router.post(
+    "/org-units/{unit_id}/merge",
+    summary="合并单位",
+    response_model=MergeOut,
+    tags=["机构"],
+)
 def merge_unit(unit_id: UnitId, body: MergeIn, svc: Svc, actor: ApiActor) -> MergeOut:
     """将本单位合并到同层级的另一单位：教师随之调入，本单位撤销。须由上级单位办理。"""
     with svc.db.begin() as conn:
@@ -353,9 +364,14 @@ def merge_unit(unit_id: UnitId, body: MergeIn, svc: Svc, actor: ApiActor) -> Mer
     )
 
 
-@api_router.post("/org-units/{unit_id}/close", response_model=UnitOut, tags=["机构"])
+@api_router.post(
+    "/org-units/{unit_id}/close",
+    summary="撤销单位",
+    response_model=UnitOut,
+    tags=["机构"],
+)
 def close_unit(unit_id: UnitId, body: CloseIn, svc: Svc, actor: ApiActor) -> UnitOut:
-    """撤销单位（须已无教师和未撤销的下属单位）。撤销后不能再发起新的案件，未办结的案件与待办
+    """撤销单位（须已无教师和未撤销的下属单位）。撤销后不能再发起新的事项，未办结的事项与待办
     见 handover。"""
     with svc.db.begin() as conn:
         unit = ot.close_unit(
@@ -365,7 +381,12 @@ def close_unit(unit_id: UnitId, body: CloseIn, svc: Svc, actor: ApiActor) -> Uni
     return unit_out(unit)
 
 
-@api_router.get("/org-units/{unit_id}/history", response_model=list[HistoryOut], tags=["机构"])
+@api_router.get(
+    "/org-units/{unit_id}/history",
+    summary="单位变更记录",
+    response_model=list[HistoryOut],
+    tags=["机构"],
+)
 def unit_history(unit_id: UnitId, svc: Svc, actor: ApiActor) -> list[HistoryOut]:
     """单位的变更记录（新建、更名、标识、合并、撤销、岗位职数），逐条封印。"""
     with reader(svc.db).connect() as conn:
@@ -380,15 +401,20 @@ def unit_history(unit_id: UnitId, svc: Svc, actor: ApiActor) -> list[HistoryOut]
     ]  # fmt: skip
 
 
-@api_router.get("/org-units/{unit_id}/handover", response_model=HandoverOut, tags=["机构"])
+@api_router.get(
+    "/org-units/{unit_id}/handover",
+    summary="单位待移交事项",
+    response_model=HandoverOut,
+    tags=["机构"],
+)
 def unit_handover(unit_id: UnitId, svc: Svc, actor: ApiActor) -> HandoverOut:
-    """单位未办结的案件和其人员名下的待办，供撤销、合并时移交。"""
+    """单位未办结的事项和其人员名下的待办，供撤销、合并时移交。"""
     with reader(svc.db).connect() as conn:
         found = ot.handover(conn, actor, unit_id)
     return handover_out(svc.engine.processes, found)
 
 
-@api_router.post("/org-units/import", response_model=ImportOut, tags=["机构"])
+@api_router.post("/org-units/import", summary="导入机构", response_model=ImportOut, tags=["机构"])
 def import_units(
     svc: Svc,
     actor: ApiActor,
@@ -445,7 +471,12 @@ def quota_out(line: qu.QuotaLine) -> QuotaOut:
     )  # fmt: skip
 
 
-@api_router.get("/quotas", response_model=QuotaList, tags=["岗位指标与评委库"])
+@api_router.get(
+    "/quotas",
+    summary="岗位职数列表",
+    response_model=QuotaList,
+    tags=["岗位指标与评委库"],
+)
 def list_quotas(
     svc: Svc,
     actor: ApiActor,
@@ -463,7 +494,12 @@ def list_quotas(
     return QuotaList(items=[quota_out(x) for x in lines], schools=total, page=page)
 
 
-@api_router.put("/quotas", response_model=QuotaOut, tags=["岗位指标与评委库"])
+@api_router.put(
+    "/quotas",
+    summary="设置岗位职数",
+    response_model=QuotaOut,
+    tags=["岗位指标与评委库"],
+)
 def set_quota(body: QuotaIn, svc: Svc, actor: ApiActor) -> QuotaOut:
     """设置一所学校某年度某级职称的岗位数。expected_version 为读取时的版本（尚未设置为 0），
     他人已修改则返回 409；岗位数不能少于已占用的数量。"""
@@ -476,7 +512,12 @@ def set_quota(body: QuotaIn, svc: Svc, actor: ApiActor) -> QuotaOut:
     return quota_out(line)
 
 
-@api_router.post("/quotas/import", response_model=ImportOut, tags=["岗位指标与评委库"])
+@api_router.post(
+    "/quotas/import",
+    summary="导入岗位职数",
+    response_model=ImportOut,
+    tags=["岗位指标与评委库"],
+)
 def import_quotas(
     svc: Svc,
     actor: ApiActor,
@@ -576,7 +617,12 @@ def member_out(m: ex.Member) -> MemberOut:
     )  # fmt: skip
 
 
-@api_router.get("/expert-pools", response_model=list[PoolOut], tags=["岗位指标与评委库"])
+@api_router.get(
+    "/expert-pools",
+    summary="评委库列表",
+    response_model=list[PoolOut],
+    tags=["岗位指标与评委库"],
+)
 def list_pools(
     svc: Svc,
     actor: ApiActor,
@@ -593,7 +639,10 @@ def list_pools(
 
 
 @api_router.get(
-    "/expert-pools/{unit_id}/members", response_model=list[MemberOut], tags=["岗位指标与评委库"]
+    "/expert-pools/{unit_id}/members",
+    summary="评委库的评委",
+    response_model=list[MemberOut],
+    tags=["岗位指标与评委库"],
 )
 def list_members(
     unit_id: UnitId,
@@ -610,6 +659,7 @@ def list_members(
 
 @api_router.post(
     "/expert-pools/{unit_id}/members",
+    summary="加入评委库",
     response_model=list[MemberOut],
     status_code=201,
     tags=["岗位指标与评委库"],
@@ -628,10 +678,13 @@ def add_member(unit_id: UnitId, body: MemberIn, svc: Svc, actor: ApiActor) -> li
 
 
 @api_router.delete(
-    "/expert-pools/{unit_id}/members/{person_id}", status_code=204, tags=["岗位指标与评委库"]
+    "/expert-pools/{unit_id}/members/{person_id}",
+    summary="移出评委库",
+    status_code=204,
+    tags=["岗位指标与评委库"],
 )
 def remove_member(unit_id: UnitId, person_id: PersonId, svc: Svc, actor: ApiActor) -> Response:
-    """将评委移出评委库（已抽中的案件不受影响）；其登录随之失效。"""
+    """将评委移出评委库（已抽中的事项不受影响）；其登录随之失效。"""
     with svc.db.begin() as conn:
         ex.remove_member(conn, actor, unit_id=unit_id, person_id=person_id, at=svc.now())
     return Response(status_code=204)
@@ -647,6 +700,7 @@ class AvailabilityOut(BaseModel):
 
 @api_router.put(
     "/expert-pools/{unit_id}/members/{person_id}/availability",
+    summary="设置评委本年度是否参评",
     response_model=AvailabilityOut,
     tags=["岗位指标与评委库"],
 )
@@ -671,7 +725,10 @@ def set_availability(
 
 
 @api_router.get(
-    "/experts/{person_id}/conflicts", response_model=list[ConflictOut], tags=["岗位指标与评委库"]
+    "/experts/{person_id}/conflicts",
+    summary="评委的回避事项",
+    response_model=list[ConflictOut],
+    tags=["岗位指标与评委库"],
 )
 def list_conflicts(person_id: PersonId, svc: Svc, actor: ApiActor) -> list[ConflictOut]:
     """评委申报的回避事项（需回避的单位或人员）。"""
@@ -682,6 +739,7 @@ def list_conflicts(person_id: PersonId, svc: Svc, actor: ApiActor) -> list[Confl
 
 @api_router.post(
     "/experts/{person_id}/conflicts",
+    summary="登记回避事项",
     response_model=ConflictOut,
     status_code=201,
     tags=["岗位指标与评委库"],
@@ -701,6 +759,7 @@ def declare_conflict(
 
 @api_router.delete(
     "/experts/{person_id}/conflicts/{conflict_id}",
+    summary="撤销回避事项",
     status_code=204,
     tags=["岗位指标与评委库"],
 )
@@ -718,7 +777,12 @@ def withdraw_conflict(
     return Response(status_code=204)
 
 
-@api_router.post("/expert-pools/import", response_model=ImportOut, tags=["岗位指标与评委库"])
+@api_router.post(
+    "/expert-pools/import",
+    summary="导入评委库",
+    response_model=ImportOut,
+    tags=["岗位指标与评委库"],
+)
 def import_experts(
     svc: Svc,
     actor: ApiActor,
@@ -798,7 +862,7 @@ def load_calendar(
         return calendar_view(conn, schedule.year)
 
 
-@api_router.get("/calendar", response_model=CalendarOut, tags=["机构"])
+@api_router.get("/calendar", summary="节假日安排", response_model=CalendarOut, tags=["机构"])
 def get_calendar(
     svc: Svc, actor: ApiActor, year: Annotated[int | None, Query(ge=1, le=9999)] = None
 ) -> CalendarOut:
@@ -807,7 +871,7 @@ def get_calendar(
         return calendar_view(conn, _year(svc, year))
 
 
-@api_router.post("/calendar", response_model=CalendarOut, tags=["机构"])
+@api_router.post("/calendar", summary="导入节假日安排", response_model=CalendarOut, tags=["机构"])
 def post_calendar(
     svc: Svc,
     actor: ApiActor,
@@ -1760,7 +1824,7 @@ def cli_merge(code: str, into_code: str, on: str | None, who: str | None) -> Non
 @click.option("--on", "on", default=None, help="撤销日期 YYYY-MM-DD，默认今天")
 @AS
 def cli_close(code: str, on: str | None, who: str | None) -> None:
-    """撤销单位（须已无教师和未撤销的下属单位）；列出其未办结的案件与待办。"""
+    """撤销单位（须已无教师和未撤销的下属单位）；列出其未办结的事项与待办。"""
     day = _on(on)
 
     def close(conn: Connection, actor: Actor, unit: ot.UnitRow, at: datetime) -> str:
@@ -1768,8 +1832,8 @@ def cli_close(code: str, on: str | None, who: str | None) -> None:
         left = ot.handover(conn, actor, unit.id)
         lines = [f"已撤销：{done.code} {done.name}（{done.closed_on}）"]
         if left.case_total or left.task_total:
-            lines.append(f"待移交：未办结案件{left.case_total}件，待办{left.task_total}项")
-            lines += [f"  案件{c.id}（{c.process}，{c.state}）" for c in left.cases]
+            lines.append(f"待移交：未办结事项{left.case_total}件，待办{left.task_total}项")
+            lines += [f"  事项{c.id}（{c.process}，{c.state}）" for c in left.cases]
         return "\n".join(lines)
 
     click.echo(_edit(code, who, close))

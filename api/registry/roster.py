@@ -154,7 +154,7 @@ class RosterImportOut(BaseModel):
     ignored_columns: list[str]
 
 
-@api_router.post("/roster/imports", response_model=RosterImportOut)
+@api_router.post("/roster/imports", summary="导入教师名册", response_model=RosterImportOut)
 def import_roster(
     svc: Svc,
     actor: ApiActor,
@@ -180,7 +180,10 @@ def import_roster(
 
 
 @api_router.get(
-    "/roster/template", response_class=Response, responses={200: {"content": {XLSX: {}}}}
+    "/roster/template",
+    summary="教师名册导入模板",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {}}}},
 )
 def roster_template(actor: ApiActor) -> Response:
     """教师名册导入模板（.xlsx，表头即各列名称）。"""
@@ -189,7 +192,12 @@ def roster_template(actor: ApiActor) -> Response:
     return _download(template_xlsx(ROSTER), "教师名册导入模板")
 
 
-@api_router.get("/roster/export", response_class=Response, responses={200: {"content": {XLSX: {}}}})
+@api_router.get(
+    "/roster/export",
+    summary="导出教师名册",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {}}}},
+)
 def roster_export(
     svc: Svc,
     actor: ApiActor,
@@ -267,7 +275,7 @@ def _teacher_out(svc: Svc, actor: Actor, person_id: int) -> s.TeacherOut:
     return teacher_out(found.items[0])
 
 
-@api_router.patch("/teachers/{person_id}", response_model=s.TeacherOut)
+@api_router.patch("/teachers/{person_id}", summary="修改教师档案", response_model=s.TeacherOut)
 def edit_teacher(
     person_id: PersonId, body: TeacherEditIn, svc: Svc, actor: ApiActor
 ) -> s.TeacherOut:
@@ -282,7 +290,7 @@ def edit_teacher(
     return _teacher_out(svc, actor, person_id)
 
 
-@api_router.post("/teachers/{person_id}/moves", response_model=s.TeacherOut)
+@api_router.post("/teachers/{person_id}/moves", summary="人员变动", response_model=s.TeacherOut)
 def move_teacher(person_id: PersonId, body: MoveIn, svc: Svc, actor: ApiActor) -> s.TeacherOut:
     """人员变动：调动到管辖范围内的另一学校、离职、退休、死亡、恢复在职。
     须带读取时的版本号 expected_version。"""
@@ -324,9 +332,13 @@ class TeacherHistoryOut(BaseModel):
     )
 
 
-@api_router.get("/teachers/{person_id}/history", response_model=TeacherHistoryOut)
+@api_router.get(
+    "/teachers/{person_id}/history",
+    summary="教师档案变更记录",
+    response_model=TeacherHistoryOut,
+)
 def teacher_history(person_id: PersonId, svc: Svc, actor: ApiActor) -> TeacherHistoryOut:
-    """一位教师的档案变更记录（谁、何时、来源文件或案件、变更前后），及其完整性校验结果。
+    """一位教师的档案变更记录（谁、何时、来源文件或事项、变更前后），及其完整性校验结果。
     管辖该校的人事干部、督查员和教师本人可查看。"""
     with reader(svc.db).connect() as conn:
         found = roster.history_of(conn, actor, person_id)
@@ -758,7 +770,7 @@ def cli_history(id_number: str, who: str | None) -> None:
         except RenshiError as exc:
             _fail(exc.message)
     for e in found.entries:
-        where = f"（案件{e.case_id}）" if e.case_id else ""
+        where = f"（事项{e.case_id}）" if e.case_id else ""
         click.echo(
             f"#{e.seq} {e.at.astimezone(BUREAU_TZ):%Y-%m-%d %H:%M} {e.actor_label} "
             f"{e.source_label}{'：' + e.source_ref if e.source_ref else ''}{where}"

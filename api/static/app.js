@@ -29,3 +29,25 @@ document.addEventListener("DOMContentLoaded", () => {
 window.addEventListener("pageshow", () => {
   for (const button of document.querySelectorAll('button[type="submit"]')) button.disabled = false;
 });
+
+// Inbox at phone width: the table's header row (with its select-all box) folds away, so a
+// 全选 bar above the cards stands in. All the select-all boxes of a form and the boxes they
+// tick stay in agreement.
+document.addEventListener("DOMContentLoaded", () => {
+  for (const bar of document.querySelectorAll(".pick-all[hidden]")) bar.hidden = false;
+  for (const form of document.querySelectorAll("form")) {
+    const alls = [...form.querySelectorAll("input.select-all")];
+    if (!alls.length) continue;
+    for (const all of alls) {
+      all.addEventListener("change", () => {
+        for (const other of alls) other.checked = all.checked;
+      });
+    }
+    form.addEventListener("change", (event) => {
+      if (event.target.name !== "item") return;
+      const boxes = [...form.querySelectorAll('input[name="item"]')];
+      const every = boxes.length > 0 && boxes.every((box) => box.checked);
+      for (const all of alls) all.checked = every;
+    });
+  }
+});

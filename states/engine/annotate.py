@@ -25,6 +25,7 @@ from states.engine.tasks import assigned_notice
 from states.engine.transition import FireResult, load_case
 from states.errors import FormError, NotFound, PermissionDenied, RuleRefused
 from states.org import REVIEW_EXPERT, SCOPE_ROLES, SYSTEM, TEACHER, Actor, path_ids
+from states.store import queries
 from states.store.models import Attachment, Notification, RoleBinding, table_of
 
 if TYPE_CHECKING:
@@ -66,10 +67,11 @@ def annotate(
     return FireResult(case.id, case.process, event, case.state, case.state, version)
 
 
-READ_ONLY = "抄送只供知悉，不能在本案发表意见或上传附件"
+READ_ONLY = "抄送只供知悉，不能在本事项发表意见或上传附件"
+CLOSED_FILE = "本事项已办结，不能再上传附件"
 
 
-def _acts_on(conn: Connection, case: Any, actor: Actor) -> bool:
+def acts_on(conn: Connection, case: Any, actor: Actor) -> bool:
     """Whether ``actor`` takes part in the case rather than only reads it: an officer or
     inspector over it, its applicant, or someone a task of it was named to. A copy (抄送)
     lets its recipient read the case, not add to it."""
@@ -90,7 +92,7 @@ def comment(engine: CaseEngine, case_id: int, actor: Actor, text: str) -> FireRe
         raise FormError("comment", "意见不能为空")
 
     def write(conn: Connection, case: Any, now: dt.datetime) -> dict[str, Any]:
-        if not _acts_on(conn, case, actor):
+        if not acts_on(conn, case, actor):
             raise PermissionDenied(READ_ONLY)
         return body
 
@@ -131,7 +133,7 @@ def copy_to(
 
     def write(conn: Connection, case: Any, now: dt.datetime) -> dict[str, Any]:
         if not actor.sees(case.org_path):
-            raise PermissionDenied("只有办理或监督本案的人员可以抄送")
+            raise PermissionDenied("只有办理或监督本事项的人员可以抄送")
         found = set(conn.execute(select(people_t.c.id).where(people_t.c.id.in_(wanted))).scalars())
         missing = [p for p in wanted if p not in found]
         if missing:
@@ -140,7 +142,8 @@ def copy_to(
         if outside:
             raise FormError(
                 "person_ids",
-                f"只能抄送给本案管辖范围内的工作人员，以下人员不在其列：{'、'.join(outside)}",
+                "抄送对象须为本事项管辖范围内的工作人员（本单位及上级教育部门），"
+                f"以下人员不在其列：{'、'.join(outside)}",
             )
         already = set(
             conn.execute(
@@ -184,6 +187,9 @@ def record_attachment(
     def write(conn: Connection, case: Any, now: dt.datetime) -> dict[str, Any]:
         if not (actor.sees(case.org_path) or actor.person_id == case.applicant_id):
             raise PermissionDenied("只有申报人或办理人员可以上传附件")
+        if case.closed_at is not None:
+            # an ended case is what was decided on: nothing more goes into its file
+            raise PermissionDenied(CLOSED_FILE)
         created.append(
             conn.execute(
                 insert(attachments_t)
@@ -211,7 +217,7 @@ def urge(engine: CaseEngine, case_id: int, actor: Actor, note: str | None = None
 
     def write(conn: Connection, case: Any, now: dt.datetime) -> dict[str, Any]:
         if not actor.sees(case.org_path):
-            raise PermissionDenied("只有管辖本案的工作人员可以催办")
+            raise PermissionDenied("只有管辖本事项的工作人员可以催办")
         start = dt.datetime.combine(local_date(now), dt.time(), tzinfo=BUREAU_TZ)
         already = conn.execute(
             select(audit_t.c.id).where(
@@ -219,7 +225,7 @@ def urge(engine: CaseEngine, case_id: int, actor: Actor, note: str | None = None
             )
         ).first()
         if already is not None:
-            raise RuleRefused("urge_limit", "本案今天已催办过，每个案件每天只能催办一次")
+            raise RuleRefused("urge_limit", "本事项今天已催办过，每个事项每天只能催办一次")
         tasks = conn.execute(
             select(tasks_t).where(
                 tasks_t.c.case_id == case.id,
@@ -228,7 +234,7 @@ def urge(engine: CaseEngine, case_id: int, actor: Actor, note: str | None = None
             )
         ).all()
         if not tasks:
-            raise RuleRefused("urge_nothing", "本案当前没有待办理的事项，无需催办")
+            raise RuleRefused("urge_nothing", "本事项当前没有待办理的事项，无需催办")
         for t in tasks:
             payload = {
                 "task_id": t.id, "case_id": case.id, "state": t.state,
@@ -239,6 +245,12 @@ def urge(engine: CaseEngine, case_id: int, actor: Actor, note: str | None = None
         return {"tasks": [t.id for t in tasks], **body}
 
     return annotate(engine, case_id, actor, "urge", write)
+
+
+def transferable(task: Any) -> bool:
+    """Whether an open task may be handed to a colleague (转交): a step's work held for a
+    role, not an applicant's own, a committee member's vote or the system's."""
+    return bool(task.kind == "act" and task.role not in (REVIEW_EXPERT, TEACHER, SYSTEM))
 
 
 def transfer(
@@ -256,7 +268,7 @@ def transfer(
         if task is None or task.status != "open":
             raise NotFound("待办不存在或已办结")
         case = load_case(engine, conn, task.case_id, actor, expected_version)
-        if task.kind != "act" or task.role in (REVIEW_EXPERT, TEACHER, SYSTEM):
+        if not transferable(task):
             raise PermissionDenied("此待办不能转交")
         if not may_take(actor, task):
             raise PermissionDenied("只有待办的承办人可以转交")
@@ -303,6 +315,22 @@ def read_notification(engine: CaseEngine, notification_id: int, actor: Actor) ->
                 .values(read_at=func.coalesce(notes_t.c.read_at, engine.clock.now()))
             ).rowcount
         )
+
+
+def read_all_notifications(engine: CaseEngine, actor: Actor) -> int:
+    """全部已读: every notice of the actor's not yet read, marked read at once — settled ones
+    too, so that none turns up unread again if its task comes back to them. The count is of
+    those the reader had as unread (what the inbox showed)."""
+    if actor.person_id is None:
+        return 0
+    with engine.db.begin() as conn:
+        unread = queries.unread_notifications(conn, actor)
+        conn.execute(
+            update(notes_t)
+            .where(notes_t.c.person_id == actor.person_id, notes_t.c.read_at.is_(None))
+            .values(read_at=engine.clock.now())
+        )
+    return unread
 
 
 def mark_read(engine: CaseEngine, case_id: int, actor: Actor) -> None:

@@ -22,7 +22,7 @@ def acting(state_actor: By | None, ev: EventSpec) -> By | None:
 
 
 def officer_refusal(ev: EventSpec, tier: str) -> str:
-    return f"「{ev.label}」须由本案所属{TIER_WORDS.get(tier, tier)}的人事干部办理"
+    return f"「{ev.label}」须由本事项所属{TIER_WORDS.get(tier, tier)}的人事干部办理"
 
 
 def authorize(ctx: CaseContext, ev: EventSpec, by: By | None) -> None:
@@ -41,7 +41,7 @@ def authorize(ctx: CaseContext, ev: EventSpec, by: By | None) -> None:
         if not any(
             t.assignee_id == actor.person_id and t.role in PANEL_ROLES for t in ctx.open_tasks
         ):
-            raise PermissionDenied("您不是本案评审委员会的评委，或已投票")
+            raise PermissionDenied("您不是本事项评审委员会的评委，或已投票")
         return
     if by.officer:
         unit = ctx.unit_for(by.officer)

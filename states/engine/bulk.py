@@ -117,11 +117,16 @@ def open_many(
     conn: Connection,
     year: int | None = None,
     parent_id: int | None = None,
+    people: Sequence[int | None] | None = None,
 ) -> list[int]:
     """Open many cases at once (an import, a registration, a parent's children): (unit id,
     data) each; the cases start in the initial state with their create event and first
-    tasks."""
+    tasks. ``people``, one per item, names the person each case is about (its applicant
+    and subject: they read it and hear of its moves), where there is one."""
     spec = engine.processes[process]
+    if people is not None and len(people) != len(items):
+        raise ValueError("one person per case, or none")
+    whom = list(people) if people is not None else [None] * len(items)
     now = engine.clock.now()
     today = local_date(now)
     initial: str = spec.machine.initial_state.id
@@ -130,17 +135,17 @@ def open_many(
     if closed is not None:
         # A closed (撤销 or 合并) unit takes no new case (states/registry/org_tree.py).
         raise Conflict(
-            f"{closed.name}已于{closed.closed_on.isoformat()}撤销，不能在该单位发起新的案件"
+            f"{closed.name}已于{closed.closed_on.isoformat()}撤销，不能在该单位发起新的事项"
         )
     paths = {u.id: u.path for u in units}
     rows = [
         {
             "process": process, "year": year or today.year, "state": initial,
-            "org_unit_id": unit, "org_path": paths[unit], "applicant_id": None,
-            "subject_id": None, "parent_id": parent_id, "data": dict(data), "slot_key": None,
+            "org_unit_id": unit, "org_path": paths[unit], "applicant_id": person,
+            "subject_id": person, "parent_id": parent_id, "data": dict(data), "slot_key": None,
             "version": 1, "seq": 1, "audit_head": GENESIS, "opened_at": now, "updated_at": now,
         }
-        for unit, data in items
+        for (unit, data), person in zip(items, whom, strict=True)
     ]  # fmt: skip
     ids = list(conn.execute(OPEN_CASES, rows).scalars())
     body = canonical({})
@@ -154,8 +159,8 @@ def open_many(
     for case_id, row in zip(ids, rows, strict=True):
         digest = case_digest(
             process=process, year=row["year"], org_unit_id=row["org_unit_id"],
-            org_path=row["org_path"], applicant_id=None, subject_id=None,
-            parent_id=parent_id, slot_key=None, data=row["data"],
+            org_path=row["org_path"], applicant_id=row["applicant_id"],
+            subject_id=row["subject_id"], parent_id=parent_id, slot_key=None, data=row["data"],
         )  # fmt: skip
         head = hasher(GENESIS, case_id, 1, None, initial, 1, digest)
         heads.append((case_id, head))
@@ -231,7 +236,7 @@ def fire_many(
         for m in part:
             row = rows.get(m.case_id)
             if row is None or row[1] != process or m.case_id in seen:
-                problem: str | None = "案件不存在或重复"
+                problem: str | None = "事项不存在或重复"
                 plan = None
             else:
                 case_id, _, state, version, seq, prev, path = row
@@ -252,7 +257,7 @@ def fire_many(
                     body = canonical(clean) if clean else empty
             if problem is not None or plan is None:
                 if strict:
-                    raise FormError("moves", f"案件{m.case_id}：{problem}")
+                    raise FormError("moves", f"事项{m.case_id}：{problem}")
                 result.refused[m.case_id] = problem or ""
                 continue
             seen.add(case_id)
@@ -275,7 +280,7 @@ def fire_many(
                 opened.append((case_id, *plan.task))
         if updates:
             if BULK_CASES.run(conn, updates) != len(updates):
-                raise Conflict("批量办理时有案件被他人同时更新，请刷新后重试")
+                raise Conflict("批量办理时有事项被他人同时更新，请刷新后重试")
             BULK_AUDIT.run(conn, audits)
             conn.execute(
                 update(tasks_t)

@@ -191,7 +191,7 @@ class CaseEngine:
                 if replay is not None:
                     return replay
             if isinstance(exc, IntegrityError):
-                raise Conflict("案件已被他人同时更新，请刷新后重试") from None
+                raise Conflict("事项已被他人同时更新，请刷新后重试") from None
             raise
 
     def fire_in(
@@ -220,9 +220,10 @@ class CaseEngine:
         conn: Connection,
         year: int | None = None,
         parent_id: int | None = None,
+        people: Sequence[int | None] | None = None,
     ) -> list[int]:
         return bulk.open_many(
-            self, process, items, actor, conn=conn, year=year, parent_id=parent_id
+            self, process, items, actor, conn=conn, year=year, parent_id=parent_id, people=people
         )
 
     def fire_many(
@@ -290,6 +291,9 @@ class CaseEngine:
     def read_notification(self, notification_id: int, actor: Actor) -> bool:
         return annotate.read_notification(self, notification_id, actor)
 
+    def read_all_notifications(self, actor: Actor) -> int:
+        return annotate.read_all_notifications(self, actor)
+
     def mark_read(self, case_id: int, actor: Actor) -> None:
         annotate.mark_read(self, case_id, actor)
 
@@ -323,8 +327,10 @@ class CaseEngine:
 
     # --- reading ----------------------------------------------------------------------------
     def available(self, case_id: int, actor: Actor) -> dict[str, Any]:
-        """What this person may do on the case now: the events they may fire and whether
-        they may add a signer or must sign. Read-only; the same checks as ``fire``."""
+        """What this person may do on the case now: the events they may fire (not one the
+        signer gate would refuse while a 前加签 is unsigned), whether they may add a signer
+        or must sign, comment, copy the case, and which of its tasks they may hand on.
+        Read-only; the same checks as ``fire`` and the annotations."""
         with reader(self.db).connect() as conn:
             case = self.ensure_visible(conn, case_id, actor)
             spec = self.processes[case.process]
@@ -334,23 +340,34 @@ class CaseEngine:
                 ev = spec.events[name]
                 if ev.by.public:
                     continue
+                by = authz.acting(spec.states[case.state].actor, ev)
                 try:
-                    authz.authorize(ctx, ev, authz.acting(spec.states[case.state].actor, ev))
+                    authz.authorize(ctx, ev, by)
                 except PermissionDenied:
+                    continue
+                if signers.waits_for_signers(ctx, ev, by):
                     continue
                 events.append(name)
             signing = any(
                 t.kind == "sign" and t.assignee_id == actor.person_id for t in ctx.open_tasks
             )
+            comment = annotate.acts_on(conn, case, actor)
         return {
             "events": events,
             "add_signer": signers.may_add_signer(ctx),
             "countersign": signing,
+            "comment": comment,
+            "copy": actor.sees(case.org_path),
+            "transfer": [
+                t.id
+                for t in ctx.open_tasks
+                if annotate.transferable(t) and authz.may_take(actor, t)
+            ],
         }
 
     def ensure_visible(self, conn: Connection, case_id: int, actor: Actor) -> Any:
         """The case row if the actor may see it; NotFound otherwise (never a hint)."""
         case = conn.execute(select(cases_t).where(cases_t.c.id == case_id)).one_or_none()
         if case is None or not visible(conn, case, actor):
-            raise NotFound("案件不存在")
+            raise NotFound("事项不存在")
         return case

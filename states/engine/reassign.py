@@ -130,7 +130,7 @@ def reassign(
              case.state, payload, None, case.audit_head, head, seal.key_id, None)
         )  # fmt: skip
     if BULK_CASES.run(conn, updates) != len(updates):
-        raise Conflict("转办时有案件被他人同时更新，请稍后重试")
+        raise Conflict("转办时有事项被他人同时更新，请稍后重试")
     BULK_AUDIT.run(conn, audits)
     conn.execute(
         _MOVE_TASK,

@@ -134,5 +134,5 @@ def commit_case(
         },
     )
     if moved != 1:
-        raise Conflict("案件已被他人同时更新，请刷新后重试")
+        raise Conflict("事项已被他人同时更新，请刷新后重试")
     return version

@@ -23,7 +23,7 @@ from states.engine.transition import FireResult, Transition, load_case, run
 from states.errors import EventNotAllowed, FormError, PermissionDenied, RuleRefused
 from states.org import Actor
 from states.process.forms import COMMENT, Form
-from states.process.spec import EventSpec
+from states.process.spec import By, EventSpec
 from states.store.people import load_actor
 
 if TYPE_CHECKING:
@@ -44,6 +44,15 @@ def may_add_signer(ctx: CaseContext) -> bool:
     except PermissionDenied:
         return False
     return True
+
+
+def waits_for_signers(ctx: CaseContext, ev: EventSpec, by: By | None) -> bool:
+    """Whether ``ev`` would be refused now because a 前加签 has not signed: the gate
+    (``transition.signer_gate``) stops a reviewer's decision, not one that returns or ends the
+    case, while someone added before the approver is still to sign."""
+    if not (ev.decision and not ev.overrides_signers and by is not None and by.officer):
+        return False
+    return any(t.kind == "sign" and t.position == "before" for t in ctx.open_tasks)
 
 
 def add_signer(
@@ -69,7 +78,7 @@ def add_signer(
         authz.authorize(ctx, ADD_SIGNER, state.actor)
         signer = load_actor(conn, person_id=person_id)
         if person_id == actor.person_id or not signer.sees(case.org_path):
-            raise FormError("person_id", "加签人须为本案管辖范围内的其他工作人员")
+            raise FormError("person_id", "加签人须为本事项管辖范围内的其他工作人员")
         if any(t.kind == "sign" and t.assignee_id == person_id for t in ctx.open_tasks):
             raise FormError("person_id", "此人已在本环节加签")
         due = next((t.due_on for t in ctx.open_tasks if t.kind == "act"), None)
@@ -122,7 +131,7 @@ def countersign(
             )
         ).scalar()
         if mine is None:
-            raise PermissionDenied("您在本案没有待签署的加签")
+            raise PermissionDenied("您在本事项没有待签署的加签")
         conn.execute(
             update(tasks_t)
             .where(tasks_t.c.id == mine)

@@ -275,7 +275,7 @@ def load_case(
         public = ev is not None and ev.by.public
     # Out of scope looks exactly like absent: no hint that the case exists.
     if case is None or not (public or visible(conn, case, actor)):
-        raise NotFound("案件不存在")
+        raise NotFound("事项不存在")
     if check_version:
         ensure_version(case, expected_version)
     return case
@@ -284,7 +284,7 @@ def load_case(
 def ensure_version(case: Any, expected_version: int) -> None:
     if case.version != expected_version:
         raise Conflict(
-            f"案件已被他人更新（当前版本{case.version}，您提交的版本{expected_version}），"
+            f"事项已被他人更新（当前版本{case.version}，您提交的版本{expected_version}），"
             "请刷新后重试"
         )
 

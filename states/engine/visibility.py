@@ -117,6 +117,23 @@ def shown_payload(vis: Visibility, payload: Mapping[str, Any], viewer: Viewer) -
     return _filtered(vis.payload, payload, viewer)
 
 
+def shown_record(vis: Visibility, record: Mapping[str, Any], viewer: Viewer) -> dict[str, Any]:
+    """The applicant's record (keyed as ``Visibility.record`` names it) as ``viewer`` may
+    read it beside the case. Unlike a case's own keys, a record key nobody declared is left
+    out for everyone."""
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        rule = vis.record.get(key)
+        if rule is None:
+            if key in vis.record_open:
+                out[key] = value
+        elif viewer.may(rule):
+            out[key] = value
+        elif rule.others is not None:
+            out[key] = rule.others(value)
+    return out
+
+
 def shown_event(vis: Visibility, event: Mapping[str, Any], viewer: Viewer) -> dict[str, Any]:
     """An audit row (actor_id, actor_label, payload as a mapping) as ``viewer`` may see it:
     restricted payload fields left out, a committee member's name replaced. ``redacted``

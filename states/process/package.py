@@ -10,7 +10,7 @@ resolvers for applicants without an account. The generic core never imports a pr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,11 +38,14 @@ class Parts:
 
 @dataclass(frozen=True)
 class NavEntry:
-    """A link in the pages' navigation, shown to holders of any of ``roles``."""
+    """A link in the pages' navigation, shown to holders of any of ``roles``. ``home``: the
+    roles for whom it is the home page (a leader's board) — someone holding only such roles
+    lands there after signing in, everyone else on their inbox."""
 
     label: str
     href: str
     roles: frozenset[str]
+    home: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,13 @@ class Catalogue(Mapping[str, ProcessSpec]):
 
     def checks(self) -> list[ScheduledCheck]:
         return [check for p in self.packages for check in p.checks]
+
+    def landing(self, roles: Collection[str]) -> str | None:
+        """The home page of someone holding ``roles``, if a package declares one for them."""
+        held = set(roles)
+        if not held:
+            return None
+        return next((e.href for e in self.nav() if held <= e.home), None)
 
 
 def _merge(into: dict[Any, Any], more: Mapping[Any, Any], what: str) -> None:

@@ -69,11 +69,19 @@ class Visibility:
     payload: Mapping[str, Shown] = field(default_factory=dict)
     open: frozenset[str] = frozenset()
     anonymous: frozenset[Audience] | None = None
+    # The applicant's own record as a reviewer reads it beside the case (a teacher's title,
+    # years, ethics): ``record`` its restricted keys, ``record_open`` those everyone who may
+    # open the case reads. A record key named in neither is shown to nobody (fail closed):
+    # a record holds far more than a case, and a new row must be decided, not leaked.
+    record: Mapping[str, Shown] = field(default_factory=dict)
+    record_open: frozenset[str] = frozenset()
 
     def __or__(self, other: Visibility) -> Visibility:
         restricted = set(self.data) | set(self.payload) | set(other.data) | set(other.payload)
         clash = (set(self.data) & set(other.data)) | (set(self.payload) & set(other.payload))
         clash |= (self.open | other.open) & restricted
+        clash |= set(self.record) & set(other.record)
+        clash |= (self.record_open | other.record_open) & (set(self.record) | set(other.record))
         if clash:
             raise ValueError(f"visibility declared twice for {sorted(clash)}")
         if None not in (self.anonymous, other.anonymous) and self.anonymous != other.anonymous:
@@ -83,6 +91,8 @@ class Visibility:
             payload={**self.payload, **other.payload},
             open=self.open | other.open,
             anonymous=self.anonymous if self.anonymous is not None else other.anonymous,
+            record={**self.record, **other.record},
+            record_open=self.record_open | other.record_open,
         )
 
     def declared(self) -> frozenset[str]:
@@ -119,4 +129,34 @@ CASE_RECORD = Visibility(
             "return_reason",
         }
     )
+)
+
+
+def _violations(entries: Any) -> int:
+    """What everyone else learns of a teacher's ethics record: how many violations it holds,
+    not when or what."""
+    return len(entries) if isinstance(entries, list | tuple) else 0
+
+
+# A teacher's record beside a case about them (title review today; rotation and support
+# teaching tomorrow). The ethics record's dates and words and the history of the rural-service
+# years (who recorded what, from which file) are for the teacher and the officers and
+# inspectors over the case; a committee member, a principal or someone it was copied to reads
+# the record's facts and only whether any violation is on it.
+TEACHER_RECORD = Visibility(
+    record={
+        "ethics": Shown(frozenset({Audience.APPLICANT}) | STAFF, others=_violations),
+        "rural_ledger": Shown(frozenset({Audience.APPLICANT}) | STAFF),
+    },
+    record_open=frozenset(
+        {
+            "school",
+            "title",
+            "title_date",
+            "education",
+            "teaching_years",
+            "rural_years",
+            "backbone_level",
+        }
+    ),
 )

@@ -285,14 +285,14 @@ def detail(conn: Connection, actor: Actor, person_id: int, today: dt.date) -> Ac
 
 # --- describing work ------------------------------------------------------------------------
 def describe(rows: Iterable[Any], processes: Catalogue | None) -> str:
-    """Open tasks as an officer reads them: 案件12（职称评审·县级资格审查）."""
+    """Open tasks as an officer reads them: 事项12（职称评审·县级资格审查）."""
     parts = []
     for r in rows:
         if processes is not None and r.process in processes:
             spec = processes[r.process]
-            parts.append(f"案件{r.case_id}（{spec.label}·{spec.state_label(r.state)}）")
+            parts.append(f"事项{r.case_id}（{spec.label}·{spec.state_label(r.state)}）")
         else:
-            parts.append(f"案件{r.case_id}（{r.state}）")
+            parts.append(f"事项{r.case_id}（{r.state}）")
     shown = parts[:20]
     more = f"等{len(parts)}件" if len(parts) > 20 else ""
     return "、".join(shown) + more

@@ -435,4 +435,4 @@ def sweep(conn: Connection, now: dt.datetime, actor: Actor = SYSTEM_ACTOR) -> Sw
 
 
 def stuck_words(rows: Sequence[Any]) -> str:
-    return "、".join(f"案件{t.case_id}" for t in rows)
+    return "、".join(f"事项{t.case_id}" for t in rows)

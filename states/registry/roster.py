@@ -1257,7 +1257,7 @@ def apply_case_change(
     )
     return history.record(
         conn, history.TEACHER, [Entry(person_id, changes, case_id=case_id)],
-        actor=actor, at=at, source="case", source_ref=f"案件{case_id}",
+        actor=actor, at=at, source="case", source_ref=f"事项{case_id}",
     )  # fmt: skip
 
 

@@ -35,7 +35,7 @@ CASE_COLUMNS = (
     cases_t.c.applicant_id, cases_t.c.subject_id, cases_t.c.parent_id, cases_t.c.slot_key,
     cases_t.c.data,
 )  # fmt: skip
-LEDGER = "全省案件总账"
+LEDGER = "全省事项总账"
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class Break:
     def __str__(self) -> str:
         if self.case_id is None:
             return f"{LEDGER}：{self.problem}"
-        where = f"案件{self.case_id}" + (f" 第{self.seq}条（{self.event}）" if self.seq else "")
+        where = f"事项{self.case_id}" + (f" 第{self.seq}条（{self.event}）" if self.seq else "")
         return f"{where}：{self.problem}"
 
 
@@ -140,25 +140,25 @@ def _aligned(
 def _check_case(cid: int, case: Any, chain: list[Any], entry: Any, keys: Keys) -> Iterator[Break]:
     if case is None:
         if chain:
-            yield Break(cid, None, None, "审计记录所属的案件已不存在（案件被删除）")
+            yield Break(cid, None, None, "审计记录所属的事项已不存在（事项被删除）")
         if entry is not None:
             yield Break(
                 cid,
                 None,
                 None,
-                f"{LEDGER}第{entry.seq}条记载的案件已不存在（案件连同其记录被删除）",
+                f"{LEDGER}第{entry.seq}条记载的事项已不存在（事项连同其记录被删除）",
             )
         return
     if not chain:
-        yield Break(cid, None, None, f"案件应有{case.seq}条审计记录，审计表中一条也没有")
+        yield Break(cid, None, None, f"事项应有{case.seq}条审计记录，审计表中一条也没有")
     else:
         yield from _check_chain(cid, chain, keys)
         yield from _check_head(cid, chain, case)
     if entry is None:
-        yield Break(cid, None, None, f"案件不在{LEDGER}中（案件是后来插入的，或总账被改写）")
+        yield Break(cid, None, None, f"事项不在{LEDGER}中（事项是后来插入的，或总账被改写）")
     elif chain and chain[0].seq == 1 and entry.first_hash != chain[0].hash:
         yield Break(
-            cid, 1, chain[0].event, f"与{LEDGER}记载的首条记录不符（案件的审计链被整体替换）"
+            cid, 1, chain[0].event, f"与{LEDGER}记载的首条记录不符（事项的审计链被整体替换）"
         )
 
 
@@ -216,7 +216,7 @@ def _check_head(cid: int, chain: list[Any], case: Any) -> Iterator[Break]:
             cid,
             last.seq,
             None,
-            f"审计链止于第{last.seq}条，与案件当前版本{case.seq}不符（末尾记录被删除或修改）",
+            f"审计链止于第{last.seq}条，与事项当前版本{case.seq}不符（末尾记录被删除或修改）",
         )
         return
     if last.to_state != case.state:
@@ -224,25 +224,25 @@ def _check_head(cid: int, chain: list[Any], case: Any) -> Iterator[Break]:
             cid,
             None,
             None,
-            f"案件状态「{case.state}」与审计链末尾记录的状态「{last.to_state}」不符"
-            "（案件状态被直接修改）",
+            f"事项状态「{case.state}」与审计链末尾记录的状态「{last.to_state}」不符"
+            "（事项状态被直接修改）",
         )
     if last.version is not None and last.version != case.version:
         yield Break(
             cid,
             None,
             None,
-            f"案件版本{case.version}与审计链末尾记录的版本{last.version}不符（案件被直接修改）",
+            f"事项版本{case.version}与审计链末尾记录的版本{last.version}不符（事项被直接修改）",
         )
     recorded = next((r.data_digest for r in reversed(chain) if r.data_digest is not None), None)
     if recorded is None:
-        yield Break(cid, None, None, "审计链未记录案件数据的摘要，无法证明案件数据未被修改")
+        yield Break(cid, None, None, "审计链未记录事项数据的摘要，无法证明事项数据未被修改")
     elif recorded != digest_of_row(case):
         yield Break(
             cid,
             None,
             None,
-            "案件数据与审计链记录的不符（案件的数据、名额、所属单位或申请人被直接修改）",
+            "事项数据与审计链记录的不符（事项的数据、名额、所属单位或申请人被直接修改）",
         )
 
 
@@ -252,7 +252,7 @@ def check_ledger(rows: Iterable[Any], keys: Keys) -> Iterator[Break]:
     for row in rows:
         if row.seq != expected:
             gone = f"第{expected}条" + (f"至第{row.seq - 1}条" if row.seq - 1 > expected else "")
-            yield Break(None, None, None, f"{gone}缺失（有案件连同其总账记录被删除）")
+            yield Break(None, None, None, f"{gone}缺失（有事项连同其总账记录被删除）")
         if row.prev_hash != prev:
             yield Break(
                 row.case_id, None, None, f"{LEDGER}第{row.seq}条与前一条的链接不一致（总账被改写）"

@@ -338,10 +338,14 @@ class Notification(Base):
     outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"))
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    # The task a reminder, urge or escalation is about: once that task is closed (or handed
+    # to someone else) the notice is settled — kept, no longer unread work. Read through the
+    # join, never copied, so a task closed before the notice was delivered settles it too.
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
     kind: Mapped[str] = mapped_column(String(48))
     title: Mapped[str] = mapped_column(String(255))
     body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)  # delivered (not the event)
     read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -514,6 +518,40 @@ class Delegation(Base):
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class JobRun(Base):
+    """One run of a scheduled job (a sweep, the notice dispatch, the audit digest), however
+    it was started: the operations page reads these, so it works with the Prefect server
+    down. Written only through ``states.ops.run_recorded``."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (Index("ix_job_runs_job", "job", "started_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    job: Mapped[str] = mapped_column(String(32))
+    trigger: Mapped[str] = mapped_column(String(16))  # schedule | manual | cli
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))  # manual: who
+    started_by: Mapped[str | None] = mapped_column(String(64))  # their name, as it was then
+    # host:pid of the process running it: a run whose process is gone (killed, crashed) is
+    # seen as interrupted at once on that host, not held until it is stale
+    runner: Mapped[str | None] = mapped_column(String(128))
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(16))  # running | ok | partial | failed | skipped
+    counts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    reason: Mapped[str | None] = mapped_column(Text)  # why it was skipped
+    error: Mapped[str | None] = mapped_column(Text)  # what failed, in part or in whole
+
+
+# An unfinished run holds its job: a second start meanwhile is recorded as skipped rather
+# than doing the same work twice at once (the unique index decides, on both databases).
+Index(
+    "uq_job_runs_running",
+    JobRun.job,
+    unique=True,
+    sqlite_where=JobRun.finished_at.is_(None),
+    postgresql_where=JobRun.finished_at.is_(None),
+)
 
 
 def table_of(model: type[Base]) -> Table:

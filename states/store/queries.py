@@ -8,7 +8,7 @@ they were handed. Out of scope is indistinguishable from absent.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,17 +18,21 @@ from sqlalchemy import (
     Select,
     and_,
     asc,
+    case,
     desc,
     false,
     func,
     literal,
+    not_,
     or_,
     select,
     tuple_,
 )
 
 from states.engine.scope import case_scope
+from states.identity import validate_id_number
 from states.org import SCOPE_ROLES, Actor
+from states.process.spec import ProcessSpec
 from states.store.models import (
     Attachment,
     AuditEvent,
@@ -36,6 +40,7 @@ from states.store.models import (
     CaseCopy,
     Notification,
     OrgUnit,
+    OutboxMessage,
     Person,
     Task,
     Teacher,
@@ -43,7 +48,7 @@ from states.store.models import (
 )
 
 cases_t, tasks_t, audit_t = table_of(Case), table_of(Task), table_of(AuditEvent)
-notes_t = table_of(Notification)
+notes_t, outbox_t = table_of(Notification), table_of(OutboxMessage)
 copies_t, people_t, units_t = table_of(CaseCopy), table_of(Person), table_of(OrgUnit)
 teachers_t, attachments_t = table_of(Teacher), table_of(Attachment)
 
@@ -217,26 +222,92 @@ def _my_task_filter(actor: Actor) -> ColumnElement[bool]:
     return or_(*terms) if terms else false()
 
 
+@dataclass(frozen=True)
+class InboxFilter:
+    """What the inbox is narrowed to. ``search`` is one box: a case number (digits), a full
+    ID number (18 characters, matched exactly: a part of one never finds anybody), or a part
+    of the applicant's name. The inbox lists only the reader's own work, so nothing here
+    reaches beyond it."""
+
+    search: str = ""
+    process: str | None = None
+    state: str | None = None
+    unit_id: int | None = None  # the case's unit or any unit below it
+    due_before: dt.date | None = None  # due on or before
+    overdue: bool = False
+
+    def terms(self) -> tuple[int | None, str | None, str | None]:
+        """(case number, ID number, part of a name); ValueError for an ID number that cannot
+        be one, with the reason (states.identity)."""
+        text = self.search.strip()
+        if not text:
+            return None, None, None
+        if text.isascii() and text.isdigit() and len(text) <= 16:
+            return int(text), None, None
+        if len(text) == 18 and text[:17].isascii() and text[:17].isdigit():
+            return None, validate_id_number(text), None
+        return None, None, text
+
+
+def _inbox_where(
+    conn: Connection, f: InboxFilter, box: str, today: dt.date
+) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    case_id, id_number, name = f.terms()
+    if case_id is not None:
+        where.append(cases_t.c.id == case_id)
+    if id_number is not None:
+        where.append(people_t.c.id_number == id_number)
+    if name is not None:
+        where.append(people_t.c.name.contains(name, autoescape=True))
+    if f.process:
+        where.append(cases_t.c.process == f.process)
+    if f.state:
+        where.append(cases_t.c.state == f.state)
+    if f.unit_id is not None:
+        path = conn.execute(select(units_t.c.path).where(units_t.c.id == f.unit_id)).scalar()
+        where.append(_prefix(path) if path else false())
+    if box != "cc":  # a copy has no deadline
+        if f.due_before is not None:
+            where.append(tasks_t.c.due_on <= f.due_before)
+        if f.overdue and box == "todo":
+            where.append(tasks_t.c.due_on < today)
+    return where
+
+
 def inbox(
     conn: Connection,
     actor: Actor,
     box: str,
     today: dt.date,
     *,
-    process: str | None = None,
+    filters: InboxFilter = InboxFilter(),
+    drafts: Collection[tuple[str, str]] = (),
     page: int = 1,
     page_size: int = 50,
 ) -> Page:
-    """待办 (open tasks handed to me), 已办 (tasks I closed), 抄送 (cases copied to me)."""
+    """待办 (open tasks handed to me), 已办 (tasks I closed), 抄送 (cases copied to me).
+
+    Each item carries the case's ``data`` (for the line a process writes of what is asked)
+    and ``submitted_at``: when it left the opener's draft — ``drafts`` are the (process,
+    initial state) pairs that are one — or, for a process without a draft, when it was
+    opened."""
+    columns = (
+        cases_t.c.id.label("case_id"),
+        cases_t.c.process,
+        cases_t.c.state,
+        cases_t.c.version,
+        cases_t.c.data,
+        cases_t.c.opened_at,
+        cases_t.c.org_unit_id,
+        people_t.c.name.label("applicant_name"),
+        units_t.c.name.label("unit_name"),
+    )
+    where = _inbox_where(conn, filters, box, today)
     if box == "cc":
         base: Select[Any] = (
             select(
-                cases_t.c.id.label("case_id"),
-                cases_t.c.process,
-                cases_t.c.state,
-                cases_t.c.version,
-                people_t.c.name.label("applicant_name"),
-                units_t.c.name.label("unit_name"),
+                *columns,
                 copies_t.c.copied_at.label("at"),
                 copies_t.c.read_at,
                 literal(None).label("due_on"),
@@ -246,32 +317,18 @@ def inbox(
             .join(cases_t, cases_t.c.id == copies_t.c.case_id)
             .join(units_t, units_t.c.id == cases_t.c.org_unit_id)
             .outerjoin(people_t, people_t.c.id == cases_t.c.applicant_id)
-            .where(copies_t.c.person_id == (actor.person_id or -1))
+            .where(copies_t.c.person_id == (actor.person_id or -1), *where)
         )
-        order: Sequence[Any] = (desc(copies_t.c.copied_at),)
+        order: Sequence[Any] = (desc(copies_t.c.copied_at), desc(copies_t.c.case_id))
     else:
+        cond = _box_condition(actor, box)
         if box == "todo":
-            cond = and_(
-                tasks_t.c.status == "open",
-                tasks_t.c.kind.in_(HUMAN_KINDS),
-                _my_task_filter(actor),
-            )
             order = (tasks_t.c.due_on.is_(None), asc(tasks_t.c.due_on), asc(tasks_t.c.id))
-        elif box == "done":
-            cond = and_(tasks_t.c.status == "done", tasks_t.c.closed_by == (actor.person_id or -1))
-            order = (desc(tasks_t.c.closed_at),)
         else:
-            raise ValueError(box)
-        if process:
-            cond = and_(cond, cases_t.c.process == process)
+            order = (desc(tasks_t.c.closed_at), desc(tasks_t.c.id))
         base = (
             select(
-                cases_t.c.id.label("case_id"),
-                cases_t.c.process,
-                cases_t.c.state,
-                cases_t.c.version,
-                people_t.c.name.label("applicant_name"),
-                units_t.c.name.label("unit_name"),
+                *columns,
                 tasks_t.c.opened_at.label("at"),
                 literal(None).label("read_at"),
                 tasks_t.c.due_on,
@@ -281,13 +338,89 @@ def inbox(
             .join(cases_t, cases_t.c.id == tasks_t.c.case_id)
             .join(units_t, units_t.c.id == cases_t.c.org_unit_id)
             .outerjoin(people_t, people_t.c.id == cases_t.c.applicant_id)
-            .where(cond)
+            .where(cond, *where)
         )
     result = _page(conn, base, order, page, page_size)
+    submitted = _submitted(conn, [i["case_id"] for i in result.items], drafts)
+    drafted = {p for p, _ in drafts}
     for item in result.items:
         due = item.get("due_on")
         item["overdue"] = bool(box == "todo" and due is not None and due < today)
+        item["submitted_at"] = (
+            submitted.get(item["case_id"]) if item["process"] in drafted else item["opened_at"]
+        )
     return result
+
+
+def draft_states(specs: Iterable[ProcessSpec]) -> list[tuple[str, str]]:
+    """(process, initial state) where a case starts as its opener's draft — the state is
+    held by whoever opens the case (a teacher's declaration, a county's post plan) — so that
+    it is submitted when it leaves it; elsewhere a case is submitted as it is opened (a
+    registration goes straight to its check)."""
+    out: list[tuple[str, str]] = []
+    for spec in specs:
+        initial: str = spec.machine.initial_state.id
+        by = spec.states[initial].actor
+        if by is not None and (
+            (by.applicant and spec.opened_by == "teacher") or by.officer == spec.opened_by
+        ):
+            out.append((spec.name, initial))
+    return out
+
+
+def _box_condition(actor: Actor, box: str) -> ColumnElement[bool]:
+    if box == "todo":
+        return and_(
+            tasks_t.c.status == "open", tasks_t.c.kind.in_(HUMAN_KINDS), _my_task_filter(actor)
+        )
+    if box == "done":
+        return and_(tasks_t.c.status == "done", tasks_t.c.closed_by == (actor.person_id or -1))
+    raise ValueError(box)
+
+
+def _submitted(
+    conn: Connection, case_ids: Sequence[int], drafts: Collection[tuple[str, str]]
+) -> dict[int, dt.datetime]:
+    """When each case first left its draft: one read for a page of cases."""
+    if not case_ids or not drafts:
+        return {}
+    rows = conn.execute(
+        select(audit_t.c.case_id, func.min(audit_t.c.at))
+        .join(cases_t, cases_t.c.id == audit_t.c.case_id)
+        .where(
+            audit_t.c.case_id.in_(case_ids),
+            tuple_(cases_t.c.process, audit_t.c.from_state).in_(list(drafts)),
+            audit_t.c.to_state != audit_t.c.from_state,
+        )
+        .group_by(audit_t.c.case_id)
+    ).all()
+    return {int(r[0]): r[1] for r in rows}
+
+
+def inbox_units(
+    conn: Connection, actor: Actor, box: str, *, limit: int = 200
+) -> list[tuple[int, str]]:
+    """The units the cases in a box belong to, by name: what the unit filter offers (so it
+    never names a unit the reader has no work from)."""
+    if box == "cc":
+        base = (
+            select(cases_t.c.org_unit_id)
+            .join(copies_t, copies_t.c.case_id == cases_t.c.id)
+            .where(copies_t.c.person_id == (actor.person_id or -1))
+        )
+    else:
+        base = (
+            select(cases_t.c.org_unit_id)
+            .join(tasks_t, tasks_t.c.case_id == cases_t.c.id)
+            .where(_box_condition(actor, box))
+        )
+    rows = conn.execute(
+        select(units_t.c.id, units_t.c.name)
+        .where(units_t.c.id.in_(base))
+        .order_by(units_t.c.path)
+        .limit(limit)
+    ).all()
+    return [(int(r[0]), str(r[1])) for r in rows]
 
 
 def copy_of(conn: Connection, case_id: int, actor: Actor) -> tuple[bool, bool]:
@@ -395,21 +528,77 @@ def publicity(
     return _page(conn, base, (cases_t.c.id,), page, page_size)
 
 
+# A notice about a piece of work (a reminder, an urge, an escalation) is settled once its
+# task is closed, or held by someone else (转交, 代理): it stays in the list, greyed, and no
+# longer counts as unread. Read through the join, so a task closed before the notice was
+# delivered settles it too.
+_TASK_CLOSED = tasks_t.c.status.not_in(OPEN_STATUSES)
+_TASK_HANDED = and_(
+    tasks_t.c.assignee_id.is_not(None), tasks_t.c.assignee_id != notes_t.c.person_id
+)
+_SETTLED = and_(tasks_t.c.id.is_not(None), or_(_TASK_CLOSED, _TASK_HANDED))
+_UNREAD = and_(notes_t.c.read_at.is_(None), not_(_SETTLED))
+
+
+def _notes(actor: Actor) -> Select[Any]:
+    return (
+        select(
+            notes_t.c.id,
+            notes_t.c.case_id,
+            notes_t.c.task_id,
+            notes_t.c.kind,
+            notes_t.c.title,
+            notes_t.c.body,
+            notes_t.c.created_at,
+            notes_t.c.read_at,
+            # the time of what the notice tells of (the outbox row written with it), not
+            # the later moment it was delivered
+            outbox_t.c.created_at.label("at"),
+            case(
+                (and_(tasks_t.c.id.is_not(None), _TASK_CLOSED), literal("done")),
+                (and_(tasks_t.c.id.is_not(None), _TASK_HANDED), literal("handed")),
+                else_=literal(None),
+            ).label("settled"),
+            case((_TASK_CLOSED, tasks_t.c.closed_at), else_=None).label("settled_at"),
+        )
+        .join(outbox_t, outbox_t.c.id == notes_t.c.outbox_id)
+        .outerjoin(tasks_t, tasks_t.c.id == notes_t.c.task_id)
+        .where(notes_t.c.person_id == (actor.person_id or -1))
+    )
+
+
 def notifications(
     conn: Connection, actor: Actor, *, unread: bool = False, page: int = 1, page_size: int = 20
 ) -> Page:
-    """A person's in-app notices, newest first: only ever their own."""
-    base: Select[Any] = select(notes_t).where(notes_t.c.person_id == (actor.person_id or -1))
+    """A person's in-app notices, newest first: only ever their own. ``unread``: those not
+    read and not settled."""
+    base = _notes(actor)
     if unread:
-        base = base.where(notes_t.c.read_at.is_(None))
+        base = base.where(_UNREAD)
     return _page(conn, base, (desc(notes_t.c.id),), page, page_size)
+
+
+def notification(conn: Connection, actor: Actor, notification_id: int) -> dict[str, Any] | None:
+    """One notice, only if it is the actor's own."""
+    row = conn.execute(_notes(actor).where(notes_t.c.id == notification_id)).mappings().first()
+    return dict(row) if row else None
 
 
 def unread_notifications(conn: Connection, actor: Actor) -> int:
     return int(
         conn.execute(
-            select(func.count()).where(
-                notes_t.c.person_id == (actor.person_id or -1), notes_t.c.read_at.is_(None)
-            )
+            select(func.count())
+            .select_from(notes_t)
+            .outerjoin(tasks_t, tasks_t.c.id == notes_t.c.task_id)
+            .where(notes_t.c.person_id == (actor.person_id or -1), _UNREAD)
+        ).scalar_one()
+    )
+
+
+def notification_count(conn: Connection, actor: Actor) -> int:
+    """All of a person's notices, read and settled ones too (the link to the notices page)."""
+    return int(
+        conn.execute(
+            select(func.count()).where(notes_t.c.person_id == (actor.person_id or -1))
         ).scalar_one()
     )

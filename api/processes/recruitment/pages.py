@@ -37,6 +37,7 @@ from states.org import (
     path_ids,
 )
 from states.process.forms import Field
+from states.processes.recruitment import order
 from states.processes.recruitment import rounds as round_ops
 from states.processes.recruitment import steps as rec
 from states.processes.recruitment.spec import APPLICANT_SPEC, PLAN_SPEC
@@ -271,34 +272,19 @@ EXPORT_LABELS: Final = {
     "ranking": "综合成绩排名",
     "publicity": "拟聘用人员公示名单",
 }
-# Round-level buttons: what each calls and how its result reads.
-ACTIONS: Final = {
-    "qualify": "资格审查",
-    "shortlist": "确定入围面试人选",
-    "ranking": "计算综合成绩并排名",
-    "replacements": "按排名递补",
-}
-COUNT_LABELS: Final = {
-    "qualified": "通过",
-    "disqualified": "不通过",
-    "shortlisted": "入围",
-    "not_shortlisted": "未入围",
-    "to_physical": "进入体检",
-    "reserve": "列为候补",
-    "moved_up": "递补",
-    "held": "身份冲突待核实（暂不审查）",
-}
+# Round-level buttons: what each is called (the order the steps run in is ``order``'s).
+ACTIONS: Final = order.ACTIONS
 
 
-def _run(action: str, who: Who, round_id: int) -> dict[str, int]:
-    engine, actor = who.svc.engine, who.actor
-    if action == "qualify":
-        return rec.qualify_all(engine, actor, round_id)
-    if action == "shortlist":
-        return rec.shortlist(engine, actor, round_id)
-    if action == "ranking":
-        return rec.rank(engine, actor, round_id)
-    return {"moved_up": rec.fill_vacancies(engine, actor, round_id)}
+def _blocked(who: Who, round_id: int, rnd: Any) -> dict[str, str]:
+    """Why each bulk step may not run now: said beside its button, in the words its
+    refusal would use, before anyone presses it."""
+    with reader(who.svc.db).connect() as conn:
+        out = order.blocked(conn, round_id)
+    deadline = rnd.replacement_deadline
+    if deadline is not None and who.svc.today() > deadline:
+        out["replacements"] = f"递补截止日期{deadline.isoformat()}已过，不再递补"
+    return out
 
 
 # The steps of a round in order: what each is, and the states that show how far it got.
@@ -311,7 +297,14 @@ STEPS: Final = (
         None,
         "qualify",
     ),
-    ("笔试", "省教育厅导入笔试成绩（缺考可不填成绩）。", ("examined",), "written", None),
+    (
+        "笔试",
+        "省教育厅导入笔试成绩，缺考的标记“缺考”；全部资格审查通过的考生都有成绩或缺考标记后，"
+        "才能确定入围面试人选。",
+        ("examined",),
+        "written",
+        None,
+    ),
     (
         "入围面试",
         "每岗位按笔试成绩从高到低确定入围人选，末位同分者一并入围。",
@@ -319,7 +312,13 @@ STEPS: Final = (
         None,
         "shortlist",
     ),
-    ("面试", "市教育局人事处导入面试成绩。", ("interviewed",), "interview", None),
+    (
+        "面试",
+        "市教育局人事处导入面试成绩，缺考的标记“缺考”；全部入围考生都有成绩或缺考标记后，才能排名。",
+        ("interviewed",),
+        "interview",
+        None,
+    ),
     (
         "综合排名",
         "按权重计算综合成绩并排名，每岗位前N名进入体检，其余列为候补。",
@@ -329,7 +328,7 @@ STEPS: Final = (
     ),
     (
         "体检与考察",
-        "由县（区）教育局人事股在案件页逐人办理。",
+        "由县（区）教育局人事股在事项页逐人办理。",
         ("background", "failed_physical", "failed_background"),
         None,
         None,
@@ -412,6 +411,7 @@ def _round_page(
 ) -> Response:
     actor = who.actor
     counts = views.state_counts(who.svc, actor, round_id)
+    blocked = _blocked(who, round_id, rnd)
     steps = []
     for title, text, states, kind, action in STEPS:
         imports = None
@@ -424,15 +424,15 @@ def _round_page(
                 "file_error": mine.message if mine and mine.field == "file" else None,
                 "report": report if report is not None and report.kind == kind else None,
             }
+        may = action is not None and _may_act(actor, action)
         steps.append(
             {
                 "title": title,
                 "text": text,
                 "counts": [(APPLICANT_SPEC.state_label(s), counts.get(s, 0)) for s in states],
                 "imports": imports,
-                "action": (action, ACTIONS[action])
-                if action is not None and _may_act(actor, action)
-                else None,
+                "action": (action, ACTIONS[action]) if action is not None and may else None,
+                "blocked": blocked.get(action or "") if may else None,
             }
         )
     return webkit.render(
@@ -506,17 +506,14 @@ def round_page(request: Request, at: Viewing) -> Response:
 def step(request: Request, action: str, at: Posting) -> Response:
     who, rid, rnd = at
     if action not in ACTIONS:
-        return webkit.not_found(request, who, "办理事项不存在")
+        return webkit.not_found(request, who, "办理操作不存在")
     try:
-        result = _run(action, who, rid)
+        result = rec.run(who.svc.engine, who.actor, rid, action)
     except RenshiError as exc:
         text = exc.reason if isinstance(exc, FormError) else exc.message
         return _round_page(request, who, rid, rnd, problem=Problem("step", text), status=exc.status)
-    done = "，".join(f"{COUNT_LABELS.get(k, k)}{v}人" for k, v in result.items())
     return webkit.redirect(
-        f"/recruitment/{rid}",
-        f"已办理「{ACTIONS[action]}」：{done}",
-        secure_cookie=who.svc.secure_cookies,
+        f"/recruitment/{rid}", order.done(action, result), secure_cookie=who.svc.secure_cookies
     )
 
 
@@ -553,6 +550,21 @@ def import_sheet(request: Request, kind: str, form: Posted, at: Posting) -> Resp
         f"{IMPORT_LABELS[kind]}已导入{result.imported}行",
         secure_cookie=who.svc.secure_cookies,
     )
+
+
+@recruitment_pages.get("/recruitment/{round_id}/imports/{kind}/template")
+def import_template(request: Request, kind: str, at: Viewing) -> Response:
+    """An import's template, from the round page beside its upload form."""
+    who = at.who
+    if kind not in IMPORT_LABELS:
+        return webkit.not_found(request, who, "导入类型不存在")
+    title, data = round_ops.import_template(who.svc.engine, at.rid, kind)
+    response = Response(
+        data,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(title)}.xlsx"},
+    )
+    return webkit.secure(response)
 
 
 @recruitment_pages.get("/recruitment/{round_id}/exports/{name}")

@@ -317,10 +317,10 @@ def declare(request: Request, round_id: str, form: Posted, who: OnPlans) -> Resp
         return _plans_page(
             request, who, at, values=values, errors=errors, top_error=top, status=exc.status
         )
-    done = "已报送市教育局审核" if submit else "已保存，请在案件页报送"
+    done = "已报送市教育局审核" if submit else "已保存，请在事项页报送"
     return webkit.redirect(
         f"/recruitment/{at.rid}/plans",
-        f"岗位计划（案件{case_id}，{len(posts)}个岗位）{done}",
+        f"岗位计划（事项{case_id}，{len(posts)}个岗位）{done}",
         secure_cookie=who.svc.secure_cookies,
     )
 

@@ -152,13 +152,13 @@ def _plan(svc: Svc, plan: rounds.Plan) -> PlanOut:
     )
 
 
-@router.get("/rounds", response_model=list[RoundOut])
+@router.get("/rounds", summary="招聘轮次列表", response_model=list[RoundOut])
 def list_rounds(svc: Svc, actor: ApiActor) -> list[RoundOut]:
     """本省的招聘轮次：公告、报名时间与状态（报名中、未开始、已截止）、入围比例、成绩权重。"""
     return [_round(r, svc.today()) for r in rounds.rounds_for(svc.engine, actor)]
 
 
-@router.post("/rounds", response_model=RoundOut, status_code=201)
+@router.post("/rounds", summary="开启招聘", response_model=RoundOut, status_code=201)
 def open_round(body: RoundIn, svc: Svc, actor: ApiActor) -> RoundOut:
     """开启招聘（省教育厅教师工作处）：公告、报名时间、入围比例、笔试与面试成绩占比（之和为
     100%）、递补截止日期。有误时 422，errors 列出每个有误的字段及原因。"""
@@ -167,20 +167,20 @@ def open_round(body: RoundIn, svc: Svc, actor: ApiActor) -> RoundOut:
     return _round(rounds.get_round(svc.engine, actor, round_id), svc.today())
 
 
-@router.get("/rounds/{round_id}", response_model=RoundOut)
+@router.get("/rounds/{round_id}", summary="一个招聘轮次", response_model=RoundOut)
 def get_round(round_id: RoundId, svc: Svc, actor: ApiActor) -> RoundOut:
     """一个招聘轮次的设置与报名状态。"""
     return _round(rounds.get_round(svc.engine, actor, round_id), svc.today())
 
 
-@router.post("/rounds/{round_id}/close-registration", response_model=RoundOut)
+@router.post("/rounds/{round_id}/close-registration", summary="截止报名", response_model=RoundOut)
 def close_registration(round_id: RoundId, svc: Svc, actor: ApiActor) -> RoundOut:
     """截止报名（省教育厅）：此后不再受理网上报名，已报名的照常审查。"""
     rounds.close_registration(svc.engine, actor, round_id)
     return _round(rounds.get_round(svc.engine, actor, round_id), svc.today())
 
 
-@router.get("/rounds/{round_id}/plans", response_model=list[PlanOut])
+@router.get("/rounds/{round_id}/plans", summary="岗位计划列表", response_model=list[PlanOut])
 def list_plans(round_id: RoundId, svc: Svc, actor: ApiActor) -> list[PlanOut]:
     """本轮的岗位计划（管辖范围内）：各县区申报的岗位、各校名额和审批状态。计划经市级审核、
     省级批准后，其岗位开放报名。"""
@@ -188,10 +188,15 @@ def list_plans(round_id: RoundId, svc: Svc, actor: ApiActor) -> list[PlanOut]:
     return [_plan(svc, p) for p in rounds.plans(svc.engine, actor, round_id)]
 
 
-@router.post("/rounds/{round_id}/plans", response_model=PlanOut, status_code=201)
+@router.post(
+    "/rounds/{round_id}/plans",
+    summary="申报岗位计划",
+    response_model=PlanOut,
+    status_code=201,
+)
 def declare_plan(round_id: RoundId, body: PlanIn, svc: Svc, actor: ApiActor) -> PlanOut:
     """县（区）教育局人事股申报本轮招聘岗位：每个岗位的学科、学段、学历要求和各校名额，
-    作为一件岗位计划案件；submit=true 时同时报送市教育局审核（其后市级审核、省级批准经
+    作为一件岗位计划事项；submit=true 时同时报送市教育局审核（其后市级审核、省级批准经
     POST /api/v1/cases/{case_id}/events 办理）。报名截止后不能再申报。"""
     rounds.get_round(svc.engine, actor, round_id)
     posts = [p.model_dump() for p in body.posts]
@@ -208,7 +213,7 @@ def declare_plan(round_id: RoundId, body: PlanIn, svc: Svc, actor: ApiActor) -> 
     return _plan(svc, plan)
 
 
-@public.get("/{round_id}", response_model=RoundOut)
+@public.get("/{round_id}", summary="招聘公告与报名时间", response_model=RoundOut)
 def public_round(round_id: RoundId, svc: Svc) -> RoundOut:
     """招聘公告与报名时间（公开）。"""
     return _round(rounds.get_round(svc.engine, None, round_id), svc.today())

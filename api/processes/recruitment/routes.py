@@ -15,8 +15,9 @@ from api.deps import Address, ApiActor, Svc
 from api.errors import ERRORS
 from api.processes.recruitment import claims, views
 from api.processes.recruitment.pages import NO_SMS
-from states.errors import Conflict
+from states.errors import Conflict, PermissionDenied
 from states.identity import validate_phone
+from states.processes.recruitment import rounds
 from states.processes.recruitment import steps as rec
 from states.verification import issue_code
 
@@ -103,7 +104,7 @@ class SkipIn(s.In):
     expected_version: Annotated[int, Field(ge=1, le=2**53)]
 
 
-@public.get("/{round_id}/posts", response_model=list[PostOut])
+@public.get("/{round_id}/posts", summary="可报名的岗位", response_model=list[PostOut])
 def open_posts(round_id: RoundId, svc: Svc) -> list[PostOut]:
     """本轮已批准、可以报名的岗位。"""
     return [
@@ -111,7 +112,12 @@ def open_posts(round_id: RoundId, svc: Svc) -> list[PostOut]:
     ]
 
 
-@public.post("/verification-codes", status_code=202, response_model=Counts)
+@public.post(
+    "/verification-codes",
+    summary="获取报名短信验证码",
+    status_code=202,
+    response_model=Counts,
+)
 def send_code(body: CodeIn, svc: Svc, address: Address) -> Counts:
     """发送短信验证码（10分钟内有效）。
 
@@ -125,7 +131,12 @@ def send_code(body: CodeIn, svc: Svc, address: Address) -> Counts:
     return Counts(result={"sent": 1})
 
 
-@public.post("/{round_id}/registrations", response_model=Registered, status_code=201)
+@public.post(
+    "/{round_id}/registrations",
+    summary="网上报名",
+    response_model=Registered,
+    status_code=201,
+)
 def register(round_id: RoundId, body: RegistrationIn, svc: Svc) -> Registered:
     """网上报名：身份证号每轮限报一个岗位，每个手机号每轮只能为一人报名；报名时即核对年龄、
     学历、教师资格（这些不符时不消耗验证码）。验证码通过后，无论报名成功与否该验证码即失效。
@@ -134,25 +145,29 @@ def register(round_id: RoundId, body: RegistrationIn, svc: Svc) -> Registered:
     return Registered(case_id=case_id, message="报名成功，请关注资格审查结果")
 
 
-@officer.post("/{round_id}/shortlist", response_model=Counts)
+@officer.post("/{round_id}/shortlist", summary="确定入围面试人选", response_model=Counts)
 def shortlist(round_id: RoundId, svc: Svc, actor: ApiActor) -> Counts:
-    """按笔试成绩确定入围面试人选（比例见轮次设置，末位同分者一并入围）。"""
+    """按笔试成绩确定入围面试人选（比例见轮次设置，末位同分者一并入围）。还有考生未完成资格
+    审查，或资格审查通过的考生中还有人既没有笔试成绩也没有缺考标记时，返回 409 并说明还差几人、
+    哪些岗位，不作任何改动；已确定过的也返回 409。"""
     return Counts(result=rec.shortlist(svc.engine, actor, round_id))
 
 
-@officer.post("/{round_id}/ranking", response_model=Counts)
+@officer.post("/{round_id}/ranking", summary="综合成绩排名", response_model=Counts)
 def ranking(round_id: RoundId, svc: Svc, actor: ApiActor) -> Counts:
-    """计算综合成绩并排名：每岗位前N名进入体检，其余列为候补。"""
+    """计算综合成绩并排名：每岗位前N名进入体检，其余列为候补。尚未确定入围，或入围考生中还有
+    人既没有面试成绩也没有缺考标记时，返回 409 并说明还差几人，不作任何改动。"""
     return Counts(result=rec.rank(svc.engine, actor, round_id))
 
 
-@officer.post("/{round_id}/replacements", response_model=Counts)
+@officer.post("/{round_id}/replacements", summary="递补", response_model=Counts)
 def replacements(round_id: RoundId, svc: Svc, actor: ApiActor) -> Counts:
-    """递补：有人放弃或体检、考察不合格时，按排名依次递补（递补截止日前）。"""
+    """递补：有人放弃或体检、考察不合格时，按排名依次递补。尚未排名或已过递补截止日期时
+    返回 409。"""
     return Counts(result={"moved_up": rec.fill_vacancies(svc.engine, actor, round_id)})
 
 
-@officer.post("/cases/{case_id}/choose-post", response_model=Counts)
+@officer.post("/cases/{case_id}/choose-post", summary="选岗", response_model=Counts)
 def choose_post(case_id: RoundId, body: ChooseIn, svc: Svc, actor: ApiActor) -> Counts:
     """按排名顺序选岗：所选学校名额被占用后不能再选。"""
     rec.choose_post(
@@ -161,14 +176,14 @@ def choose_post(case_id: RoundId, body: ChooseIn, svc: Svc, actor: ApiActor) -> 
     return Counts(result={"chosen": body.seat_id})
 
 
-@officer.post("/cases/{case_id}/skip-choice", response_model=Counts)
+@officer.post("/cases/{case_id}/skip-choice", summary="未按时选岗顺延", response_model=Counts)
 def skip_choice(case_id: RoundId, body: SkipIn, svc: Svc, actor: ApiActor) -> Counts:
     """未在规定时间内选岗：顺延至本岗位最后。"""
     rec.skip_choice(svc.engine, actor, case_id, expected_version=body.expected_version)
     return Counts(result={"skipped": case_id})
 
 
-@officer.get("/{round_id}/progress", response_model=list[ProgressRow])
+@officer.get("/{round_id}/progress", summary="招聘进度", response_model=list[ProgressRow])
 def progress(round_id: RoundId, svc: Svc, actor: ApiActor) -> list[ProgressRow]:
     """各县区、各岗位进度：报名、资格审查通过、入围、录用人数（仅管辖范围内）。"""
     return [
@@ -177,10 +192,10 @@ def progress(round_id: RoundId, svc: Svc, actor: ApiActor) -> list[ProgressRow]:
     ]
 
 
-@officer.get("/{round_id}/conflicts", response_model=list[ClaimOut])
+@officer.get("/{round_id}/conflicts", summary="报名身份冲突", response_model=list[ClaimOut])
 def conflicts(round_id: RoundId, svc: Svc, actor: ApiActor) -> list[ClaimOut]:
     """资格审查：身份冲突（管辖范围内）。同一身份证号已报名后又有人用另一个已验证的手机号申报，
-    待核实的在前。核验身份证原件后，对报名案件执行 void_registration（注销冒名报名，该身份证号
+    待核实的在前。核验身份证原件后，对报名事项执行 void_registration（注销冒名报名，该身份证号
     可由本人重新报名）或 confirm_identity（核实报名无误），均须填写 reason：
     POST /api/v1/cases/{case_id}/events。身份证号已脱敏；双方手机号完整，便于联系。"""
     return [
@@ -205,7 +220,7 @@ class ImportOut(BaseModel):
     ignored_columns: list[str]
 
 
-@officer.post("/{round_id}/imports/{kind}", response_model=ImportOut)
+@officer.post("/{round_id}/imports/{kind}", summary="导入报名人员或成绩", response_model=ImportOut)
 def import_sheet(
     round_id: RoundId,
     kind: Literal["applicants", "written", "interview"],
@@ -230,7 +245,35 @@ def import_sheet(
 
 
 @officer.get(
-    "/{round_id}/exports/{name}", response_class=Response, responses={200: {"content": {XLSX: {}}}}
+    "/{round_id}/imports/{kind}/template",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {}}}},
+    summary="下载导入模板",
+)
+def import_template(
+    round_id: RoundId,
+    kind: Literal["applicants", "written", "interview"],
+    svc: Svc,
+    actor: ApiActor,
+) -> Response:
+    """报名人员、笔试成绩或面试成绩的导入模板（.xlsx）：表头即导入时读取的列名，表头批注和
+    “填写说明”工作表写明各列的填写要求（报名人员模板另列本轮已批准的岗位），身份证号列为
+    文本格式。填好后可直接导入。"""
+    if not views.works_on_rounds(actor):
+        raise PermissionDenied("导入模板供省、市、县（区）教育局人事干部使用")
+    title, data = rounds.import_template(svc.engine, round_id, kind)
+    return Response(
+        data,
+        media_type=XLSX,
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(title)}.xlsx"},
+    )
+
+
+@officer.get(
+    "/{round_id}/exports/{name}",
+    summary="导出名单",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {}}}},
 )
 def export_sheet(
     round_id: RoundId,

@@ -1,10 +1,15 @@
-"""Title review's web twin: what the generic pages ask of it, and the title-review year's
-page and API (the declaration window)."""
+"""Title review's web twin: what the generic pages ask of it, the title-review year's page
+and API (the declaration window), and the documents people print (申报表, result list,
+认定通知: ``prints``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from sqlalchemy import Connection
+
 from api.processes import Row, WebPackage
-from api.processes.title_review import pages, routes
+from api.processes.title_review import pages, prints, record, routes
 from states.org import TITLE_LABELS, next_title
 from states.processes.title_review.machine import PROCESS
 
@@ -22,6 +27,18 @@ def publicity_detail(row: Row) -> str:
     return detail
 
 
+def asks(conn: Connection, rows: Sequence[Row]) -> dict[int, str]:
+    """What a declaration asks for, as the inbox says it: 申报高级教师（数学）."""
+    out: dict[int, str] = {}
+    for row in rows:
+        data = row["data"] or {}
+        title = str(data.get("target_title") or "")
+        if title:
+            subject = f"（{data['subject']}）" if data.get("subject") else ""
+            out[int(row["case_id"])] = f"申报{TITLE_LABELS.get(title, title)}{subject}"
+    return out
+
+
 def declare_defaults(record: Row) -> dict[str, str]:
     """Start the declaration from the record: the teacher's subject and the next rung up."""
     out: dict[str, str] = {}
@@ -33,7 +50,10 @@ def declare_defaults(record: Row) -> dict[str, str]:
 
 
 WEB = WebPackage(
-    routers=(routes.router, pages.year_pages),
+    routers=(routes.router, pages.year_pages, prints.api, prints.pages),
     publicity={PROCESS: publicity_detail},
+    asks={PROCESS: asks},
     declare_defaults={PROCESS: declare_defaults},
+    case_record={PROCESS: record.case_record},
+    documents={PROCESS: prints.case_documents},
 )

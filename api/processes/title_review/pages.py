@@ -18,6 +18,7 @@ from states.clock import local_date
 from states.errors import FormError, RenshiError
 from states.process.forms import Field
 from states.processes.title_review import years
+from states.registry.scope import is_manager
 
 year_pages = APIRouter(include_in_schema=False)
 
@@ -71,6 +72,8 @@ def _page(
             "nav": PAGE,
             "rows": rows,
             "opener": opener,
+            # the committees' result lists, for the officers who manage a unit (prints.py)
+            "results": is_manager(who.actor),
             "opening": opening,
             "open_error": problem.message
             if problem is not None and problem.where == "open" and problem.field is None

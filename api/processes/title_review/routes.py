@@ -56,13 +56,13 @@ def _out(year: years.Year) -> YearOut:
     )
 
 
-@router.get("/years", response_model=list[YearOut])
+@router.get("/years", summary="职称评审年度列表", response_model=list[YearOut])
 def list_years(svc: Svc, actor: ApiActor) -> list[YearOut]:
     """本省各年度职称评审的申报时间和状态（申报中、未开始、已截止）。"""
     return [_out(y) for y in years.years_for(svc.engine, actor)]
 
 
-@router.post("/years", response_model=YearOut, status_code=201)
+@router.post("/years", summary="开启职称评审年度", response_model=YearOut, status_code=201)
 def open_year(body: YearIn, svc: Svc, actor: ApiActor) -> YearOut:
     """开启职称评审年度（省教育厅教师工作处）：教师只能在申报时间内提交申报，时间外的申报
     被拒绝并告知申报时间。每省每年一个，申报时间须在该年度内。"""
@@ -77,14 +77,14 @@ def open_year(body: YearIn, svc: Svc, actor: ApiActor) -> YearOut:
     return _out(years.get_year(svc.engine, actor, year_id))
 
 
-@router.post("/years/{year_id}/window", response_model=YearOut)
+@router.post("/years/{year_id}/window", summary="调整申报时间", response_model=YearOut)
 def set_window(year_id: YearId, body: WindowIn, svc: Svc, actor: ApiActor) -> YearOut:
     """调整申报时间（如延期）；已截止的年度不能调整，已提交的申报不受影响。"""
     years.set_window(svc.engine, actor, year_id, opens_on=body.opens_on, closes_on=body.closes_on)
     return _out(years.get_year(svc.engine, actor, year_id))
 
 
-@router.post("/years/{year_id}/close", response_model=YearOut)
+@router.post("/years/{year_id}/close", summary="截止申报", response_model=YearOut)
 def close_year(year_id: YearId, svc: Svc, actor: ApiActor) -> YearOut:
     """截止申报：此后不再受理新的申报（补正后重新提交不受影响），已提交的申报照常办理。"""
     years.close_year(svc.engine, actor, year_id)

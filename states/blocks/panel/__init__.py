@@ -63,7 +63,7 @@ class SeatedNotVoted:
     def check(self, facts: Facts) -> Verdict:
         p = facts.get(PanelFacts)
         if not p.seated:
-            return Verdict.failed("您不是本案评审委员会的评委")
+            return Verdict.failed("您不是本事项评审委员会的评委")
         if p.my_choice is not None:
             return Verdict.failed("您已投票，不能重复投票")
         return Verdict.passed()

@@ -1,7 +1,7 @@
 """``renshi recruitment …``: open a round, close its registration, declare a county's posts
-and list them from the command line, the same operations as the pages and the API
-(``rounds``). The plan then goes through the city and the province with ``renshi case
-fire``."""
+and list them, run the round-level steps in their order, and write an import's template —
+the same operations as the pages and the API (``rounds``, ``steps``). The plan goes through
+the city and the province with ``renshi case fire``."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from states.clock import local_date
 from states.engine import CaseEngine
 from states.errors import RenshiError
 from states.org import SCHOOL_LEVELS
-from states.processes.recruitment import rounds
+from states.processes.recruitment import order, rounds, steps
 from states.processes.recruitment.machine import PLAN
 from states.processes.recruitment.tables import RecruitmentRound
 from states.store.db import reader
@@ -43,7 +43,7 @@ DATE = commands.DATE
 
 @click.group("recruitment")
 def recruitment_cli() -> None:
-    """新任教师招聘：招聘轮次与岗位计划。"""
+    """新任教师招聘：招聘轮次、岗位计划、批量办理步骤与导入模板。"""
 
 
 @recruitment_cli.group("round")
@@ -188,7 +188,7 @@ def plan_declare(
             commands.refuse(exc)
             return
     done = "已保存（尚未报送）" if draft else "已报送市教育局审核"
-    click.echo(f"岗位计划案件{case_id}：{len(posts)}个岗位，{done}")
+    click.echo(f"岗位计划事项{case_id}：{len(posts)}个岗位，{done}")
 
 
 @plan_group.command("list")
@@ -206,8 +206,50 @@ def plan_list(round_id: int, who: str) -> None:
     if not found:
         click.echo("暂无岗位计划")
     for plan in found:
-        click.echo(f"案件{plan.case_id}\t{plan.county}\t{spec.state_label(plan.state)}")
+        click.echo(f"事项{plan.case_id}\t{plan.county}\t{spec.state_label(plan.state)}")
         for p in plan.posts:
             schools = "、".join(f"{s}{n}人" for s, n in p.schools)
             level = SCHOOL_LEVELS.get(p.school_level, p.school_level)
             click.echo(f"  {p.code}\t{level}{p.subject}\t{p.count}人\t{schools}")
+
+
+@recruitment_cli.command("step")
+@click.argument("action", type=click.Choice(list(order.ACTIONS)))
+@click.argument("round_id", type=int)
+@AS
+def step(action: str, round_id: int, who: str) -> None:
+    """办理招聘轮次的批量步骤（须按顺序）：qualify 资格审查，shortlist 确定入围面试人选（须全部
+    资格审查通过的考生都有笔试成绩或缺考标记），ranking 计算综合成绩并排名（须全部入围考生都有
+    面试成绩或缺考标记），replacements 按排名递补（须已排名、未过递补截止日期）。"""
+    with _engine() as engine:
+        try:
+            result = steps.run(engine, commands.actor(engine.db, who), round_id, action)
+        except RenshiError as exc:
+            commands.refuse(exc)
+            return
+    click.echo(order.done(action, result))
+
+
+@recruitment_cli.command("template")
+@click.argument("kind", type=click.Choice(["applicants", "written", "interview"]))
+@click.argument("round_id", type=int)
+@click.option(
+    "-o", "--out", "out", type=click.Path(dir_okay=False, writable=True), default=None,
+    help="保存到的文件（默认为“轮次名称+导入类型+导入模板.xlsx”，在当前目录）",
+)  # fmt: skip
+def template(kind: str, round_id: int, out: str | None) -> None:
+    """写出导入模板（.xlsx）：applicants 报名人员，written 笔试成绩，interview 面试成绩。
+    表头即导入时读取的列名，附填写说明；填好后可直接导入。"""
+    with _engine() as engine:
+        try:
+            title, data = rounds.import_template(engine, round_id, kind)
+        except RenshiError as exc:
+            commands.refuse(exc)
+            return
+    path = out or f"{title}.xlsx"
+    try:
+        with open(path, "wb") as f:
+            f.write(data)
+    except OSError as exc:
+        commands.fail(f"[--out] 无法写入文件：{exc.strerror}")
+    click.echo(f"已写出导入模板：{path}")

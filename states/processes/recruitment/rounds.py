@@ -40,8 +40,10 @@ from states.org import (
     path_ids,
 )
 from states.process.forms import Field
+from states.processes.recruitment import sheets
 from states.processes.recruitment.machine import PLAN
 from states.processes.recruitment.rules import MIN_EDUCATION
+from states.processes.recruitment.sheets import SCHEMAS
 from states.processes.recruitment.steps import declare_plan, open_round
 from states.processes.recruitment.tables import Post, PostSeat, RecruitmentRound
 from states.store.models import Case, OrgUnit, table_of
@@ -540,6 +542,35 @@ def plans(engine: CaseEngine, actor: Actor, round_id: int) -> list[Plan]:
     return list(found.values())
 
 
+def import_template(engine: CaseEngine, round_id: int, kind: str) -> tuple[str, bytes]:
+    """(file name without extension, .xlsx) of the template for an import of ``kind``
+    (applicants, written, interview) in the round: the headers the import reads, the notes
+    and, for applicants, the round's approved posts to choose from."""
+    if kind not in SCHEMAS:
+        raise NotFound("导入类型不存在")
+    with engine.db.connect() as conn:
+        rnd = conn.execute(select(rounds_t).where(rounds_t.c.id == round_id)).one_or_none()
+        if rnd is None:
+            raise NotFound("招聘轮次不存在")
+        posts: list[tuple[str, str]] = []
+        if kind == "applicants":
+            county = units_t.alias("county")
+            posts = [
+                (r.code, f"{r.county} {SCHOOL_LEVELS.get(r.school_level, r.school_level)}"
+                 f"{r.subject} {r.count}人")
+                for r in conn.execute(
+                    select(posts_t.c.code, posts_t.c.school_level, posts_t.c.subject,
+                           posts_t.c.count, county.c.name.label("county"))
+                    .join(cases_t, cases_t.c.id == posts_t.c.plan_case_id)
+                    .join(county, county.c.id == posts_t.c.county_id)
+                    .where(posts_t.c.round_id == round_id, cases_t.c.state == "approved")
+                    .order_by(posts_t.c.code)
+                )
+            ]  # fmt: skip
+    schema = SCHEMAS[kind]
+    return f"{rnd.name}{schema.label}导入模板", sheets.import_template(kind, rnd.name, posts)
+
+
 def county_schools(
     engine: CaseEngine, actor: Actor
 ) -> dict[int, tuple[str, list[tuple[int, str]]]]:
@@ -570,6 +601,7 @@ __all__ = [
     "county_schools",
     "declare_posts",
     "get_round",
+    "import_template",
     "may_open",
     "open_round_as",
     "plans",

@@ -4,6 +4,7 @@ validation and writing of ``states.sheets``."""
 
 from __future__ import annotations
 
+import io
 import random
 from collections.abc import Sequence
 from datetime import date
@@ -175,6 +176,124 @@ def _score_schema(name: str, label: str, kind: str) -> Schema:
 WRITTEN_SCORES = _score_schema("written", "笔试成绩", "笔试")
 INTERVIEW_SCORES = _score_schema("interview", "面试成绩", "面试")
 SCHEMAS = {s.name: s for s in (APPLICANTS, WRITTEN_SCORES, INTERVIEW_SCORES)}
+
+
+# --- import templates ----------------------------------------------------------------------
+# What each column wants, as the template's notes say it (by column name).
+HOW: dict[str, str] = {
+    "id_number": (
+        "18位居民身份证号，末位X大写。本列已设为文本格式，请勿改成数字（否则后几位会变成0）"
+    ),
+    "name": "考生姓名",
+    "phone": "11位手机号码，资格审查结果等通知发送到此号码",
+    "gender": "男 或 女；不填则按身份证号读取",
+    "birth_date": "如 1999-05-01；不填则按身份证号读取",
+    "education": "中专、大专、本科、硕士研究生 或 博士研究生（最高学历）",
+    "degree_subject": "如 汉语言文学",
+    "cert_level": "幼儿园、小学、初级中学、高级中学 或 中职；尚未取得的填“无”或不填",
+    "post_code": "本轮已批准的岗位代码，见“填写说明”中的岗位列表",
+    "score": "0至100，最多保留两位小数；缺考的填“缺考”",
+    "absent": "缺考的可在此填“是”（成绩栏留空）；未缺考的不填",
+}
+# Choices offered as a drop-down where a column has a short list of answers.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "gender": ("男", "女"),
+    "education": ("中专", "大专", "本科", "硕士研究生", "博士研究生"),
+    "cert_level": ("幼儿园", "小学", "初级中学", "高级中学", "中职", "无"),
+    "absent": ("是", "否"),
+}
+# What each import is for, who imports it and what it does, said once at the top.
+PURPOSE: dict[str, tuple[str, ...]] = {
+    "applicants": (
+        "由省教育厅导入。导入的考生同样检查年龄、学历和教师资格，并按“每个身份证号每年限报一个岗位”核对。",
+    ),
+    "written": (
+        "由省教育厅导入，只能为本轮“资格审查通过”的考生录入笔试成绩。",
+        "全部资格审查通过的考生都有成绩或缺考标记后，市教育局才能确定入围面试人选。",
+    ),
+    "interview": (
+        "由市教育局人事处导入，只能为本轮“入围面试”的考生录入面试成绩。",
+        "全部入围考生都有成绩或缺考标记后，才能计算综合成绩并排名。",
+    ),
+}
+TEMPLATE_FIRST_ROW = 3  # row 1 the note, row 2 the headers
+
+
+def import_template(kind: str, round_name: str, posts: Sequence[tuple[str, str]] = ()) -> bytes:
+    """The .xlsx an officer fills in for an import of ``kind``: the note on its first row,
+    the headers the import reads on the second (each with what it wants as a comment, and a
+    drop-down where the answers are few), the ID number and mobile columns formatted as
+    text, and a second sheet of notes (for applicants, the round's posts). Filled in and
+    uploaded as it is, it is read like any other sheet: the reader finds the header row by
+    its names, below a title."""
+    from openpyxl import Workbook  # type: ignore[import-untyped, unused-ignore]
+    from openpyxl.comments import Comment  # type: ignore[import-untyped, unused-ignore]
+    from openpyxl.styles import Alignment, Font  # type: ignore[import-untyped, unused-ignore]
+    from openpyxl.utils import get_column_letter  # type: ignore[import-untyped, unused-ignore]
+    from openpyxl.worksheet.datavalidation import (  # type: ignore[import-untyped, unused-ignore]
+        DataValidation,
+    )
+
+    schema = SCHEMAS[kind]
+    wb = Workbook()
+    sheet = wb.active
+    sheet.title = schema.label
+    last = get_column_letter(len(schema.columns))
+    sheet.merge_cells(f"A1:{last}1")
+    note = sheet["A1"]
+    note.value = (
+        f"{round_name}{schema.label}导入模板：第2行为表头，请勿修改；从第3行起每行填写一名考生。"
+        "哪些列必填、各列怎样填写，见表头的批注和“填写说明”工作表。"
+    )
+    note.alignment = Alignment(wrap_text=True, vertical="top")
+    sheet.row_dimensions[1].height = 36
+    for i, column in enumerate(schema.columns, start=1):
+        letter = get_column_letter(i)
+        cell = sheet.cell(row=2, column=i, value=column.label)
+        cell.font = Font(bold=True)
+        how = HOW.get(column.name, "")
+        need = "必填" if column.required else "选填"
+        cell.comment = Comment(f"{need}。{how}" if how else need, "人事业务平台")
+        sheet.column_dimensions[letter].width = 24 if column.name == "id_number" else 16
+        if column.name in ("id_number", "phone", "post_code", "score"):
+            # text, so Excel keeps all 18 digits (and a score typed as 缺考 stays a word)
+            sheet.column_dimensions[letter].number_format = "@"
+            for row in range(TEMPLATE_FIRST_ROW, TEMPLATE_FIRST_ROW + 1000):
+                sheet.cell(row=row, column=i).number_format = "@"
+        choices = CHOICES.get(column.name)
+        if choices:
+            rule = DataValidation(
+                type="list", formula1='"' + ",".join(choices) + '"', allow_blank=True
+            )
+            rule.add(f"{letter}{TEMPLATE_FIRST_ROW}:{letter}100000")
+            sheet.add_data_validation(rule)
+    sheet.freeze_panes = f"A{TEMPLATE_FIRST_ROW}"
+
+    notes = wb.create_sheet("填写说明")
+    notes.column_dimensions["A"].width = 18
+    notes.column_dimensions["B"].width = 10
+    notes.column_dimensions["C"].width = 80
+    lines: list[tuple[str, ...]] = [
+        (f"{round_name}{schema.label}导入模板",),
+        *((p,) for p in PURPOSE[kind]),
+        ("有任何错误时整份文件不导入，系统逐行逐列列出原因；也可选择只导入无误的行。",),
+        ("同一文件中同一身份证号只能出现一次；文件可保存为 .xlsx 或 .csv 上传。",),
+        (),
+        ("列名", "是否必填", "填写要求"),
+        *((c.label, "必填" if c.required else "选填", HOW.get(c.name, "")) for c in schema.columns),
+    ]
+    if posts:
+        lines += [(), ("本轮岗位代码", "", "岗位")]
+        lines += [(code, "", label) for code, label in posts]
+    for line in lines:
+        notes.append(list(line))
+    notes["A1"].font = Font(bold=True)
+    header_row = next(i for i, line in enumerate(lines, start=1) if line[:1] == ("列名",))
+    for cell in notes[header_row]:
+        cell.font = Font(bold=True)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
 
 
 # --- synthetic data (benchmarks, demos) -----------------------------------------------------

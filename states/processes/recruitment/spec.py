@@ -31,7 +31,7 @@ from states.process.spec import (
     SetData,
     StateSpec,
 )
-from states.process.visibility import Visibility
+from states.process.visibility import STAFF, Audience, Shown, Visibility
 from states.processes.recruitment.machine import APPLICANT, PLAN, ApplicantMachine, PlanMachine
 from states.processes.recruitment.rules import (
     ApplicantFacts,
@@ -233,6 +233,28 @@ def _effects(ctx: EffectContext) -> Sequence[Command]:
     return ()
 
 
+# The applicant's registration as a reader of their case sees it beside the case (the case
+# page's record) and the applicant themself in their status lookup: who they are, what they
+# have and how they scored is for the officers over the case, the inspectors, whoever handles
+# a step of it, and the applicant; the name and the post applied for are for everyone who may
+# open the case. The public never reads a case; its publicity list masks the ID number.
+RECORD_READERS = STAFF | {Audience.APPLICANT, Audience.HANDLER}
+RECORD_PRIVATE = (
+    "id_number",
+    "gender",
+    "age",
+    "education",
+    "cert_level",
+    "written_score",
+    "interview_score",
+    "composite",
+    "rank",
+)
+REGISTRATION_VISIBILITY = Visibility(
+    record={key: Shown(RECORD_READERS) for key in RECORD_PRIVATE},
+    record_open=frozenset({"name", "post"}),
+)
+
 APPLICANT_SPEC = ProcessSpec(
     name=APPLICANT,
     label="新任教师招聘",
@@ -247,7 +269,9 @@ APPLICANT_SPEC = ProcessSpec(
     reject_event="veto",
     opened_by="public",
     # the round applied in and the day the hire took effect are for everyone on the case
-    visibility=PUBLICITY_VISIBILITY | Visibility(open=frozenset({"round_id", "hired_on"})),
+    visibility=PUBLICITY_VISIBILITY
+    | Visibility(open=frozenset({"round_id", "hired_on"}))
+    | REGISTRATION_VISIBILITY,
     main_path=(
         "registered",
         "qualified",

@@ -17,6 +17,7 @@ from states.clock import local_date
 from states.engine import CaseEngine, Move
 from states.errors import Conflict, FormError, NotFound, PermissionDenied, RuleRefused
 from states.org import CITY_OFFICER, COUNTY_OFFICER, PROVINCE_OFFICER, SYSTEM, Actor
+from states.processes.recruitment import order
 from states.processes.recruitment.facts import eligibility_rows
 from states.processes.recruitment.machine import APPLICANT, PLAN
 from states.processes.recruitment.registration import (
@@ -273,6 +274,19 @@ def score_problems(
     return out
 
 
+def _round(conn: Connection, round_id: int) -> Any:
+    """The round's policy row; a round that does not exist is not found (404), never a
+    crash."""
+    row = conn.execute(
+        select(
+            rounds_t.c.shortlist_ratio, rounds_t.c.written_weight, rounds_t.c.replacement_deadline
+        ).where(rounds_t.c.id == round_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound("招聘轮次不存在")
+    return row
+
+
 def require_selector(actor: Actor) -> None:
     """The round-level steps of "city selects" are the city's (or the province's)."""
     if not (actor.holds(CITY_OFFICER) or actor.holds(PROVINCE_OFFICER) or actor.holds(SYSTEM)):
@@ -281,12 +295,13 @@ def require_selector(actor: Actor) -> None:
 
 def shortlist(engine: CaseEngine, actor: Actor, round_id: int) -> dict[str, int]:
     """入围: per post, the top ``count × ratio`` by written score; everyone tied with the last
-    place goes through (RANK gives ties the same rank). Absent applicants do not."""
+    place goes through (RANK gives ties the same rank). Absent applicants do not. Refused
+    while any candidate still waits for a qualification check or a written score
+    (``order.ready``): a shortlist drawn from half the scores is a wrong shortlist."""
     require_selector(actor)
     with engine.db.begin() as conn:
-        ratio = conn.execute(
-            select(rounds_t.c.shortlist_ratio).where(rounds_t.c.id == round_id)
-        ).scalar_one()
+        ratio = _round(conn, round_id).shortlist_ratio
+        order.ready(conn, round_id, "shortlist")
         ranked = (
             select(
                 applicants_t.c.case_id,
@@ -320,12 +335,12 @@ def shortlist(engine: CaseEngine, actor: Actor, round_id: int) -> dict[str, int]
 
 def rank(engine: CaseEngine, actor: Actor, round_id: int) -> dict[str, int]:
     """Composite score with the round's weights, ranked per post (ties: higher written score,
-    then earlier registration); the top ``count`` go to the physical, the rest in reserve."""
+    then earlier registration); the top ``count`` go to the physical, the rest in reserve.
+    Refused while any candidate still waits for an earlier step (``order.ready``)."""
     require_selector(actor)
     with engine.db.begin() as conn:
-        weight = conn.execute(
-            select(rounds_t.c.written_weight).where(rounds_t.c.id == round_id)
-        ).scalar_one()
+        weight = _round(conn, round_id).written_weight
+        order.ready(conn, round_id, "ranking")
         interviewed = select(cases_t.c.id).where(
             cases_t.c.process == APPLICANT, cases_t.c.state == "interviewed"
         )
@@ -378,16 +393,15 @@ def rank(engine: CaseEngine, actor: Actor, round_id: int) -> dict[str, int]:
 
 
 def fill_vacancies(engine: CaseEngine, actor: Actor, round_id: int) -> int:
-    """递补: where dropouts leave a post short, the next-ranked in reserve move up — until
-    the replacement deadline."""
+    """递补: where dropouts leave a post short, the next-ranked in reserve move up — after
+    the ranking, until the replacement deadline (refused after it, not silently none)."""
     require_selector(actor)
     today = local_date(engine.clock.now())
     with engine.db.begin() as conn:
-        deadline = conn.execute(
-            select(rounds_t.c.replacement_deadline).where(rounds_t.c.id == round_id)
-        ).scalar_one()
+        deadline = _round(conn, round_id).replacement_deadline
         if deadline is not None and today > deadline:
-            return 0
+            raise Conflict(f"递补截止日期{deadline.isoformat()}已过，不再递补")
+        order.ready(conn, round_id, "replacements")
         states = (
             select(
                 applicants_t.c.post_id, cases_t.c.state, applicants_t.c.case_id, applicants_t.c.rank
@@ -427,6 +441,20 @@ def fill_vacancies(engine: CaseEngine, actor: Actor, round_id: int) -> int:
     return len(moves)
 
 
+def run(engine: CaseEngine, actor: Actor, round_id: int, action: str) -> dict[str, int]:
+    """One of the round-level steps (``order.ACTIONS``) by its name, with its counts: what
+    the round page's buttons, the API and ``renshi recruitment step`` all call."""
+    if action == "qualify":
+        return qualify_all(engine, actor, round_id)
+    if action == "shortlist":
+        return shortlist(engine, actor, round_id)
+    if action == "ranking":
+        return rank(engine, actor, round_id)
+    if action == "replacements":
+        return {"moved_up": fill_vacancies(engine, actor, round_id)}
+    raise NotFound("办理操作不存在")
+
+
 # --- post choice ------------------------------------------------------------------------------
 def choose_post(
     engine: CaseEngine, actor: Actor, case_id: int, seat_id: int, *, expected_version: int
@@ -441,7 +469,7 @@ def choose_post(
             )
         ).one_or_none()
         if me is None:
-            raise NotFound("案件不存在")
+            raise NotFound("事项不存在")
         first = conn.execute(
             select(applicants_t.c.case_id)
             .join(cases_t, cases_t.c.id == applicants_t.c.case_id)
@@ -508,6 +536,7 @@ __all__ = [
     "record_scores",
     "register",
     "register_many",
+    "run",
     "score_problems",
     "shortlist",
     "skip_choice",

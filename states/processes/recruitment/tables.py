@@ -100,6 +100,8 @@ class Applicant(Base):
         # indexes below are partial, which a planner uses only when a query repeats their
         # predicate.
         Index("ix_applicants_round_id_number", "round_id", "id_number"),
+        # A candidate looks up their registrations of every round by ID number (and phone).
+        Index("ix_applicants_id_number", "id_number"),
         Index(
             "uq_applicants_year_id_number",
             "year",

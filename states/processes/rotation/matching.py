@@ -56,6 +56,9 @@ class Candidate:
     preferences: tuple[int, ...] = ()  # post ids, best first
     backbone: int = 0  # 0 none; 1 school … 4 province (higher ranks first)
     years: int = 0  # years at the current school (more ranks first)
+    # the sending school: a teacher rotates away from it, never onto one of its own posts
+    # (None: not known, any school fits)
+    school_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,11 @@ class Post:
     reserved: int = 0  # of ``places``, kept for backbone teachers first
 
     def fits(self, c: Candidate) -> bool:
-        return self.subject == c.subject and self.level == c.level
+        return (
+            self.subject == c.subject
+            and self.level == c.level
+            and (c.school_id is None or c.school_id != self.school_id)
+        )
 
 
 @dataclass(frozen=True)
@@ -217,10 +224,13 @@ def adjust(
     by_fit: dict[tuple[str, str], list[Post]] = defaultdict(list)
     for p in open_posts:
         by_fit[(p.subject, p.level)].append(p)
+    # a sending school matters to the flow only where it also has an open place that fits
+    receiving = {(p.school_id, p.subject, p.level) for p in open_posts}
     groups: dict[tuple[object, ...], list[Candidate]] = defaultdict(list)
     for c in candidates:
         named = tuple(pid for pid in c.preferences if remaining.get(pid, 0) > 0)
-        groups[(c.subject, c.level, named)].append(c)
+        home = c.school_id if (c.school_id, c.subject, c.level) in receiving else None
+        groups[(c.subject, c.level, named, home)].append(c)
     flow = min_cost_flow.SimpleMinCostFlow()
     group_keys = list(groups)
     post_node = {p.id: len(group_keys) + i for i, p in enumerate(open_posts)}
@@ -229,7 +239,10 @@ def adjust(
     for g, key in enumerate(group_keys):
         members = groups[key]
         sample = members[0]
+        home = sample.school_id if key[3] is not None else None
         for p in by_fit.get((sample.subject, sample.level), ()):
+            if home is not None and p.school_id == home:
+                continue
             arc = flow.add_arc_with_capacity_and_unit_cost(
                 g, post_node[p.id], len(members), adjustment_cost(sample, p)
             )

@@ -9,9 +9,13 @@ from states.org import CITY_OFFICER, COUNTY_OFFICER, PROVINCE_OFFICER, SCHOOL_OF
 from states.process.package import NavEntry, Parts, ProcessPackage
 from states.processes.title_review.cli import title_review_cli
 from states.processes.title_review.facts import quota_facts
-from states.processes.title_review.record import appoint_title, service_facts
+from states.processes.title_review.record import (
+    appoint_title,
+    appointment_notice,
+    service_facts,
+)
 from states.processes.title_review.rules import QuotaFacts, ServiceFacts, YearFacts
-from states.processes.title_review.spec import SPEC, AppointTitle
+from states.processes.title_review.spec import SPEC, AppointmentNotice, AppointTitle
 from states.processes.title_review.tables import TitleReviewYear
 from states.processes.title_review.years import year_facts
 
@@ -25,7 +29,7 @@ PACKAGE = ProcessPackage(
             YearFacts: year_facts,
             ServiceFacts: service_facts,
         },
-        effect_handlers={AppointTitle: appoint_title},
+        effect_handlers={AppointTitle: appoint_title, AppointmentNotice: appointment_notice},
     ),
     tables=(TitleReviewYear,),
     web="api.processes.title_review",

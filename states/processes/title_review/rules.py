@@ -4,6 +4,7 @@ Pure: facts in, verdict out."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from states.org import EDUCATION_LABELS, TITLE_LABELS, education_at_least, next_title
@@ -242,3 +243,73 @@ class InService:
         if service.active:
             return Verdict.passed()
         return Verdict.failed(f"{service.reason}，不能申报职称")
+
+
+# --- 发文认定: the appointment document ------------------------------------------------------
+# A document number as GB/T 9704-2012 writes it: the issuer's abbreviation (发文机关代字), the
+# year in hexagonal brackets, the serial number without leading zeros or 第, then 号.
+DOC_NUMBER = re.compile(
+    r"(?P<issuer>[\u4e00-\u9fff]{1,20})〔(?P<year>\d{4})〕(?P<seq>[1-9]\d{0,5})号"
+)
+# Brackets people type for 〔〕: square, full-width, lenticular, round.
+_BRACKETS = str.maketrans("[［【(（", "〔〔〔〔〔") | str.maketrans("]］】)）", "〕〕〕〕〕")
+DOC_EXAMPLE = "某人社〔2026〕12号"
+
+
+def doc_number_problem(number: str) -> str | None:
+    """Why ``number`` is not a document number, in words that show the right form; None when
+    it is one."""
+    if DOC_NUMBER.fullmatch(number):
+        return None
+    fixed = re.sub(r"第(?=\d)", "", number.translate(_BRACKETS).replace(" ", ""))
+    fixed = re.sub(r"〕0+(?=\d)", "〕", fixed)
+    if fixed != number and DOC_NUMBER.fullmatch(fixed):
+        return f"文号应写作“{fixed}”：年份用六角括号〔〕，序号前不加“第”、不加0"
+    return f"文号应由发文机关代字、〔年份〕和序号组成，如“{DOC_EXAMPLE}”；您填写的是“{number}”"
+
+
+@dataclass(frozen=True)
+class DocumentNumber:
+    """The appointment is made by a numbered document (文号): its shape, and its year that of
+    the document's date."""
+
+    code: str = "doc_number"
+    label: str = "文号"
+    needs: frozenset[type] = frozenset()
+
+    def check(self, facts: Facts) -> Verdict:
+        number = str(facts.payload.get("doc_number", ""))
+        problem = doc_number_problem(number)
+        if problem is not None:
+            return Verdict.failed(problem, field="doc_number")
+        found = DOC_NUMBER.fullmatch(number)
+        assert found is not None
+        on = facts.payload.get("doc_date")
+        if on is not None:
+            day = dt.date.fromisoformat(str(on))
+            if int(found["year"]) != day.year:
+                return Verdict.failed(
+                    f"文号中的年份〔{found['year']}〕与发文日期{cn_date(day)}不在同一年，请核对",
+                    field="doc_number",
+                )
+        return Verdict.passed()
+
+
+@dataclass(frozen=True)
+class DocumentDate:
+    """A document is dated the day it was issued: never a day still to come."""
+
+    code: str = "doc_date"
+    label: str = "发文日期"
+    needs: frozenset[type] = frozenset()
+
+    def check(self, facts: Facts) -> Verdict:
+        day = dt.date.fromisoformat(str(facts.payload["doc_date"]))
+        if day > facts.today:
+            return Verdict.failed(
+                f"发文日期{cn_date(day)}晚于今天（{cn_date(facts.today)}），请填写实际发文的日期",
+                field="doc_date",
+            )
+        if day.year < 2000:
+            return Verdict.failed(f"发文日期{cn_date(day)}有误，请核对", field="doc_date")
+        return Verdict.passed()

@@ -110,6 +110,11 @@ def too_recent(conn: Connection) -> Row[Any] | None:
     ).first()
 
 
+def appointment(on: dt.date, number: int = 1, issuer: str = "示范市人社") -> dict[str, str]:
+    """The 发文认定 form: the appointing document's number (文号) and its date ``on``."""
+    return {"doc_number": f"{issuer}〔{on.year}〕{number}号", "doc_date": on.isoformat()}
+
+
 def declare(eng: CaseEngine, teacher: Actor, form: Mapping[str, Any]) -> int:
     """A declaration saved as a draft, then submitted: two transactions, as a teacher who
     fills in the form one day and sends it the next leaves them."""

@@ -32,6 +32,7 @@ from states.blocks.publicity import (
 )
 from states.blocks.publicity.visibility import VISIBILITY as PUBLICITY_VISIBILITY
 from states.blocks.slots import HoldSlot
+from states.identity import mask_id_number
 from states.org import SUBJECTS, TITLE_LABELS, TITLES
 from states.process.forms import REASON, Field, Form
 from states.process.rules import Facts, TeacherFacts
@@ -49,10 +50,13 @@ from states.process.spec import (
     SetData,
     StateSpec,
 )
-from states.process.visibility import Visibility
+from states.process.visibility import STAFF, TEACHER_RECORD, Audience, Shown, Visibility
 from states.processes.title_review.machine import PROCESS, TitleReviewMachine
 from states.processes.title_review.rules import (
+    DOC_EXAMPLE,
     DeclarationWindow,
+    DocumentDate,
+    DocumentNumber,
     EthicsVeto,
     InService,
     MinEducation,
@@ -106,7 +110,29 @@ DECLARATION = Form(
 )
 
 REASONED = Form((REASON,))
+# 发文认定: the document that appoints (its number and date go on the case and the record)
+APPOINTMENT = Form(
+    (
+        Field("doc_number", "文号", max_length=40, help=f"如：{DOC_EXAMPLE}"),
+        Field("doc_date", "发文日期", "date", help="实际发文的日期，不能晚于今天"),
+    )
+)
 SCHOOL, COUNTY, ORGANIZER = By(officer="school"), By(officer="county"), By(officer="organizer")
+
+# Who the teacher is, as the printed declaration (申报表) states it besides the record beside
+# the case: the ID number and the certificate's number in full for the teacher and the
+# officers and inspectors over the case; a committee member, a principal or someone the case
+# was copied to reads the ID number masked (region and last four) and no certificate number.
+OWN_AND_STAFF = frozenset({Audience.APPLICANT}) | STAFF
+DECLARATION_FORM = Visibility(
+    record={
+        "id_number": Shown(OWN_AND_STAFF, others=mask_id_number),
+        "cert_no": Shown(OWN_AND_STAFF),
+    },
+    record_open=frozenset(
+        {"gender", "birth_month", "subject", "school_level", "joined_school_on", "cert_level"}
+    ),
+)
 
 WINDOW = frozenset({PUBLIC_WINDOW})
 STATES: Mapping[str, StateSpec] = {
@@ -172,7 +198,12 @@ EVENTS: Mapping[str, EventSpec] = {
         ),
         EventSpec("dismiss_objection", "异议不成立", form=REASONED, style="secondary"),
         EventSpec("uphold_objection", "异议成立", form=REASONED, style="danger"),
-        EventSpec("appoint", "发文认定", rules=(ETHICS,)),
+        EventSpec(
+            "appoint",
+            "发文认定",
+            rules=(ETHICS, RuleUse(DocumentNumber()), RuleUse(DocumentDate())),
+            form=APPOINTMENT,
+        ),
         EventSpec(
             "send_back",
             "退回补正",
@@ -234,6 +265,17 @@ class AppointTitle(Command):
     on: dt.date
 
 
+@dataclass(frozen=True)
+class AppointmentNotice(Command):
+    """The appointment notice (认定通知) to the teacher through the outbox, naming the
+    document: the formal word a teacher keeps, beside the step's ordinary progress notice
+    (handled in ``record.py``)."""
+
+    title: str
+    doc_number: str
+    doc_date: dt.date
+
+
 def effects(ctx: EffectContext) -> Sequence[Command]:
     """What each event changes besides the state, as commands the engine carries out."""
     data, policy, out = ctx.facts.data, ctx.facts.policy, list[Command]()
@@ -265,7 +307,12 @@ def effects(ctx: EffectContext) -> Sequence[Command]:
     elif ctx.event == "uphold_objection":
         out.append(SettleObjection(UPHELD))
     elif ctx.event == "appoint":
-        out.append(AppointTitle(str(data["target_title"]), ctx.facts.today))
+        number, on = str(ctx.payload["doc_number"]), dt.date.fromisoformat(ctx.payload["doc_date"])
+        title = str(data["target_title"])
+        out.append(SetData({"doc_number": number, "doc_date": on.isoformat()}))
+        # the title is held from the day the document was issued (任职资格取得时间)
+        out.append(AppointTitle(title, on))
+        out.append(AppointmentNotice(title, number, on))
     if ctx.target in ("rejected", "withdrawn") and data.get("quota_exempt") is False:
         out.append(HoldSlot(None))
     return out
@@ -302,8 +349,14 @@ SPEC = ProcessSpec(
     reject_event="veto",
     visibility=PANEL_VISIBILITY
     | PUBLICITY_VISIBILITY
-    # whether the case holds a counted post, and where and why it was sent back
-    | Visibility(open=frozenset({"quota_exempt", "returned_from", "return_reason"})),
+    # the teacher's record beside the case (api/processes/title_review/record.py)
+    | TEACHER_RECORD
+    # whether the case holds a counted post, where and why it was sent back, and the
+    # document that appointed (文号 and date: the teacher shows it, the bureau files it)
+    | Visibility(
+        open=frozenset({"quota_exempt", "returned_from", "return_reason", "doc_number", "doc_date"})
+    )
+    | DECLARATION_FORM,
 )
 
 assert all(t in TITLES for t in POLICY_DEFAULTS["organizer_tier"])
