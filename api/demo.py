@@ -349,6 +349,7 @@ def walk(today: dt.date | None = None) -> None:
     expert_at_committee(db, second.person_id, second.subject, dates)
     work_at_every_desk(db, school, dates)
     recruitment_round(db, dates.today)
+    task_book_story(db, dates)
     renshi("audit", "verify")
     db.dispose()
 
@@ -556,6 +557,113 @@ def recruitment_round(db: Engine, today: dt.date) -> None:
     renshi("case", "fire", str(plan), "city_pass", "--as", "city_officer", at=now)
     renshi("case", "fire", str(plan), "approve", "--as", "province_officer", at=now)
     renshi("recruitment", "plan", "list", str(round_id), "--as", "province_officer", at=now)
+
+
+def task_book_story(db: Engine, dates: Dates) -> None:
+    """The demo county's task book for the year (任务清单): imported from a spreadsheet,
+    approved by the city, its tasks issued, reported on and one split to two schools, then
+    the morning's sweep, so that ``leader`` opens a board of every colour: overdue and
+    escalated, at risk, stagnant, on track and done."""
+    from states.processes.task_book.books import SCHEMA
+    from states.processes.task_book.store import pairs
+    from states.processes.task_book.tables import TaskBook
+    from states.sheets import write_xlsx
+
+    click.secho("\n== 任务清单：导入任务书、上级审批下达、报告进展、定时检查 ==", bold=True)
+    today, start = dates.today, dates.start
+    with reader(db).connect() as conn:
+        county, school = (
+            conn.execute(
+                select(RoleBinding.org_unit_id)
+                .join(Person, Person.id == RoleBinding.person_id)
+                .where(Person.username == name)
+            ).scalar_one()
+            for name in ("county_officer", "school_officer")
+        )
+        units = pairs(
+            conn.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.parent_id == county))
+        )
+        county_name = conn.execute(select(OrgUnit.name).where(OrgUnit.id == county)).scalar_one()
+    other = next(i for i in sorted(units) if i != school)
+
+    def day(n: int) -> str:
+        return (today + dt.timedelta(days=n)).isoformat()
+
+    rows = [
+        ("全县教师师德承诺书签订", "会议决定", county_name, day(25), f"{day(-10)} 完成动员", 2),
+        ("教师培训学时登记", "年度工作要点", units[school], day(-3), f"{day(-20)} 完成摸底", 1),
+        ("职称评审材料归档", "年度工作要点", units[school], day(6), "", 1),
+        ("教师资格定期注册", "领导批示", units[school], day(60), "", 1),
+        ("乡村教师生活补助发放", "领导批示", units[school], day(20), "", 1),
+        ("新任教师岗前培训", "年度工作要点", units[school], day(90), f"{day(30)} 完成集中培训", 1),
+    ]
+    names = ("title", "source", "lead", "deadline", "milestones", "weight")
+    path = FILES / "任务书.xlsx"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(
+        write_xlsx(
+            [(c.name, c.label) for c in SCHEMA.columns if c.name in names],
+            [dict(zip(names, r, strict=True)) for r in rows],
+            title="任务书",
+            mask=(),
+        )
+    )
+    year = str(today.year)
+    renshi("tasks", "import", str(path), "--as", "county_officer", "--year", year,
+           at=_at(start, 10))  # fmt: skip
+    with reader(db).connect() as conn:
+        book_id = conn.execute(select(func.max(TaskBook.id))).scalar_one()
+    renshi("tasks", "book", str(book_id), "submit", "--as", "county_officer", at=_at(start, 11))
+    renshi("tasks", "book", str(book_id), "approve", "--as", "city_officer", at=_at(start, 15))
+    tasks = _task_ids(db)
+    begin = start + dt.timedelta(days=1)
+    for title in tasks:
+        who = "county_officer" if title == rows[0][0] else "school_officer"
+        renshi("tasks", "do", str(tasks[title]), "acknowledge", "--as", who, at=_at(begin, 9))
+    renshi("tasks", "do", str(tasks[rows[0][0]]), "split", "--as", "county_officer",
+           "--units", f"{school},{other}", at=_at(begin, 10))  # fmt: skip
+    renshi("tasks", "report", str(tasks["教师培训学时登记"]), "--as", "school_officer",
+           "--percent", "30", "--text", "完成学时摸底", at=_at(begin, 11))  # fmt: skip
+    renshi("tasks", "report", str(tasks["教师资格定期注册"]), "--as", "school_officer",
+           "--percent", "15", "--text", "梳理到期人员名单", at=_at(begin, 14))  # fmt: skip
+    renshi("tasks", "report", str(tasks["职称评审材料归档"]), "--as", "school_officer",
+           "--percent", "20", "--text", "收齐一半材料", at=_at(dates.yesterday, 10))  # fmt: skip
+    renshi("tasks", "report", str(tasks["新任教师岗前培训"]), "--as", "school_officer",
+           "--percent", "35", "--text", "完成培训方案", at=_at(dates.yesterday, 11))  # fmt: skip
+    subsidy = str(tasks["乡村教师生活补助发放"])
+    renshi("tasks", "do", subsidy, "complete", "--as", "school_officer", "--text", "已全部发放",
+           at=_at(dates.yesterday, 9))  # fmt: skip
+    renshi("tasks", "do", subsidy, "accept", "--as", "county_officer", at=_at(dates.yesterday, 16))
+    part = _task_ids(db, parts_of=tasks[rows[0][0]]).get(units[school])
+    if part is not None:
+        renshi("tasks", "do", str(part), "acknowledge", "--as", "school_officer",
+               at=_at(dates.yesterday, 14))  # fmt: skip
+        renshi("tasks", "report", str(part), "--as", "school_officer", "--percent", "60",
+               "--text", "已完成动员，签订过半", "--milestone", "1",
+               at=_at(dates.yesterday, 15))  # fmt: skip
+    renshi("tasks", "sweep", at=_at(today, 7))
+    renshi("tasks", "list", "--as", "leader", at=_at(today, 8))
+
+
+def _task_ids(db: Engine, parts_of: int | None = None) -> dict[str, int]:
+    """The demo's tasks by title, or a task's parts by their lead unit's name."""
+    from states.processes.task_book.store import pairs
+    from states.processes.task_book.tables import WorkTask
+
+    with reader(db).connect() as conn:
+        if parts_of is None:
+            return pairs(
+                conn.execute(
+                    select(WorkTask.title, WorkTask.id).where(WorkTask.parent_id.is_(None))
+                )
+            )
+        return pairs(
+            conn.execute(
+                select(OrgUnit.name, WorkTask.id)
+                .join(OrgUnit, OrgUnit.id == WorkTask.lead_unit_id)
+                .where(WorkTask.parent_id == parts_of)
+            )
+        )
 
 
 ANNOUNCEMENT = (

@@ -25,6 +25,7 @@ from benchmarks import (
     rotation,
     spiff,
     sweeps,
+    task_book,
     visibility,
 )
 from states.seed.province import load_province, write_province
@@ -116,6 +117,7 @@ def main() -> None:
             )
         )
         results.update(rotation_figures(quick))
+        results.update(task_book_figures(quick))
         results.update(spiff.run(work / "spiff.db", cases=50 if quick else 250))
         # a province's roster imported, then re-imported with 1% changed (each in its own
         # process, for its peak RSS); the two .xlsx readers timed over the same file
@@ -148,7 +150,17 @@ def rotation_figures(quick: bool) -> dict[str, float]:
     return {**found, **rotation.eligibility_figures(quick)}
 
 
-ONLY = {"rotation": rotation_figures}
+def task_book_figures(quick: bool) -> dict[str, float]:
+    """A province's task boards: 100,000 tasks and 400,000 milestones (a tenth with --quick)."""
+    with tempfile.TemporaryDirectory(prefix="renshi-bench-") as tmp:
+        os.environ.setdefault("RENSHI_AUDIT_KEYS", str(Path(tmp) / "audit-keys"))
+        return task_book.run(
+            Path(tmp) / "tasks.db", tasks=10_000 if quick else 100_000, seconds=2 if quick else 5
+        )
+
+
+# The benchmarks ``--only`` can run alone (those needing no shared set-up).
+ONLY = {"rotation": rotation_figures, "task_book": task_book_figures}
 
 
 def write(results: dict[str, float], *, shown: dict[str, float]) -> None:

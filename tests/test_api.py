@@ -93,6 +93,10 @@ def test_catalogue(live: Live) -> None:
         "rotation_campaign",
         "rotation",
         "rotation_exemption",
+        "task_book",
+        "work_task",
+        "task_scoring",
+        "task_score_sheet",
     }
     proc = catalogue["title_review"]
     assert proc["label"] == "职称评审"
@@ -359,6 +363,15 @@ def test_bad_input_is_named_in_chinese(live: Live) -> None:
     assert form.status_code == 422 and form.json()["field"] == "target_title"
 
 
+TASK_IN = {
+    "title": "教师培训",
+    "source": "work_points",
+    "lead": "青山区第一中学",
+    "deadline": "2026-12-20",
+    "expected_version": 1,
+}
+
+
 def test_every_case_endpoint_from_out_of_scope(live: Live) -> None:
     """Another county's officer learns nothing: every case-addressed endpoint says 404."""
     ids = _ids(live)
@@ -450,6 +463,23 @@ def test_every_case_endpoint_from_out_of_scope(live: Live) -> None:
             "ends_on": "2026-09-02",
         },
         ("post", "/api/v1/delegations/{delegation_id}/cancel"): None,
+        # a county's task book and its tasks, from the next county
+        ("get", "/api/v1/task-lists/books/{book_id}"): None,
+        ("post", "/api/v1/task-lists/books/{book_id}/tasks"): TASK_IN,
+        ("put", "/api/v1/task-lists/books/{book_id}/tasks/{task_id}"): TASK_IN,
+        ("delete", "/api/v1/task-lists/books/{book_id}/tasks/{task_id}"): None,
+        ("post", "/api/v1/task-lists/books/{book_id}/steps"): {"event": "submit_book"},
+        ("get", "/api/v1/task-lists/items/{task_id}"): None,
+        ("post", "/api/v1/task-lists/items/{task_id}/reports"): {
+            "percent": 50,
+            "text": "过半",
+            "expected_version": 1,
+        },
+        ("post", "/api/v1/task-lists/items/{task_id}/steps"): {
+            "event": "acknowledge_task",
+            "expected_version": 1,
+        },
+        ("post", "/api/v1/task-lists/scoring/sheets/{sheet_id}"): {"scores": {}},
         # the province's operations, from a county officer
         ("post", "/api/v1/operations/{job}/run"): None,
         ("post", "/api/v1/operations/deliveries/{delivery_id}/resend"): None,
@@ -484,6 +514,13 @@ def test_every_case_endpoint_from_out_of_scope(live: Live) -> None:
         },
     )
     assert campaign.status_code == 201, campaign.text
+    from states.processes.task_book.tables import WorkTask
+    from tests.test_task_book import _demo_book
+
+    work = next(iter(_demo_book(live)["ids"].values()))  # the demo county's book
+    with live.services.db.connect() as conn:
+        book = conn.execute(select(WorkTask.book_id).where(WorkTask.id == work)).scalar_one()
+    other = live.client("other_county")  # signed in again: the book moved the clock on
     scoped = {
         (m, p)
         for p, ops in spec["paths"].items()
@@ -496,7 +533,7 @@ def test_every_case_endpoint_from_out_of_scope(live: Live) -> None:
         url = path.format(
             case_id=cid,
             attachment_id=att,
-            task_id=task,
+            task_id=work if "/task-lists/" in path else task,  # a book's task, or an inbox one
             person_id=ids["teacher"],
             notification_id=1,
             year_id=1,
@@ -508,7 +545,10 @@ def test_every_case_endpoint_from_out_of_scope(live: Live) -> None:
             step="match",
             job="dispatch",
             delivery_id=1,
+            book_id=book,
+            sheet_id=1,
         )
+
         if body == "upload":
             r = other.post(url, files={"file": ("a.pdf", PDF, "application/pdf")})
         else:
@@ -517,6 +557,8 @@ def test_every_case_endpoint_from_out_of_scope(live: Live) -> None:
                 query = {"subject": "数学"}
             elif "/title-review/results/" in path:  # a committee's list of a year
                 query = {"year": 2026}
+            elif method == "delete" and "/task-lists/" in path:
+                query = {"expected_version": 1}
             r = other.request(method, url, json=body, params=query)
         assert r.status_code == 404, (method, path, r.status_code, r.text)
     listed = other.post(
