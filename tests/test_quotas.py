@@ -231,3 +231,43 @@ def test_browser_county_officer_sets_a_quota_and_fills_an_expert_pool(
         context.close()
     assert escaped == [], f"pages loaded from the network: {escaped}"
     assert errors == [], f"the pages reported errors: {errors}"
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_quota_and_expert_sheets_uploaded_from_their_pages(live: Live, tmp_path: Any) -> None:
+    """The two registry uploads: a sheet with a bad row comes back with its row report and
+    writes nothing; a good one goes back to the list, saying what it imported."""
+    from states.registry.experts import write_experts
+    from tests.test_api import _ids
+    from tests.test_pages import _sign_in
+
+    ids = _ids(live)
+    with live.services.db.connect() as conn:
+        school = conn.execute(select(OrgUnit.code).where(OrgUnit.id == ids["school"])).scalar()
+    officer, csrf = _sign_in(live, "county_officer")
+    bad, good = tmp_path / "bad.xlsx", tmp_path / "good.xlsx"
+    qu.write_quotas(bad, [{"code": "NOPE", "year": 2027, "title": "senior", "posts": 3}])
+    qu.write_quotas(good, [{"code": school, "year": 2027, "title": "senior", "posts": 3}])
+
+    def upload(kind: str, path: Any) -> Any:
+        return officer.post(
+            f"/admin/{kind}/import",
+            data={"csrf": csrf, "year": "2027"},
+            files={"file": (path.name, path.read_bytes(), XLSX)},
+        )
+
+    refused = upload("quotas", bad)
+    assert refused.status_code == 422 and "学校代码“NOPE”不存在" in refused.text
+    done = upload("quotas", good)
+    assert done.status_code == 303
+    assert done.headers["location"].startswith("/admin/quotas?year=2027")
+    assert "岗位职数已导入" in officer.get(done.headers["location"]).text
+    write_experts(
+        bad, [{"id_number": "110101199001011234", "code": "NOPE", "subject": "数学",
+               "year": 2027, "available": True, "note": ""}]
+    )  # fmt: skip
+    experts = upload("experts", bad)
+    assert experts.status_code == 422 and "校验码错误" in experts.text
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -11,7 +11,7 @@ what an import found wrong.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path as FilePath
 from typing import IO, Annotated, Any, Final
@@ -1330,28 +1330,47 @@ def quota_set(request: Request, form: Posted, who: OnQuotas) -> Response:
 
 @page_router.post("/admin/quotas/import")
 def quota_import(request: Request, form: Posted, who: OnQuotas) -> Response:
+    return _import_sheet(
+        request, form, who, kind="quotas", schema=qu.QUOTAS, page=_quota_page,
+        done="岗位职数已导入",
+        load=lambda conn, table, **kw: qu.import_quotas(conn, table, ended=ended(who.svc), **kw),
+    )  # fmt: skip
+
+
+def _import_sheet(
+    request: Request,
+    form: FormData,
+    who: Who,
+    *,
+    kind: str,
+    schema: Any,
+    load: Callable[..., Any],
+    page: Callable[..., Response],
+    done: str,
+) -> Response:
+    """A registry sheet uploaded from its page (岗位职数, 评委库): read, imported in one
+    transaction with the file's reference on every history entry, the row report shown on
+    the same page, or back to the list with the summary."""
     if (refusal := _managers(request, who)) is not None:
         return refusal
     svc = who.svc
     year = _year_of(webkit.text(form, "year"), svc)
     try:
         data, name = _upload(form)
-        table = read_upload(data, name, qu.QUOTAS)
+        table = read_upload(data, name, schema)
         with svc.db.begin() as conn:
-            report = qu.import_quotas(
+            report = load(
                 conn, table, actor=who.actor, at=svc.now(), source_ref=history.file_ref(name, data),
-                valid_only=_flag(form, "valid_only"), ended=ended(svc),
+                valid_only=_flag(form, "valid_only"),
             )  # fmt: skip
     except RenshiError as exc:
-        problem = Problem("import:quotas", _refused(exc, "").message)
-        return _quota_page(request, who, year=year, problem=problem, status=exc.status)
+        problem = Problem(f"import:{kind}", _refused(exc, "").message)
+        return page(request, who, year=year, problem=problem, status=exc.status)
     if report.error_count:
-        return _quota_page(
-            request, who, year=year, report=report, status=422 if report.refused else 200
-        )
+        return page(request, who, year=year, report=report, status=422 if report.refused else 200)
     return webkit.redirect(
-        f"/admin/quotas?year={year}",
-        f"岗位职数已导入：{report.summary()}",
+        f"/admin/{kind}?year={year}",
+        f"{done}：{report.summary()}",
         secure_cookie=svc.secure_cookies,
     )
 
@@ -1435,30 +1454,10 @@ def experts_add(request: Request, form: Posted, who: OnExperts) -> Response:
 
 @page_router.post("/admin/experts/import")
 def experts_import(request: Request, form: Posted, who: OnExperts) -> Response:
-    if (refusal := _managers(request, who)) is not None:
-        return refusal
-    svc = who.svc
-    year = _year_of(webkit.text(form, "year"), svc)
-    try:
-        data, name = _upload(form)
-        table = read_upload(data, name, ex.EXPERTS)
-        with svc.db.begin() as conn:
-            report = ex.import_experts(
-                conn, table, actor=who.actor, at=svc.now(), source_ref=history.file_ref(name, data),
-                valid_only=_flag(form, "valid_only"),
-            )  # fmt: skip
-    except RenshiError as exc:
-        problem = Problem("import:experts", _refused(exc, "").message)
-        return _experts_page(request, who, year=year, problem=problem, status=exc.status)
-    if report.error_count:
-        return _experts_page(
-            request, who, year=year, report=report, status=422 if report.refused else 200
-        )
-    return webkit.redirect(
-        f"/admin/experts?year={year}",
-        f"评委已导入：{report.summary()}",
-        secure_cookie=svc.secure_cookies,
-    )
+    return _import_sheet(
+        request, form, who, kind="experts", schema=ex.EXPERTS, page=_experts_page,
+        done="评委已导入", load=ex.import_experts,
+    )  # fmt: skip
 
 
 def _pool_page(
