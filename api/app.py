@@ -103,6 +103,11 @@ def create_app(services: Services | None = None) -> FastAPI:
     app.include_router(pages)
     app.include_router(inbox_pages)
     app.include_router(case_pages)
+    from api import dossier
+
+    # a case's audit dossier (审计档案), for inspectors and the officers over it
+    app.include_router(dossier.api)
+    app.include_router(dossier.pages)
     app.include_router(public_pages)
     app.include_router(account_api)
     app.include_router(account_pages)

@@ -232,6 +232,19 @@ def _notes(
     return out
 
 
+def timeline_notes(
+    conn: Connection, spec: ProcessSpec, trail: Sequence[Mapping[str, Any]]
+) -> list[list[tuple[str, str]]]:
+    """What each row of a trail (already cut for its reader) says besides who and what, in
+    the timeline's words: the audit dossier (api/dossier.py) prints them as the page shows
+    them."""
+    names = _names(conn, (p for e in trail for p in _people_in(e["payload"])))
+    return [
+        [] if e["event"] == "create" else _notes(spec, e["event"], e["payload"], names)
+        for e in trail
+    ]
+
+
 def _tally_text(t: Mapping[str, Any]) -> str:
     quorum = "达到" if t.get("quorum") else "未达到"
     return (
@@ -313,6 +326,8 @@ def _case_page(
     problem: Problem | None = None,
     status: int = 200,
 ) -> Response:
+    from api import dossier  # it prints this page's timeline words (timeline_notes)
+
     svc, actor = who.svc, who.actor
     try:
         case = case_detail(svc, actor, case_id, with_trail=True)
@@ -490,6 +505,8 @@ def _case_page(
             # an end that is not a success (未通过、已撤回) is not drawn in success's green
             "ended_otherwise": closed and TERMINAL_NEGATIVE in spec.states[detail.state].tags,
             "closed_on": webkit.local(detail.closed_at) if detail.closed_at else None,
+            # 审计档案: for the inspectors and the officers over the case (api/dossier.py)
+            "dossier": dossier.page_link(actor, row),
         },
         status=status,
     )

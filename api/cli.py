@@ -186,7 +186,9 @@ def _in_chinese(root: click.Command) -> None:
 @click.pass_context
 def main(ctx: click.Context, at: str | None) -> None:
     """人事 Renshi：教育系统人事业务流程。"""
-    ctx.obj = {"clock": parse_at(at)}
+    from states.processes import installed  # the commands that read every process's rules
+
+    ctx.obj = {"clock": parse_at(at), "packages": installed()}
 
 
 @main.group()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -151,3 +152,68 @@ def case_show(case_id: int) -> None:
             to = spec.state_label(e.to_state)
             label = event_label(PROCESSES[row.process], e.event)
             click.echo(f"  {e.seq:>3} {at} {e.actor_label} {label} → {to}")
+
+
+@case.command("dossier")
+@click.argument("case_id", type=int)
+@click.option(
+    "--as", "who", required=True, help="导出人用户名或 #人员编号（督查员或县级以上人事干部）"
+)
+@click.option(
+    "-o",
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="保存审计档案的 PDF 文件路径",
+)
+@click.option(
+    "--digests",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="每日审计摘要所在目录（默认 RENSHI_AUDIT_DIGESTS，或 RENSHI_VAR/audit-digests）",
+)
+@click.pass_context
+def case_dossier(
+    ctx: click.Context, case_id: int, who: str, out: Path, digests: Path | None
+) -> None:
+    """导出事项的审计档案（PDF）。
+
+    含申报内容、办理记录、意见、附件及其 SHA-256、审计链及其校验结果、每日审计摘要。
+
+    审计链或摘要比对发现的问题同时在此列出。"""
+    from api import dossier  # the pages' words and the typesetting: loaded only when asked
+    from api.processes import load
+
+    db, eng = _engine(ctx)
+    try:
+        actor = commands.actor(db, who)
+        found = dossier.build(
+            db, eng.processes, load(eng.processes), actor, case_id, eng.clock.now(),
+            digests=digests,
+        )  # fmt: skip
+        data = dossier.pdf(found)
+    except RenshiError as exc:
+        commands.refuse(exc)
+    finally:
+        db.dispose()
+    # written whole or not at all: a half-written PDF is never left where one was asked for
+    part = out.with_name(f".{out.name}.part")
+    part.write_bytes(data)
+    part.replace(out)
+    click.echo(f"已导出事项{case_id}的审计档案：{out}（{len(data) // 1024} KB）")
+    if found.verified:
+        click.echo(f"审计链：{dossier.PASSED}（共{len(found.steps)}条记录）")
+    else:
+        click.echo(f"审计链：{dossier.FAILED}，发现{len(found.breaks)}处问题", err=True)
+        for problem in found.breaks:
+            click.echo(f"  {problem}", err=True)
+    for note in found.digest_notes:
+        click.echo(f"审计摘要：{note}", err=found.digest is not None)
+    g = found.digest
+    if g is not None:
+        said = "相符" if g.matches else "不符"
+        click.echo(
+            f"审计摘要：{g.file}（{g.taken_at}）记载的第{g.seq}条记录与审计链{said}",
+            err=not g.matches,
+        )

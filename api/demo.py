@@ -152,7 +152,7 @@ def serve() -> None:
             select(Person.username, RoleBinding.role, OrgUnit.name)
             .join(RoleBinding, RoleBinding.person_id == Person.id)
             .join(OrgUnit, OrgUnit.id == RoleBinding.org_unit_id)
-            .where(Person.username.in_([name for name, _ in DEMO_ROLES]))
+            .where(Person.username.in_([*(name for name, _ in DEMO_ROLES), RURAL_OFFICER]))
             .order_by(Person.id)
         ).all()
         teachers = conn.execute(
@@ -223,6 +223,9 @@ def paths(site: str, year: Any, open_round: Any) -> None:
         click.echo("  招聘：          province_officer 开启招聘（/recruitment）")
     click.echo("  本单位数据：    各级人事干部点“机构”“岗位职数”“评委库”“教师名册”“账号与角色”，"
                "导入文件见 var/demo-files（演示省份即由这些文件导入）")  # fmt: skip
+    click.echo("  支教：          county_officer 在需求看板审批需求、遴选（/support/board），"
+               f"{RURAL_OFFICER} 填报月度考勤（/support/checkins），teacher 查看我的支教"
+               "（/support/me）")  # fmt: skip
     click.echo("  转交、代理：    school_officer 与 school_officer2、county_officer 与 "
                "county_officer2 待办中各有一件申报可办理、转交")  # fmt: skip
     if sms:
@@ -350,6 +353,7 @@ def walk(today: dt.date | None = None) -> None:
     work_at_every_desk(db, school, dates)
     recruitment_round(db, dates.today)
     task_book_story(db, dates)
+    support_story(db, dates)
     renshi("audit", "verify")
     db.dispose()
 
@@ -643,6 +647,146 @@ def task_book_story(db: Engine, dates: Dates) -> None:
                at=_at(dates.yesterday, 15))  # fmt: skip
     renshi("tasks", "sweep", at=_at(today, 7))
     renshi("tasks", "list", "--as", "leader", at=_at(today, 8))
+
+
+# A login the seed does not print: the rural school's personnel officer of the demo county, who
+# receives the support teacher and files the months' check-ins (support_story).
+RURAL_OFFICER = "rural_officer"
+
+
+def support_story(db: Engine, dates: Dates) -> None:
+    """Support teaching (支教) in the demo county, so that each printed account has its part
+    from its first page: the county's rural school (its officer ``rural_officer``, opened here)
+    declared a need the county approved; the printed ``teacher`` volunteered, the school
+    confirmed, the county selected, the publicity ran out and the teacher was dispatched; the
+    months' check-ins were opened and the earlier ones filed, the current one waits for
+    ``rural_officer``. A second need waits with a nominated colleague for ``county_officer``
+    to select, a third for the county's approval."""
+    from sqlalchemy import update
+
+    from api.auth import hash_password
+    from states.clock import FrozenClock
+    from states.engine import CaseEngine
+    from states.org import SCHOOL_OFFICER
+    from states.processes.support_teaching import applications
+    from states.processes.support_teaching.machine import NEED, TERM
+    from states.registry import accounts, history
+    from states.seed.province import DEMO_REF
+    from states.store.people import load_actor
+
+    click.secho("\n== 支教：申报需求、县级审批、教师报名、遴选、公示、派出、月度考勤 ==", bold=True)
+    start, today = dates.start, dates.today
+    with reader(db).connect() as conn:
+        county = conn.execute(
+            select(RoleBinding.org_unit_id)
+            .join(Person, Person.id == RoleBinding.person_id)
+            .where(Person.username == "county_officer")
+        ).scalar_one()
+        path = conn.execute(select(OrgUnit.path).where(OrgUnit.id == county)).scalar_one()
+        rural = conn.execute(
+            select(OrgUnit.id, OrgUnit.name)
+            .where(OrgUnit.tier == "school", OrgUnit.path.startswith(path))
+            .where(OrgUnit.is_rural | OrgUnit.is_weak)
+            .order_by(OrgUnit.is_rural.desc(), OrgUnit.id)
+        ).first()
+        teacher = demo_teacher(conn)
+    if rural is None:
+        click.secho("演示县没有农村或薄弱学校：支教演示未生成", fg="yellow")
+        return
+
+    def engine_at(at: dt.datetime) -> CaseEngine:
+        return CaseEngine(db, installed(), FrozenClock(at))
+
+    def newest(process: str) -> int:
+        with reader(db).connect() as conn:
+            return int(
+                conn.execute(select(func.max(Case.id)).where(Case.process == process)).scalar_one()
+            )
+
+    # the rural school's officer: an account the county opens, with the printed password
+    at = _at(start, 8)
+    with db.begin() as conn:
+        officer = load_actor(conn, username="county_officer")
+        made = accounts.create(
+            conn, officer, at,
+            accounts.NewAccount("周建华", RURAL_OFFICER, int(rural.id), (SCHOOL_OFFICER,)),
+            hash_password("renshi2026"),
+        )  # fmt: skip
+        conn.execute(
+            update(Person).where(Person.id == made.person_id).values(must_change_password=False)
+        )
+        spared = history.Entry(made.person_id, {"must_change_password": (True, False)})
+        history.record(
+            conn, history.PERSON, [spared], actor=officer, at=at, source="seed",
+            source_ref=DEMO_REF,
+        )  # fmt: skip
+    click.echo(f"{rural.name}：开通学校人事干部账号 {RURAL_OFFICER}")
+
+    def declare_need(day: dt.date, subject: str, places: int, starts: dt.date, note: str) -> int:
+        ends = starts + dt.timedelta(days=364)
+        renshi(
+            "support", "declare", "--as", RURAL_OFFICER, "--subject", subject, "--level", "小学",
+            "--places", str(places), "--starts", starts.isoformat(), "--ends", ends.isoformat(),
+            "--note", note, at=_at(day, 9),
+        )  # fmt: skip
+        return newest(NEED)
+
+    # the walked need: approved, the printed teacher volunteers, selected, dispatched
+    starts = start + dt.timedelta(days=14)
+    need = declare_need(start, DEMO_SUBJECT, 1, starts, "五、六年级数学教师缺一名")
+    fire(need, "approve", "county_officer", _at(start, 10), '{"comment": "同意"}')
+    day = start + dt.timedelta(days=1)
+    with reader(db).connect() as conn:
+        me = load_actor(conn, person_id=teacher.person_id)
+    app = applications.volunteer(engine_at(_at(day, 9)), me, need, "愿意到乡村学校支教一年")
+    click.echo(f"教师 teacher 报名支教需求{need}（事项{app.case_id}），待学校确认")
+    fire(app.case_id, "confirm", "school_officer", _at(day, 10), '{"comment": "同意报名"}')
+    fire(app.case_id, "select_teacher", "county_officer", _at(day, 15))
+    term = newest(TERM)
+    # a second need, approved: the school nominates a colleague for it yesterday (below)
+    day = start + dt.timedelta(days=2)
+    second = declare_need(
+        day, DEMO_SUBJECT, 2, today + dt.timedelta(days=30), "下学期起需数学教师两名"
+    )
+    fire(second, "approve", "county_officer", _at(day, 10))
+    closed = close_window(db, term)
+    on = max(closed, starts)
+    dispatch = {"on": on.isoformat(), "doc_number": f"演示教人〔{on.year}〕8号"}
+    fire(term, "dispatch_teacher", "county_officer", _at(on, 10),
+         json.dumps(dispatch, ensure_ascii=False))  # fmt: skip
+    # the months so far opened; the earlier ones filed, this month's left for rural_officer
+    renshi("support", "checkins", at=_at(dates.yesterday, 7))
+    month, this_month = on.replace(day=1), today.replace(day=1)
+    while month < this_month:
+        filed = {"month": f"{month.year:04d}-{month.month:02d}", "attendance_days": 21,
+                 "teaching_hours": 64, "assessment": "按时到岗，教学认真"}  # fmt: skip
+        fire(term, "check_in", RURAL_OFFICER, _at(dates.yesterday, 8),
+             json.dumps(filed, ensure_ascii=False))  # fmt: skip
+        month = (month + dt.timedelta(days=32)).replace(day=1)
+    # a need the county has yet to approve, and the colleague nominated for the second
+    declare_need(dates.yesterday, "英语", 1, today + dt.timedelta(days=60), "英语教师缺一名")
+    with reader(db).connect() as conn:
+        colleague = conn.execute(
+            select(Teacher.person_id)
+            .join(Person, Person.id == Teacher.person_id)
+            .where(
+                Teacher.school_id == teacher.school_id,
+                Teacher.subject == DEMO_SUBJECT,
+                Teacher.status == "active",
+                Person.username.is_(None),
+            )
+            .order_by(Teacher.person_id.desc())
+        ).scalar()
+        school_officer = load_actor(conn, username="school_officer")
+    if colleague is not None:
+        nominated = applications.nominate(
+            engine_at(_at(dates.yesterday, 10)), school_officer, second, int(colleague),
+            "教学经验丰富，本人同意",
+        )  # fmt: skip
+        click.echo(f"school_officer 推荐本校教师（事项{nominated.case_id}），待县级遴选")
+    renshi("support", "checkins", at=_at(today, 7))
+    renshi("support", "needs", "--as", "county_officer", "--year", str(today.year),
+           at=_at(today, 8))  # fmt: skip
 
 
 def _task_ids(db: Engine, parts_of: int | None = None) -> dict[str, int]:

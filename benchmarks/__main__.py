@@ -16,14 +16,18 @@ import time
 from pathlib import Path
 
 from benchmarks import (
+    compliance,
+    dossier,
     fire,
     http,
+    ledger,
     pg,
     recruitment,
     registration,
     roster,
     rotation,
     spiff,
+    support_teaching,
     sweeps,
     task_book,
     visibility,
@@ -118,6 +122,10 @@ def main() -> None:
         )
         results.update(rotation_figures(quick))
         results.update(task_book_figures(quick))
+        results.update(support_teaching.figures(quick))
+        results.update(dossier.figures(quick))
+        results.update(ledger_figures(quick))
+        results.update(compliance.figures(quick))
         results.update(spiff.run(work / "spiff.db", cases=50 if quick else 250))
         # a province's roster imported, then re-imported with 1% changed (each in its own
         # process, for its peak RSS); the two .xlsx readers timed over the same file
@@ -159,8 +167,26 @@ def task_book_figures(quick: bool) -> dict[str, float]:
         )
 
 
+def ledger_figures(quick: bool) -> dict[str, float]:
+    """Title review's declaration with the service ledger read, against without it."""
+    with tempfile.TemporaryDirectory(prefix="renshi-bench-") as tmp:
+        os.environ.setdefault("RENSHI_AUDIT_KEYS", str(Path(tmp) / "audit-keys"))
+        return ledger.run(
+            Path(tmp) / "ledger.db",
+            teachers=20_000 if quick else 60_000,
+            cases=600 if quick else 3_000,
+        )
+
+
 # The benchmarks ``--only`` can run alone (those needing no shared set-up).
-ONLY = {"rotation": rotation_figures, "task_book": task_book_figures}
+ONLY = {
+    "rotation": rotation_figures,
+    "task_book": task_book_figures,
+    "dossier": dossier.figures,
+    "ledger": ledger_figures,
+    "compliance": compliance.figures,
+    "support_teaching": support_teaching.figures,
+}
 
 
 def write(results: dict[str, float], *, shown: dict[str, float]) -> None:

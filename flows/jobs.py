@@ -25,6 +25,8 @@ from notifications.dispatch import dispatch
 from states.audit_digest import write_digest
 from states.engine import CaseEngine
 from states.ops import Outcome, Run, Start, run_recorded
+from states.process.package import Catalogue
+from states.processes import installed
 from states.sweeps import (
     SweepReport,
     checks_sweep,
@@ -90,10 +92,14 @@ def _every(seconds: int) -> str:
 
 
 def _cron(expr: str) -> str:
-    """The two shapes the schedule uses; any other is refused at import rather than shown
+    """The three shapes the schedule uses; any other is refused at import rather than shown
     wrongly."""
-    minute, hour, *rest = expr.split()
-    if rest != ["*", "*", "*"] or not minute.isdigit():
+    minute, hour, day, *rest = expr.split()
+    if rest != ["*", "*"] or not minute.isdigit():
+        raise ValueError(f"no words for the schedule {expr!r}: add them to flows/jobs.py")
+    if day.isdigit() and hour.isdigit():
+        return f"每月{int(day)}日 {int(hour)}:{int(minute):02d}"
+    if day != "*":
         raise ValueError(f"no words for the schedule {expr!r}: add them to flows/jobs.py")
     if hour == "*":
         return f"每小时第{int(minute)}分"
@@ -165,7 +171,21 @@ def _audit_digest(ctx: Context) -> Outcome:
     return Outcome(counts=counts, problems=problems)
 
 
+def _own(name: str) -> Callable[[Context], Outcome]:
+    """A process's check on a schedule of its own (``ScheduledCheck.own``): the monthly
+    check-ins of support teaching, each automated compliance check (合规检查)."""
+
+    def work(ctx: Context) -> Outcome:
+        check = ctx.engine.processes.own_check(name)
+        return Outcome(counts=dict(check.run(ctx.engine)))
+
+    return work
+
+
 SWEEP_COUNTS: Final = {"errors": "出错"}
+# The installed processes' checks with schedules of their own, each a job (and a Prefect
+# deployment) named by the check: declared in their packages, listed here for the schedule.
+OWN_CHECKS: Final = tuple(Catalogue(installed()).own_checks())
 
 JOBS: Final[tuple[Job, ...]] = (
     Job(
@@ -234,11 +254,24 @@ JOBS: Final[tuple[Job, ...]] = (
     Job(
         key="checks",
         label="自动检查",
-        what="运行各业务流程自己声明的定时检查（如任务清单的节点提醒与督办、交流轮岗的截止与到期提醒），一项出错不影响其他各项。",
+        what="运行各业务流程自己声明的定时检查（如任务清单的节点提醒与督办、交流轮岗的截止与到期提醒、支教期满），一项出错不影响其他各项。",
         work=_checks,
         cron="0 8 * * *",
         counts=SWEEP_COUNTS,
         stale_after=dt.timedelta(hours=1),
+    ),
+    *(
+        Job(
+            key=check.name,
+            label=check.own.label,
+            what=check.own.what,
+            work=_own(check.name),
+            cron=check.own.cron,
+            counts=check.own.counts,
+            stale_after=dt.timedelta(hours=1),
+        )
+        for check in OWN_CHECKS
+        if check.own is not None
     ),
 )
 BY_KEY: Final[Mapping[str, Job]] = {job.key: job for job in JOBS}
@@ -274,4 +307,4 @@ def run_job(
     )
 
 
-__all__ = ["BY_KEY", "JOBS", "Context", "Job", "job", "run_job"]
+__all__ = ["BY_KEY", "JOBS", "OWN_CHECKS", "Context", "Job", "job", "run_job"]

@@ -15,7 +15,7 @@ from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron, Interval, Schedule
 
 from flows.jobs import JOBS, Job
-from flows.sweeps import FLOWS
+from flows.sweeps import FLOWS, PARAMETERS
 from notifications.config import ConfigError, from_env
 
 TZ = "Asia/Shanghai"
@@ -48,6 +48,7 @@ def _declared() -> list[object]:
     return [
         FLOWS[job.key].to_deployment(
             job.key,
+            parameters=PARAMETERS.get(job.key, {}),
             schedules=[_schedule(job)],
             tags=["renshi"],
             description=f"{job.label}：{job.what}",

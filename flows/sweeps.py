@@ -12,10 +12,10 @@ import datetime as dt
 import logging
 from typing import Any
 
-from prefect import flow, get_run_logger
+from prefect import Flow, flow, get_run_logger
 from prefect.exceptions import MissingContextError
 
-from flows.jobs import run_job
+from flows.jobs import OWN_CHECKS, run_job
 from states.clock import BUREAU_TZ, Clock, FrozenClock, SystemClock
 from states.engine import CaseEngine
 from states.ops import Outcome, Start
@@ -106,12 +106,26 @@ def checks_sweep_flow(at: str | None = None) -> dict[str, Any]:
     return _swept("checks", at)
 
 
-# The flow that runs each scheduled job (flows/serve.py deploys them under the job's key).
-FLOWS = {
+@flow(name="process-check", retries=2, retry_delay_seconds=60)
+def process_check_flow(key: str, at: str | None = None) -> dict[str, Any]:
+    """A process's check on a schedule of its own (the monthly support-teaching check-ins,
+    each compliance check): the job ``key``, one deployment each with its key as parameter."""
+    if key not in OWN_KEYS:
+        raise ValueError(f"no such scheduled check {key!r}: one of {sorted(OWN_KEYS)}")
+    return _done(key, at)
+
+
+OWN_KEYS = frozenset(check.name for check in OWN_CHECKS)
+
+# The flow that runs each scheduled job (flows/serve.py deploys them under the job's key,
+# with the parameters below).
+FLOWS: dict[str, Flow[..., dict[str, Any]]] = {
     "deadlines": deadline_sweep_flow,
     "reminders": reminder_sweep_flow,
     "publicity": publicity_sweep_flow,
     "dispatch": dispatch_flow,
     "audit-digest": audit_digest_flow,
     "checks": checks_sweep_flow,
+    **dict.fromkeys(sorted(OWN_KEYS), process_check_flow),
 }
+PARAMETERS: dict[str, dict[str, Any]] = {key: {"key": key} for key in sorted(OWN_KEYS)}

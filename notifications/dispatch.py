@@ -279,10 +279,18 @@ def _contexts(
             "rotation_school": p.get("rotation_school", ""),
             "rotation_detail": p.get("rotation_detail", ""),
             "rotation_date": p.get("rotation_date", ""),
+            # support teaching's notices (支教)
+            "support_school": p.get("support_school", ""),
+            "support_detail": p.get("support_detail", ""),
+            "support_date": p.get("support_date", ""),
             # task lists' notices (任务清单)
             "task_title": p.get("task_title", ""),
             "task_detail": p.get("task_detail", ""),
             "task_date": p.get("task_date", ""),
+            # supervision's notices (督查)
+            "supervision_title": p.get("supervision_title", ""),
+            "supervision_detail": p.get("supervision_detail", ""),
+            "supervision_date": p.get("supervision_date", ""),
         }
         if spec and "event" in p:
             event = p["event"]

@@ -65,6 +65,24 @@ Per kind, besides:
                            ``rotation_date`` (the term's end); to the teacher and the county
     rotation_extended      ``rotation_school``, ``rotation_detail`` (the reason),
                            ``rotation_date`` (the new end)
+    support_need_approved  ``support_school`` (the receiving school), ``support_detail`` (the
+                           need and its term), ``support_date`` (the term's start): to the
+                           school's officers
+    support_need_rejected  ``support_school``, ``support_detail`` (the need and the reason),
+                           ``support_date`` (the term's start)
+    support_selected       ``support_school``, ``support_detail`` (the post, the term, the
+                           publicity), ``support_date`` (publicity's last day, or empty)
+    support_dispatched     ``support_school``, ``support_detail`` (since when), ``support_date``
+                           (the term's end): to the teacher and the receiving school
+    support_checkin_due    ``support_school``, ``support_detail`` (how many teachers, which
+                           months), ``support_date`` (the earliest deadline, or empty); one per
+                           receiving school, no case
+    support_term_ending    ``support_school``, ``support_detail``, ``support_date`` (the
+                           term's end): to the teacher and the approving bureau
+    support_assessed       ``support_school``, ``support_detail`` (the grade and what the
+                           service ledger credited), ``support_date`` (the day the term ended)
+    support_terminated     ``support_school``, ``support_detail`` (why), ``support_date`` (the
+                           day the term ended)
     task_progress          ``task_title`` (the task, book or round), ``task_detail`` (what
                            happened), ``task_date`` (the day it is about, or empty)
     task_reminder          ``task_title``, ``task_detail`` (the milestone or the deadline and
@@ -75,6 +93,18 @@ Per kind, besides:
                            ``task_date`` (the day it was flagged)
     task_scores_published  ``task_title`` (the round), ``task_detail`` (the unit's total and
                            rank), ``task_date`` (the day of publication)
+    compliance_found       ``task_title`` (the compliance check), ``task_detail`` (how many
+                           new findings in the unit, and what to do), ``task_date`` (the
+                           day of the run): to the unit's officers, no case, one a unit and run
+    supervision_visit      ``supervision_title`` (the campaign), ``supervision_detail`` (the
+                           visit dates), ``supervision_date`` (the first visit day); to the
+                           target's officers, no case (an unannounced target hears on that day)
+    supervision_finding    ``supervision_title``, ``supervision_detail`` (the item and the
+                           finding), ``supervision_date`` (the rectification's deadline)
+    supervision_rectified  ``supervision_title``, ``supervision_detail`` (the unit and the
+                           item), ``supervision_date`` (the day of the re-inspection)
+    supervision_publicized ``supervision_title``, ``supervision_detail`` (the unit, the item and
+                           why), ``supervision_date`` (the day): 通报 to the unit and the one above
 
 ``python -m notifications.render [kind ...]`` prints every sample for proofreading.
 """
@@ -113,11 +143,24 @@ KINDS: tuple[str, ...] = (
     "rotation_dispatched",
     "rotation_term_ending",
     "rotation_extended",
+    "support_need_approved",
+    "support_need_rejected",
+    "support_selected",
+    "support_dispatched",
+    "support_checkin_due",
+    "support_term_ending",
+    "support_assessed",
+    "support_terminated",
     "task_progress",
     "task_reminder",
     "task_escalated",
     "task_stagnant",
     "task_scores_published",
+    "compliance_found",
+    "supervision_visit",
+    "supervision_finding",
+    "supervision_rectified",
+    "supervision_publicized",
 )
 
 COMMON_KEYS = frozenset(
@@ -155,6 +198,19 @@ KIND_KEYS: dict[str, frozenset[str]] = {
         )
     },
     **{
+        kind: frozenset({"support_school", "support_detail", "support_date"})
+        for kind in (
+            "support_need_approved",
+            "support_need_rejected",
+            "support_selected",
+            "support_dispatched",
+            "support_checkin_due",
+            "support_term_ending",
+            "support_assessed",
+            "support_terminated",
+        )
+    },
+    **{
         kind: frozenset({"task_title", "task_detail", "task_date"})
         for kind in (
             "task_progress",
@@ -162,6 +218,16 @@ KIND_KEYS: dict[str, frozenset[str]] = {
             "task_escalated",
             "task_stagnant",
             "task_scores_published",
+            "compliance_found",
+        )
+    },
+    **{
+        kind: frozenset({"supervision_title", "supervision_detail", "supervision_date"})
+        for kind in (
+            "supervision_visit",
+            "supervision_finding",
+            "supervision_rectified",
+            "supervision_publicized",
         )
     },
 }
@@ -401,6 +467,86 @@ SAMPLE_CONTEXTS: dict[str, dict[str, Any]] = {
         "rotation_detail": "延长理由：接收学校毕业班教学需要",
         "rotation_date": "2030-07-31",
     },
+    # support teaching (支教)
+    "support_need_approved": {
+        **_CASE,
+        "process_label": "支教需求",
+        "recipient_name": "赵老师",
+        "unit_name": "东县乡村小学",
+        "state_label": "已批准",
+        "support_school": "东县乡村小学",
+        "support_detail": "初中数学2名，支教期2027年9月1日至2028年8月31日；已开始受理报名和推荐",
+        "support_date": "2027-09-01",
+    },
+    "support_need_rejected": {
+        **_CASE,
+        "process_label": "支教需求",
+        "recipient_name": "赵老师",
+        "unit_name": "东县乡村小学",
+        "state_label": "未批准",
+        "support_school": "东县乡村小学",
+        "support_detail": "初中数学2名；理由：该校数学教师已满编",
+        "support_date": "2027-09-01",
+    },
+    "support_selected": {
+        **_CASE,
+        "process_label": "支教",
+        "recipient_name": "李明",
+        "state_label": "公示中",
+        "support_school": "东县乡村小学",
+        "support_detail": "初中数学，支教期2027-09-01至2028-08-31，公示至2027年7月9日",
+        "support_date": "2027-07-09",
+    },
+    "support_dispatched": {
+        **_CASE,
+        "process_label": "支教",
+        "recipient_name": "李明",
+        "state_label": "在岗支教",
+        "support_school": "东县乡村小学",
+        "support_detail": "李明自2027年9月1日起在东县乡村小学支教（初中数学）；"
+        "接收学校每月填报考勤",
+        "support_date": "2028-08-31",
+    },
+    "support_checkin_due": {
+        "recipient_name": "赵老师",
+        "case_id": None,
+        "process_label": "",
+        "applicant_name": "",
+        "unit_name": "",
+        "state_label": "",
+        "link": "",
+        "support_school": "东县乡村小学",
+        "support_detail": "3名支教教师2027-09的月度考勤待填报",
+        "support_date": "2027-10-15",
+    },
+    "support_term_ending": {
+        **_CASE,
+        "process_label": "支教",
+        "recipient_name": "李明",
+        "state_label": "在岗支教",
+        "support_school": "东县乡村小学",
+        "support_detail": "李明在东县乡村小学的支教期即将期满，期满后由接收学校进行期满考核",
+        "support_date": "2028-08-31",
+    },
+    "support_assessed": {
+        **_CASE,
+        "process_label": "支教",
+        "recipient_name": "李明",
+        "state_label": "已返回",
+        "support_school": "东县乡村小学",
+        "support_detail": "期满考核称职；已计入农村或薄弱学校任教经历12个月（1年）",
+        "support_date": "2028-08-31",
+    },
+    "support_terminated": {
+        **_CASE,
+        "process_label": "支教",
+        "recipient_name": "李明",
+        "state_label": "期满考核",
+        "support_school": "东县乡村小学",
+        "support_detail": "支教提前终止（因病），由接收学校进行考核，"
+        "已服务时间按考核结果计入任教经历",
+        "support_date": "2028-02-29",
+    },
     # task lists (任务清单)
     "task_progress": {
         **_CASE,
@@ -445,6 +591,60 @@ SAMPLE_CONTEXTS: dict[str, dict[str, Any]] = {
         "task_title": "东县2026年度目标责任考核",
         "task_detail": "贵单位总分87.50分，排名第2名",
         "task_date": "2026-12-28",
+    },
+    # automated compliance checks (合规检查)
+    "compliance_found": {
+        "recipient_name": "刘洋",
+        "case_id": None,
+        "process_label": "",
+        "applicant_name": "",
+        "unit_name": "",
+        "state_label": "",
+        "link": "",
+        "task_title": "师德承诺书未签署",
+        "task_detail": "东县实验中学新发现12项问题："
+        "请学校督促教师登录平台阅读并签署本学年师德承诺书",
+        "task_date": "2026-10-08",
+    },
+    # supervision (督查)
+    "supervision_visit": {
+        "recipient_name": "刘洋",
+        "case_id": None,
+        "process_label": "",
+        "applicant_name": "",
+        "unit_name": "",
+        "state_label": "",
+        "link": "",
+        "supervision_title": "在职教师有偿补课专项督查",
+        "supervision_detail": "检查时间：2026年10月12日至2026年10月16日",
+        "supervision_date": "2026-10-12",
+    },
+    "supervision_finding": {
+        **_CASE,
+        "process_label": "督查整改",
+        "recipient_name": "刘洋",
+        "state_label": "待整改",
+        "supervision_title": "在职教师有偿补课专项督查",
+        "supervision_detail": "有偿补课：两名教师在校外机构兼职授课",
+        "supervision_date": "2026-11-09",
+    },
+    "supervision_rectified": {
+        **_CASE,
+        "process_label": "督查整改",
+        "recipient_name": "刘洋",
+        "state_label": "整改到位",
+        "supervision_title": "在职教师有偿补课专项督查",
+        "supervision_detail": "城关县第一中学，有偿补课：经复查，整改到位",
+        "supervision_date": "2026-11-20",
+    },
+    "supervision_publicized": {
+        **_CASE,
+        "process_label": "督查整改",
+        "recipient_name": "刘洋",
+        "state_label": "已通报",
+        "supervision_title": "在职教师有偿补课专项督查",
+        "supervision_detail": "城关县第一中学，有偿补课：整改不到位，仍有教师兼职",
+        "supervision_date": "2026-11-20",
     },
 }
 

@@ -26,6 +26,7 @@ ALIAS_OFFICER_LABELS = {
     "issuer": "下达任务单位的人事干部",
     "organiser": "考核组织单位的人事干部",
     "scorer": "评分单位的人事干部",
+    "campaign_organiser": "督查组织单位的人事干部",
 }
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select, update
 
+from states.org import SYSTEM_ACTOR
+from states.registry import service
 from states.store.db import make_engine
 from states.store.models import OrgUnit, Person, Teacher
 from tests.live import Live, add_account
@@ -97,6 +100,11 @@ def test_catalogue(live: Live) -> None:
         "work_task",
         "task_scoring",
         "task_score_sheet",
+        "support_need",
+        "support_application",
+        "support_term",
+        "inspection_campaign",
+        "rectification",
     }
     proc = catalogue["title_review"]
     assert proc["label"] == "职称评审"
@@ -363,6 +371,30 @@ def test_bad_input_is_named_in_chinese(live: Live) -> None:
     assert form.status_code == 422 and form.json()["field"] == "target_title"
 
 
+def _rural_need(live: Live, county_id: int, demo_school: int) -> int:
+    """A need declared by a school of the county marked rural (an officer added for it)."""
+    with live.services.db.begin() as conn:
+        path = conn.execute(select(OrgUnit.path).where(OrgUnit.id == county_id)).scalar_one()
+        rural = conn.execute(
+            select(OrgUnit.id)
+            .where(
+                OrgUnit.tier == "school",
+                OrgUnit.path.startswith(path),
+                OrgUnit.id != demo_school,
+            )
+            .order_by(OrgUnit.is_rural.desc(), OrgUnit.id)
+        ).scalar_one()
+        conn.execute(update(OrgUnit).where(OrgUnit.id == rural).values(is_rural=True))
+    add_account(live, "rural_school_officer", "school_officer", rural)
+    need = live.client("rural_school_officer").post(
+        "/api/v1/support/needs",
+        json={"subject": "数学", "level": "junior", "places": 1,
+              "starts_on": "2026-10-09", "ends_on": "2027-07-09"},
+    )  # fmt: skip
+    assert need.status_code == 201, need.text
+    return int(need.json()["case_id"])
+
+
 TASK_IN = {
     "title": "教师培训",
     "source": "work_points",
@@ -387,6 +419,7 @@ def test_every_case_endpoint_from_out_of_scope(live: Live) -> None:
     calls = {
         ("get", "/api/v1/cases/{case_id}"): None,
         ("get", "/api/v1/cases/{case_id}/audit"): None,
+        ("get", "/api/v1/cases/{case_id}/dossier"): None,
         ("get", "/api/v1/cases/{case_id}/comments"): None,
         ("post", "/api/v1/cases/{case_id}/comments"): {"text": "x"},
         ("get", "/api/v1/cases/{case_id}/attachments"): None,
@@ -417,6 +450,11 @@ def test_every_case_endpoint_from_out_of_scope(live: Live) -> None:
         ("get", "/api/v1/teachers/{person_id}"): None,
         ("patch", "/api/v1/teachers/{person_id}"): {"expected_version": 1, "phone": None},
         ("get", "/api/v1/teachers/{person_id}/history"): None,
+        ("get", "/api/v1/teachers/{person_id}/service-credits"): None,
+        ("post", "/api/v1/teachers/{person_id}/service-credits/{credit_id}/corrections"): {
+            "months": -1,
+            "reason": "核实后更正",
+        },
         ("post", "/api/v1/teachers/{person_id}/moves"): {
             "kind": "retire",
             "on": "2026-09-01",
@@ -502,6 +540,31 @@ def test_every_case_endpoint_from_out_of_scope(live: Live) -> None:
         ("get", "/api/v1/rotation/campaigns/{campaign_id}/result.xlsx"): None,
         ("post", "/api/v1/rotation/campaigns/{campaign_id}/exemptions"): "upload",
         ("get", "/api/v1/rotation/campaigns/{campaign_id}/exemptions"): None,
+        # a rural school's need of the county, and a case out of reach as a term, from the next
+        ("get", "/api/v1/support/needs/{need_id}"): None,
+        ("post", "/api/v1/support/needs/{need_id}/volunteer"): {},
+        ("post", "/api/v1/support/needs/{need_id}/nominations"): {"teacher_id": 1},
+        ("get", "/api/v1/support/needs/{need_id}/candidates"): None,
+        ("post", "/api/v1/support/terms/{term_id}/checkins"): {
+            "month": "2026-10",
+            "attendance_days": 20,
+            "teaching_hours": 60,
+            "assessment": "好",
+            "expected_version": 1,
+        },
+        # a county's inspection campaign, and a rectification, from the next county
+        ("get", "/api/v1/supervision/campaigns/{campaign_id}"): None,
+        ("post", "/api/v1/supervision/campaigns/{campaign_id}/steps/{step}"): {},
+        ("get", "/api/v1/supervision/campaigns/{campaign_id}/draw"): None,
+        ("get", "/api/v1/supervision/campaigns/{campaign_id}/mine"): None,
+        ("post", "/api/v1/supervision/campaigns/{campaign_id}/findings"): "upload",
+        ("get", "/api/v1/supervision/campaigns/{campaign_id}/report"): None,
+        ("get", "/api/v1/supervision/campaigns/{campaign_id}/report.xlsx"): None,
+        ("post", "/api/v1/supervision/rectifications/{case_id}/report"): "upload",
+        ("post", "/api/v1/supervision/rectifications/{case_id}/reinspection"): {
+            "decision": "accept"
+        },
+        ("post", "/api/v1/supervision/rectifications/{case_id}/reinspector"): {"person_id": 1},
     }
     campaign = live.client("county_officer").post(
         "/api/v1/rotation/campaigns",
@@ -514,6 +577,19 @@ def test_every_case_endpoint_from_out_of_scope(live: Live) -> None:
         },
     )
     assert campaign.status_code == 201, campaign.text
+    need = _rural_need(live, ids["county"], ids["school"])
+    inspection = live.client("county_officer").post(
+        "/api/v1/supervision/campaigns",
+        json={
+            "title": "有偿补课专项督查",
+            "year": 2026,
+            "visit_from": "2026-09-07",
+            "visit_to": "2026-09-11",
+            "ratio_percent": 50,
+            "checklist": [{"code": "A1", "text": "在职教师有偿补课", "evidence": True}],
+        },
+    )
+    assert inspection.status_code == 201, inspection.text
     from states.processes.task_book.tables import WorkTask
     from tests.test_task_book import _demo_book
 
@@ -521,6 +597,13 @@ def test_every_case_endpoint_from_out_of_scope(live: Live) -> None:
     with live.services.db.connect() as conn:
         book = conn.execute(select(WorkTask.book_id).where(WorkTask.id == work)).scalar_one()
     other = live.client("other_county")  # signed in again: the book moved the clock on
+    with live.services.db.begin() as conn:  # a term on the teacher's service ledger
+        credit = service.credit(
+            conn, teacher_id=ids["teacher"], kind=service.SUPPORT, source_case_id=cid,
+            school_id=ids["school"], started_on=dt.date(2025, 9, 1),
+            ended_on=dt.date(2026, 8, 31), assessment="competent", actor=SYSTEM_ACTOR,
+            at=live.clock.now(),
+        )  # fmt: skip
     scoped = {
         (m, p)
         for p, ops in spec["paths"].items()
@@ -541,11 +624,14 @@ def test_every_case_endpoint_from_out_of_scope(live: Live) -> None:
             pool_id=ids["county"],
             conflict_id=1,
             delegation_id=1,
-            campaign_id=campaign.json()["id"],
-            step="match",
+            credit_id=credit,
+            campaign_id=(inspection if "/supervision/" in path else campaign).json()["id"],
+            step="draw" if "/supervision/" in path else "match",
             job="dispatch",
             delivery_id=1,
             book_id=book,
+            need_id=need,
+            term_id=cid,
             sheet_id=1,
         )
 

@@ -40,8 +40,17 @@ ADAPTERS = {"api", "flows", "notifications"}
 PROCESSES = sorted(
     p.name for p in (ROOT / "states/processes").iterdir() if (p / "__init__.py").exists()
 )
-# The modules of the API a process's web twin may use: the web kit and the shared API parts.
-WEB_KIT = {"api.webkit", "api.deps", "api.schemas", "api.present", "api.errors", "api.processes"}
+# The modules of the API a process's web twin may use: the web kit and the shared API parts
+# (api.typeset: the one way a document is set as PDF or .xlsx).
+WEB_KIT = {
+    "api.webkit",
+    "api.deps",
+    "api.schemas",
+    "api.present",
+    "api.errors",
+    "api.processes",
+    "api.typeset",
+}
 # Where the list of installed packages may be imported: the composition roots.
 ROOTS = {
     "api/app.py",
@@ -49,6 +58,7 @@ ROOTS = {
     "api/cli_case.py",
     "api/cli_ops.py",
     "api/demo.py",
+    "flows/jobs.py",  # the scheduled jobs: the packages' checks with schedules of their own
     "flows/sweeps.py",
     "flows/serve.py",
     "states/store/migrations/env.py",

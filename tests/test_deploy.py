@@ -495,9 +495,12 @@ def test_prefect_yaml_schedules_what_flows_serve_serves() -> None:
     pull = [step for step in raw.get("pull") or [] if "set_working_directory" in next(iter(step))]
     assert pull, f"{rel(PREFECT_YAML)}: no set_working_directory pull step"
     directory = next(iter(pull[0].values()))["directory"]
-    assert directory == workdir(), (
-        f"{rel(PREFECT_YAML)}: flow runs start in {directory}, the image keeps the project in "
-        f"{workdir()}"
+    assert directory == "{{ $RENSHI_HOME }}", (
+        f"{rel(PREFECT_YAML)}: flow runs start in {directory}, not the project's RENSHI_HOME"
+    )
+    home = dockerfile_env().get("RENSHI_HOME")
+    assert home == workdir(), (
+        f"{rel(DOCKERFILE)}: RENSHI_HOME is {home}, the image keeps the project in {workdir()}"
     )
 
     worker_pools = {

@@ -45,6 +45,12 @@ def test_deployments_are_scheduled_in_bureau_time() -> None:
         "dispatch",
         "audit-digest",
         "checks",
+        "support-checkins",
+        "compliance-ethics_pledge",
+        "compliance-cert_registration",
+        "compliance-rural_honour",
+        "compliance-rotation_targets",
+        "compliance-task_overdue",
     }
     reminders = deps["reminders"].schedules[0].schedule
     assert reminders.cron == "30 8 * * *" and reminders.timezone == "Asia/Shanghai"

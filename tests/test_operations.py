@@ -64,6 +64,12 @@ def test_every_deployment_has_a_catalogue_entry() -> None:
         "dispatch": "每30秒",
         "audit-digest": "每天 1:30",
         "checks": "每天 8:00",
+        "support-checkins": "每月1日 6:30",
+        "compliance-ethics_pledge": "每天 7:00",
+        "compliance-cert_registration": "每天 7:10",
+        "compliance-rural_honour": "每天 7:20",
+        "compliance-rotation_targets": "每天 7:30",
+        "compliance-task_overdue": "每天 7:40",
     }
     assert [job.label for job in JOBS] == [
         "逾期督办",
@@ -72,6 +78,12 @@ def test_every_deployment_has_a_catalogue_entry() -> None:
         "通知发送",
         "审计核验与摘要",
         "自动检查",
+        "支教月度考勤",
+        "合规检查：交流轮岗比例",
+        "合规检查：任务逾期",
+        "合规检查：师德承诺书",
+        "合规检查：教师资格定期注册",
+        "合规检查：乡村从教30年荣誉证书",
     ]
 
 

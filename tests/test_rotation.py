@@ -30,6 +30,7 @@ from states.org import PRINCIPAL, PUBLIC_ACTOR, SCHOOL_OFFICER, Actor
 from states.processes.rotation import campaigns, checks, lists
 from states.processes.rotation.matching import Candidate, Post, match
 from states.processes.rotation.tables import RotationPlacement, RotationPost
+from states.registry import service
 from states.seed.builders import bind, close_window, fire_current
 from states.store.models import (
     Case,
@@ -476,6 +477,30 @@ def test_a_county_campaign_from_opening_to_return(live: Live, county: County) ->
     )
     assert _ok(back)["to_state"] == "returned"
     assert _school_of(live, u1.person_id) == urban
+    # 14. the years at the rural school are on the service ledger, naming this case, and the
+    # county reads them on the teacher's record (title review counts them)
+    served = _data(live, u1_case)
+    with live.services.db.connect() as conn:
+        credits = service.entries(conn, u1.person_id)
+    assert [(c.kind, c.source_case_id, c.school_id) for c in credits] == [
+        (service.ROTATION, u1_case, rural)
+    ]
+    assert credits[0].started_on == dt.date.fromisoformat(served["dispatched_on"])
+    assert credits[0].ended_on == dt.date.fromisoformat(new_end) - dt.timedelta(days=1)
+    assert credits[0].months >= 36
+    ledger = _ok(api("county_officer").get(f"/api/v1/teachers/{u1.person_id}/service-credits"))
+    assert ledger["entries"][0]["source_case_id"] == u1_case
+    assert ledger["credited_years"] == credits[0].years
+    # never edited: a correction is a new entry with its reason, the county's to make
+    fix = f"/api/v1/teachers/{u1.person_id}/service-credits/{credits[0].id}/corrections"
+    _refused(api("county_officer").post(fix, json={"months": -1, "reason": " "}), 422,
+             "reason", "更正理由")  # fmt: skip
+    fixed = _ok(
+        api("county_officer").post(fix, json={"months": -1, "reason": "病假一个月不计入"}), 201
+    )
+    assert [e["kind"] for e in fixed["entries"]] == [service.ROTATION, service.CORRECTION]
+    assert fixed["credited_years"] == service.years_of(credits[0].months - 1)
+    assert fixed["unproven"] == []
     assert not undeclared_keys(eng)
 
 

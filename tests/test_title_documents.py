@@ -19,7 +19,8 @@ from openpyxl import load_workbook  # type: ignore[import-untyped, unused-ignore
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from api.processes.title_review import prints, typeset
+from api import typeset
+from api.processes.title_review import prints
 from notifications.dispatch import dispatch
 from states.clock import FrozenClock, local_date
 from states.errors import FormError, RuleRefused

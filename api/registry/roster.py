@@ -43,7 +43,7 @@ from states.org import (
     Actor,
     Binding,
 )
-from states.registry import history, roster
+from states.registry import history, roster, service
 from states.registry.history import SOURCES
 from states.registry.roster_sheet import COLUMNS, MAX_ROWS, ROSTER, shown
 from states.registry.scope import is_manager
@@ -353,6 +353,92 @@ def teacher_history(person_id: PersonId, svc: Svc, actor: ApiActor) -> TeacherHi
     )
 
 
+# --- the service ledger (支教及交流经历) ---------------------------------------------------------
+class ServiceCreditOut(BaseModel):
+    id: int
+    kind: str = Field(description="support_teaching 支教 | rotation 交流轮岗 | correction 更正")
+    kind_label: str
+    source_case_id: int | None = Field(description="计入依据的事项编号")
+    corrects_id: int | None = Field(description="更正记录所更正的记录编号")
+    school_name: str
+    started_on: dt.date | None
+    ended_on: dt.date | None
+    months: int = Field(description="计入月数（更正为增减月数）")
+    years: float
+    assessment: str | None
+    assessment_label: str
+    reason: str | None
+    recorded_at: dt.datetime
+    text: str
+
+
+class ServiceLedgerOut(BaseModel):
+    person_id: int
+    credited_years: float = Field(description="支教及交流计入年限合计")
+    entries: list[ServiceCreditOut]
+    unproven: list[int] = Field(description="与档案变更记录（已签封）不一致的记录编号")
+
+
+class CorrectionIn(BaseModel):
+    months: Annotated[int, Field(ge=-120, le=120, description="增减月数，如 -3 表示核减3个月")]
+    reason: Annotated[str, Field(min_length=1, max_length=1000, description="更正理由")]
+
+
+def _ledger_out(conn: Any, actor: Any, person_id: int) -> ServiceLedgerOut:
+    found = service.ledger_of(conn, actor, person_id)
+    return ServiceLedgerOut(
+        person_id=person_id,
+        credited_years=service.years_of(sum(c.months for c in found)),
+        entries=[
+            ServiceCreditOut(
+                id=c.id, kind=c.kind, kind_label=c.kind_label, source_case_id=c.source_case_id,
+                corrects_id=c.corrects_id, school_name=c.school_name, started_on=c.started_on,
+                ended_on=c.ended_on, months=c.months, years=c.years, assessment=c.assessment,
+                assessment_label=c.assessment_label, reason=c.reason,
+                recorded_at=c.recorded_at, text=c.text(),
+            )
+            for c in found
+        ],
+        unproven=service.unproven(conn, person_id),
+    )  # fmt: skip
+
+
+@api_router.get(
+    "/teachers/{person_id}/service-credits",
+    summary="支教及交流经历记录",
+    response_model=ServiceLedgerOut,
+)
+def teacher_service_credits(person_id: PersonId, svc: Svc, actor: ApiActor) -> ServiceLedgerOut:
+    """支教期满、交流轮岗期满后计入的农村或薄弱学校任教经历，每条注明来源事项、起止日期和
+    考核结果；职称评审按档案登记年限加上这里的合计判断。管辖该校的人事干部、督查员和教师
+    本人可查看。"""
+    with reader(svc.db).connect() as conn:
+        return _ledger_out(conn, actor, person_id)
+
+
+CreditId = Annotated[int, PathParam(ge=1, le=2**53, description="记录编号")]
+
+
+@api_router.post(
+    "/teachers/{person_id}/service-credits/{credit_id}/corrections",
+    summary="更正支教及交流经历记录",
+    response_model=ServiceLedgerOut,
+    status_code=201,
+)
+def correct_service_credit(
+    person_id: PersonId, credit_id: CreditId, body: CorrectionIn, svc: Svc, actor: ApiActor
+) -> ServiceLedgerOut:
+    """记录不能修改或删除；发现有误时由县级及以上人事部门增加一条更正记录（增减月数和
+    理由），原记录保留。"""
+    with svc.db.begin() as conn:
+        if service.teacher_of(conn, credit_id) != person_id:
+            raise NotFound(f"支教及交流经历记录 {credit_id} 不存在")
+        service.correct_as(
+            conn, actor, credit_id, months=body.months, reason=body.reason, at=svc.now()
+        )
+        return _ledger_out(conn, actor, person_id)
+
+
 # --- pages ----------------------------------------------------------------------------------
 def _manager(request: Request, who: Who) -> Response | None:
     if is_manager(who.actor):
@@ -520,6 +606,7 @@ def _teacher_page(
         except NotFound:
             return webkit.not_found(request, who, "教师档案不存在")
         found = roster.history_of(conn, who.actor, person_id)
+        credits = service.entries(conn, person_id)
         ids = {
             int(v)
             for e in found.entries
@@ -583,6 +670,7 @@ def _teacher_page(
         ("教龄（年）", _years(f["started_teaching_on"], today)),
         ("在本校任教（年）", _years(f["joined_school_on"], today)),
         ("农村或薄弱学校任教（年）", _value("rural_years", f["rural_years"])),
+        ("支教及交流计入", "；".join(c.text() for c in credits) or "无"),
         (
             "人员状态",
             record.status_label
@@ -782,6 +870,55 @@ def cli_history(id_number: str, who: str | None) -> None:
     if not v.ok:
         _fail(f"变更记录校验未通过：第{v.broken_at}条，{v.reason}")
     click.echo(f"共{v.entries}条变更记录，校验通过")
+
+
+def _person_by_id_number(conn: Any, id_number: str) -> int:
+    pid = conn.execute(
+        select(Person.id).where(Person.id_number == id_number.strip().upper())
+    ).scalar()
+    if pid is None:
+        raise NotFound("教师档案不存在")
+    return int(pid)
+
+
+@cli.command("service")
+@click.argument("id_number")
+@click.option("--as", "who", default=None, help="人事干部或督查员用户名（默认：全省）")
+def cli_service(id_number: str, who: str | None) -> None:
+    """一位教师（按身份证号）的支教及交流经历记录。"""
+    db = make_engine()
+    actor = _cli_actor(db, who)
+    with reader(db).connect() as conn:
+        try:
+            found = service.ledger_of(conn, actor, _person_by_id_number(conn, id_number))
+        except RenshiError as exc:
+            _fail(exc.message)
+    for c in found:
+        click.echo(f"#{c.id} {c.text()}")
+    click.echo(f"共{len(found)}条，计入{service.years_of(sum(c.months for c in found)):g}年")
+
+
+@cli.command("correct-service")
+@click.argument("credit_id", type=click.IntRange(1))
+@click.option("--months", type=int, required=True, help="增减月数，如 -3 表示核减3个月")
+@click.option("--reason", required=True, help="更正理由")
+@click.option("--as", "who", default=None, help="县级及以上人事干部用户名（默认：全省）")
+@click.pass_context
+def cli_correct_service(
+    ctx: click.Context, credit_id: int, months: int, reason: str, who: str | None
+) -> None:
+    """更正一条支教及交流经历记录：原记录保留，增加一条注明理由的更正记录。"""
+    clock = (ctx.find_root().obj or {}).get("clock") or SystemClock()
+    db = make_engine()
+    actor = _cli_actor(db, who)
+    try:
+        with db.begin() as conn:
+            new_id = service.correct_as(
+                conn, actor, credit_id, months=months, reason=reason, at=clock.now()
+            )
+    except RenshiError as exc:
+        _fail(exc.message)
+    click.echo(f"已增加更正记录 #{new_id}")
 
 
 @cli.command("template")

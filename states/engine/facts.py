@@ -57,6 +57,7 @@ def teacher_facts(conn: Connection, ctx: CaseContext) -> TeacherFacts:
         rural_years=r.rural_years,
         birth_date=r.birth_date,
         ethics_dates=tuple(x.occurred_on for x in rows if x.occurred_on is not None),
+        credited_years=round(int(r.credited_months or 0) / 12, 2),
     )
 
 

@@ -8,7 +8,7 @@ tree live here; a process's own statements live in its package.
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 
 from states.org import TIERS, path_ids
 from states.store.bulk import FastMany, FastOne
@@ -20,6 +20,7 @@ from states.store.models import (
     OrgUnit,
     OutboxMessage,
     Person,
+    ServiceCredit,
     Task,
     Teacher,
     table_of,
@@ -33,6 +34,7 @@ units_t = table_of(OrgUnit)
 teachers_t = table_of(Teacher)
 people_t = table_of(Person)
 ethics_t = table_of(EthicsRecord)
+credits_t = table_of(ServiceCredit)
 copies_t = table_of(CaseCopy)
 
 # What a transition reads of its case and of its open tasks: only the columns the steps use
@@ -98,6 +100,12 @@ LOAD_TEACHER = (
         teachers_t.c.rural_years,
         teachers_t.c.birth_date,
         ethics_t.c.occurred_on,
+        # the service ledger's months (states/registry/service.py), counted beside the
+        # imported years: one indexed sum, not a second round trip
+        select(func.coalesce(func.sum(credits_t.c.months), 0))
+        .where(credits_t.c.teacher_id == teachers_t.c.person_id)
+        .scalar_subquery()
+        .label("credited_months"),
     )
     .join(people_t, people_t.c.id == teachers_t.c.person_id)
     .join(units_t, units_t.c.id == teachers_t.c.school_id)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from states.process.spec import ProcessSpec
 
@@ -49,11 +49,62 @@ class NavEntry:
 
 
 @dataclass(frozen=True)
+class Schedule:
+    """A check's own schedule: the check is then a job of its own on the operations page and
+    a Prefect deployment of its own (flows/jobs.py builds both from the installed packages),
+    instead of one of the checks the daily 「自动检查」 runs together. ``cron`` is bureau time,
+    daily ("M H * * *") or monthly ("M H D * *"); ``counts`` names what its counts mean."""
+
+    label: str  # the job's name, in Chinese
+    what: str  # what it does, in Chinese
+    cron: str
+    counts: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ScheduledCheck:
-    """Work time drives for this process, run by the sweeps (and the Prefect flows)."""
+    """Work time drives for this process, run by the sweeps (and the Prefect flows): with the
+    daily checks, or on its ``own`` schedule."""
 
     name: str
     run: Callable[[Any], Mapping[str, int]]  # (engine) -> counts of what it did
+    own: Schedule | None = None
+
+
+@dataclass(frozen=True)
+class ComplianceRule:
+    """An automated compliance check (合规检查) a process declares about its own data.
+
+    ``hits`` (connection, today) returns a set-based SELECT of ``(subject_id, unit_id,
+    detail)`` — one row for every subject (a teacher, a unit, a case) breaking the rule
+    right now, ``unit_id`` the unit whose officers answer for it, ``detail`` the problem in
+    words. The rule says nothing about findings: the runner (the package keeping them)
+    opens one per new hit and closes those no longer hit, so a rule is only its query.
+    ``prepare`` (connection, today, now), if given, brings the rule's own data up to date
+    in the same transaction first (the ethics pledge issues the year's pledges)."""
+
+    code: str
+    label: str  # in Chinese: 师德承诺书签署
+    subject: Literal["teacher", "unit", "case"]
+    hits: Callable[[Any, Any], Any]  # (Connection, date) -> Select; loose, as FactLoader
+    advice: str  # what the unit should do, in Chinese
+    # when it runs, a job and a deployment of its own (``COMPLIANCE_COUNTS`` are its counts)
+    schedule: Schedule
+    prepare: Callable[[Any, Any, Any], Mapping[str, int]] | None = None
+
+
+# What a compliance runner's counts mean (the runner's contract, whichever package runs it).
+COMPLIANCE_COUNTS: Mapping[str, str] = {
+    "issued": "下发承诺书",
+    "open": "现有问题",
+    "found": "新发现",
+    "closed": "已销号",
+    "notified": "通知单位",
+}
+
+
+# (engine, rule) -> counts: runs one compliance rule over the data and keeps its findings
+ComplianceRunner = Callable[[Any, ComplianceRule], Mapping[str, int]]
 
 
 @dataclass(frozen=True)
@@ -72,6 +123,11 @@ class ProcessPackage:
     nav: tuple[NavEntry, ...] = ()
     # click commands the CLI adds under ``renshi``
     cli: tuple[Any, ...] = ()
+    # automated compliance checks over this process's own data (合规检查)
+    compliance: tuple[ComplianceRule, ...] = ()
+    # runs any package's compliance rule and keeps the findings: given by the one package
+    # that keeps them (compliance), so that the others only declare their rules
+    compliance_runner: ComplianceRunner | None = None
 
 
 class Catalogue(Mapping[str, ProcessSpec]):
@@ -88,6 +144,11 @@ class Catalogue(Mapping[str, ProcessSpec]):
         self.effect_handlers: dict[type, EffectHandler] = {}
         self.leave_hooks: dict[str, LeaveHook] = {}
         self.contacts: dict[str, ContactLoader] = {}
+        self._rules: dict[str, ComplianceRule] = {}
+        runners = [p.compliance_runner for p in self.packages if p.compliance_runner]
+        if len(runners) > 1:
+            raise ValueError("compliance runner registered twice")
+        self.compliance_runner: ComplianceRunner | None = runners[0] if runners else None
         for parts in (*base, *(p.parts for p in self.packages)):
             _merge(self.fact_loaders, parts.fact_loaders, "fact type")
             _merge(self.effect_handlers, parts.effect_handlers, "command type")
@@ -98,6 +159,10 @@ class Catalogue(Mapping[str, ProcessSpec]):
                     raise ValueError(f"process {spec.name} registered twice")
                 self._specs[spec.name] = spec
             _merge(self.contacts, package.contacts, "contact loader")
+            for rule in package.compliance:
+                if rule.code in self._rules:
+                    raise ValueError(f"compliance rule {rule.code} registered twice")
+                self._rules[rule.code] = rule
 
     def __getitem__(self, name: str) -> ProcessSpec:
         return self._specs[name]
@@ -112,7 +177,44 @@ class Catalogue(Mapping[str, ProcessSpec]):
         return [entry for p in self.packages for entry in p.nav]
 
     def checks(self) -> list[ScheduledCheck]:
-        return [check for p in self.packages for check in p.checks]
+        """The checks the daily 「自动检查」 runs together (those without a schedule of
+        their own)."""
+        return [check for p in self.packages for check in p.checks if check.own is None]
+
+    def own_checks(self) -> list[ScheduledCheck]:
+        """The checks on schedules of their own, each a job and a deployment named by the
+        check: the packages' own, then every compliance rule (``compliance-<code>``)."""
+        own = [check for p in self.packages for check in p.checks if check.own is not None]
+        if self.compliance_runner is not None:
+            own += [self.compliance_check(code) for code in self._rules]
+        return own
+
+    def own_check(self, name: str) -> ScheduledCheck:
+        """KeyError for a name no installed package schedules."""
+        for check in self.own_checks():
+            if check.name == name:
+                return check
+        raise KeyError(name)
+
+    def compliance_rules(self) -> list[ComplianceRule]:
+        """Every installed package's compliance rules, in the packages' order."""
+        return list(self._rules.values())
+
+    def compliance_check(self, code: str) -> ScheduledCheck:
+        """The rule ``code`` as a check the runner carries out (each rule is a scheduled job
+        of its own: flows/jobs.py). KeyError for an unknown rule; LookupError when no
+        installed package keeps findings."""
+        rule = self._rules[code]
+        runner = self.compliance_runner
+        if runner is None:
+            raise LookupError("no installed package runs compliance checks")
+
+        def run(engine: Any) -> Mapping[str, int]:
+            return runner(engine, rule)
+
+        own = Schedule(rule.schedule.label, rule.schedule.what, rule.schedule.cron,
+                       COMPLIANCE_COUNTS)  # fmt: skip
+        return ScheduledCheck(f"compliance-{code}", run, own)
 
     def landing(self, roles: Collection[str]) -> str | None:
         """The home page of someone holding ``roles``, if a package declares one for them."""

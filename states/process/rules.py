@@ -46,9 +46,16 @@ class TeacherFacts:
     title: str
     title_date: dt.date | None
     education: str
-    rural_years: float
+    rural_years: float  # imported with the record: service before Renshi
     birth_date: dt.date
     ethics_dates: tuple[dt.date, ...] = ()
+    # credited by the service ledger (support teaching, rotation), in years
+    credited_years: float = 0.0
+
+    @property
+    def rural_service(self) -> float:
+        """Every year of rural or weak-school service that counts: imported plus credited."""
+        return round(self.rural_years + self.credited_years, 2)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,10 @@ from states.process.visibility import Visibility
 PUBLIC_WINDOW = "public_window"  # a publicity window the public sees; the system closes it
 TERMINAL_NEGATIVE = "terminal_negative"  # an end that is not a success: frees what it held
 PANEL_SITTING = "panel_sitting"  # a drawn panel sits and votes; its votes unseal on leaving
-TAGS = frozenset({PUBLIC_WINDOW, TERMINAL_NEGATIVE, PANEL_SITTING})
+# the case's subject is exempt from being sent away this year (an approved exemption from
+# rotation): another process that dispatches teachers reads it through the catalogue
+EXEMPT = "exempt"
+TAGS = frozenset({PUBLIC_WINDOW, TERMINAL_NEGATIVE, PANEL_SITTING, EXEMPT})
 
 
 # --- who may act --------------------------------------------------------------------------

@@ -9,6 +9,22 @@ from states.process.package import ProcessPackage
 
 def installed() -> tuple[ProcessPackage, ...]:
     """Imported here, when asked, so that importing one process never loads the others."""
-    from states.processes import recruitment, rotation, task_book, title_review
+    from states.processes import (
+        compliance,
+        recruitment,
+        rotation,
+        supervision,
+        support_teaching,
+        task_book,
+        title_review,
+    )
 
-    return (title_review.PACKAGE, recruitment.PACKAGE, rotation.PACKAGE, task_book.PACKAGE)
+    return (
+        title_review.PACKAGE,
+        recruitment.PACKAGE,
+        rotation.PACKAGE,
+        task_book.PACKAGE,
+        support_teaching.PACKAGE,
+        compliance.PACKAGE,
+        supervision.PACKAGE,
+    )

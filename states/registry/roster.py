@@ -146,6 +146,13 @@ FIELD_LABELS: dict[str, str] = {
     "school_id": "学校",
     "status": "人员状态",
     "status_since": "状态日期",
+    # written by the service ledger (states/registry/service.py), never by an edit
+    "service_credit": "支教及交流经历",
+    "service_years": "支教及交流计入年限",
+    # written by the compliance package (states/processes/compliance): the pledge signed,
+    # the honour certificate recorded
+    "ethics_pledge": "师德承诺书",
+    "rural_honour": "乡村学校从教30年荣誉证书",
 }
 
 

@@ -467,6 +467,38 @@ class RecordChange(Base):
     key_id: Mapped[str] = mapped_column(String(16))
 
 
+class ServiceCredit(Base):
+    """The service ledger: one entry per term of service in a rural or weak school (a
+    support-teaching term, a rotation placement) credited to a teacher, naming the case it
+    came from. Append-only: a mistaken credit is corrected by a new entry with a reason
+    (``corrects_id``), never edited, so the years title review counts can always be traced
+    to the cases that earned them (states/registry/service.py)."""
+
+    __tablename__ = "service_credits"
+    __table_args__ = (
+        UniqueConstraint("source_case_id", "kind"),
+        # covering: a declaration's rule sums a teacher's months from the index alone
+        Index("ix_service_credits_teacher_months", "teacher_id", "months"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    teacher_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    # support_teaching | rotation | correction
+    kind: Mapped[str] = mapped_column(String(24))
+    source_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("service_credits.id"))
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+    school_name: Mapped[str] = mapped_column(String(128))
+    started_on: Mapped[dt.date | None] = mapped_column(Date)
+    ended_on: Mapped[dt.date | None] = mapped_column(Date)
+    months: Mapped[int] = mapped_column(Integer)
+    years: Mapped[float] = mapped_column(Float)
+    # excellent | competent | basic | incompetent; none for a rotation or a correction
+    assessment: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+
+
 class ExpertAvailability(Base):
     """Whether a member of an expert pool (a review_expert binding at a unit) sits in a
     year's committees, with the reason an officer gave. No row: available (a pool is drawn

@@ -25,11 +25,12 @@ from sqlalchemy import Connection, case, distinct, false, func, or_, select, tru
 from api import webkit
 from api.deps import Services
 from api.processes.title_review import record
-from api.processes.title_review.typeset import (
+from api.typeset import (
     Block,
     Document,
     fields,
     heading,
+    pairs,
     paragraph,
     right,
     signatures,
@@ -149,25 +150,6 @@ def _as_declared(
     return [(label, shown.get(label, value)) for label, value in rows]
 
 
-def _pairs(rows: Sequence[tuple[str, str]]) -> list[list[tuple[str, str]]]:
-    """Two short items to a line, as a paper form sets them; a long or several-line value
-    (a school with its flags, the ethics record) gets a line of its own."""
-    out: list[list[tuple[str, str]]] = []
-    waiting: tuple[str, str] | None = None
-    for label, value in rows:
-        if len(value) > 18 or "\n" in value:
-            out.append([(label, value)])
-            continue
-        if waiting is None:
-            waiting = (label, value)
-        else:
-            out.append([waiting, (label, value)])
-            waiting = None
-    if waiting is not None:
-        out.append([waiting])
-    return out
-
-
 def _tally(t: Mapping[str, Any]) -> str:
     return (
         f"同意{t.get('yes', 0)}票、不同意{t.get('no', 0)}票、弃权{t.get('abstain', 0)}票"
@@ -240,10 +222,10 @@ def declaration(svc: Services, actor: Actor, case_id: int) -> Document:
         for f in spec.start_form.fields
         if data.get(f.name) not in (None, "")
     ]
-    blocks: list[Block] = [heading("一、基本情况"), fields(_pairs(basics))]
+    blocks: list[Block] = [heading("一、基本情况"), fields(pairs(basics))]
     if panel is not None and panel.note:
         blocks.append(paragraph(panel.note, indent=False))
-    blocks += [heading("二、申报情况"), fields(_pairs(declared))]
+    blocks += [heading("二、申报情况"), fields(pairs(declared))]
     opinions = _opinions(case)
     blocks += [
         heading("三、审核意见"),
@@ -309,7 +291,7 @@ def appointment_notice(svc: Services, actor: Actor, case_id: int) -> Document:
             f"任职资格取得时间自{cn_date(day)}起计算。"
         ),
         paragraph("特此通知。"),
-        fields(_pairs(rows)),
+        fields(pairs(rows)),
         right(_bureau(organiser, tier), cn_date(day)),
     ]
     return Document(

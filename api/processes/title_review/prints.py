@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import secrets
 from typing import Annotated, Any, Final
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from api import webkit
+from api import typeset, webkit
 from api.deps import ApiActor, Services, Svc
 from api.errors import ERRORS
 from api.processes import Row
 from api.processes.title_review import documents as docs
-from api.processes.title_review import typeset
 from api.webkit import Posted, SignedIn, Who
 from states.errors import NotFound, RenshiError
 from states.processes.title_review.spec import SPEC
@@ -31,10 +30,7 @@ CaseId = Annotated[int, Path(ge=1, le=2**53, description="事项编号")]
 UnitId = Annotated[int, Path(ge=1, le=2**53, description="评审委员会组织单位编号")]
 Year = Annotated[int, Query(ge=2000, le=2100, description="年度，如 2026")]
 
-PDF_ANSWER: Final[dict[int | str, dict[str, Any]]] = {
-    200: {"content": {typeset.PDF_MEDIA: {}}, "description": "PDF 文件（内嵌中文字体）"},
-    503: {"description": "服务器未安装中文字体，无法生成 PDF"},
-}
+PDF_ANSWER: Final = typeset.PDF_ANSWER
 XLSX_ANSWER: Final[dict[int | str, dict[str, Any]]] = {
     200: {"content": {typeset.XLSX_MEDIA: {}}, "description": "Excel 文件（.xlsx）"},
 }
@@ -45,13 +41,7 @@ PAGE: Final = "/title-review"
 
 
 # --- the bytes ----------------------------------------------------------------------------------
-def _file(data: bytes, media: str, name: str, *, inline: bool) -> Response:
-    """A download named in Chinese (RFC 5987); a PDF opens in the browser to be printed."""
-    how = "inline" if inline else "attachment"
-    disposition = f"{how}; filename*=UTF-8''{quote(name)}"
-    return webkit.secure(
-        Response(data, media_type=media, headers={"Content-Disposition": disposition})
-    )
+_file = typeset.download  # a download named in Chinese; a PDF opens inline
 
 
 def _pdf(svc: Services, document: typeset.Document) -> Response:

@@ -24,7 +24,7 @@ from states.org import BACKBONE_LEVELS, EDUCATION_LABELS, TITLE_LABELS, Actor
 from states.process.rules import full_years
 from states.processes.title_review.machine import PROCESS
 from states.processes.title_review.spec import SPEC
-from states.registry import history
+from states.registry import history, service
 from states.store.models import EthicsRecord, OrgUnit, Teacher, table_of
 
 teachers_t, units_t, ethics_t = table_of(Teacher), table_of(OrgUnit), table_of(EthicsRecord)
@@ -70,8 +70,9 @@ def _years(value: float) -> str:
 
 
 def _ledger(conn: Connection, person_id: int) -> list[str]:
-    """Each change of the rural-service years on the record's sealed history: when, from
-    which source (an import, an edit, a case's effect) and from what to what."""
+    """Each change of the imported rural-service years on the record's sealed history (when,
+    from which source, from what to what), then each term the service ledger credited
+    (support teaching, rotation) with its case, and its corrections."""
     out: list[str] = []
     for e in history.entries_of(conn, history.TEACHER, person_id):
         change = e.changes.get("rural_years")
@@ -85,7 +86,16 @@ def _ledger(conn: Connection, person_id: int) -> list[str]:
         )
         where = f"（事项 {e.case_id}）" if e.case_id is not None else ""
         out.append(f"{local_date(e.at).isoformat()} {e.source_label}：{what}{where}")
+    for c in service.entries(conn, person_id):
+        out.append(f"{local_date(c.recorded_at).isoformat()} 计入：{c.text()}")
     return out
+
+
+def _rural(imported: float, credited: float) -> str:
+    if not credited:
+        return _years(imported)
+    total = round(imported + credited, 2)
+    return f"{total:g}年（档案登记{imported:g}年，支教及交流记录{credited:g}年）"
 
 
 def _title_since(since: dt.date | None, title: str, as_of: dt.date) -> str:
@@ -114,7 +124,7 @@ def _values(conn: Connection, person_id: int, as_of: dt.date) -> dict[str, Any] 
             f"{full_years(t.started_teaching_on, as_of)}年"
             f"（{t.started_teaching_on.isoformat()}起任教）"
         ),
-        "rural_years": _years(float(t.rural_years or 0)),
+        "rural_years": _rural(float(t.rural_years or 0), service.credited_years(conn, person_id)),
         "rural_ledger": _ledger(conn, person_id),
         "backbone_level": BACKBONE_LEVELS.get(t.backbone_level or "", "无"),
         "ethics": [

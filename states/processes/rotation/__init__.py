@@ -17,6 +17,7 @@ from states.org import (
 from states.process.package import NavEntry, Parts, ProcessPackage, ScheduledCheck
 from states.processes.rotation import checks, lists, moves, results
 from states.processes.rotation.cli import rotation_cli
+from states.processes.rotation.compliance import TARGETS
 from states.processes.rotation.facts import campaign_facts, exemption_facts
 from states.processes.rotation.rules import CampaignFacts, ExemptionFacts, ResultFacts
 from states.processes.rotation.spec import (
@@ -25,6 +26,7 @@ from states.processes.rotation.spec import (
     PLACEMENT_SPEC,
     ApplyExemption,
     ComputeEligibility,
+    CreditService,
     MoveSchool,
     PublishList,
     PublishResult,
@@ -62,6 +64,7 @@ PACKAGE = ProcessPackage(
             RunMatching: results.run_handler,
             PublishResult: results.publish_handler,
             MoveSchool: moves.move_school,
+            CreditService: moves.credit_service,
             RotationNotice: moves.rotation_notice,
             ApplyExemption: moves.apply_exemption,
         },
@@ -81,6 +84,7 @@ PACKAGE = ProcessPackage(
     web="api.processes.rotation",
     nav=(NavEntry("交流轮岗", "/rotation", VIEWERS),),
     cli=(rotation_cli,),
+    compliance=(TARGETS,),
 )
 
 __all__ = ["PACKAGE"]

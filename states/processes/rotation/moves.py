@@ -20,14 +20,16 @@ from states.processes.rotation.spec import (
     EXTENDED_NOTICE,
     TERM_ENDING_NOTICE,
     ApplyExemption,
+    CreditService,
     MoveSchool,
     RotationNotice,
 )
 from states.processes.rotation.tables import RotationEligible
+from states.registry import service
 from states.registry.roster import apply_case_change, is_active, on_teacher_left
-from states.store.models import Teacher, table_of
+from states.store.models import OrgUnit, Teacher, table_of
 
-eligible_t, teachers_t = table_of(RotationEligible), table_of(Teacher)
+eligible_t, teachers_t, units_t = table_of(RotationEligible), table_of(Teacher), table_of(OrgUnit)
 
 
 def move_school(scope: EffectScope, cmd: MoveSchool) -> None:
@@ -49,6 +51,28 @@ def move_school(scope: EffectScope, cmd: MoveSchool) -> None:
     )  # fmt: skip
     # the work named to them at the school they leave goes back to its roles
     on_teacher_left(scope.conn, person, ctx.now, actor=ctx.actor)
+
+
+def credit_service(scope: EffectScope, cmd: CreditService) -> None:
+    """On return from a rural or weak school: the days served there (dispatch to the day
+    before the return) on the service ledger, naming this case; a placement at an ordinary
+    school earns no rural experience."""
+    ctx = scope.ctx
+    school = int(ctx.data["to_school_id"])
+    flags = scope.conn.execute(
+        select(units_t.c.is_rural, units_t.c.is_weak).where(units_t.c.id == school)
+    ).one()
+    if not (flags.is_rural or flags.is_weak):
+        return
+    started = dt.date.fromisoformat(str(ctx.data["dispatched_on"]))
+    back = dt.date.fromisoformat(str(scope.record["on"]))
+    credit_id = service.credit(
+        scope.conn, teacher_id=ctx.case.subject_id, kind=service.ROTATION,
+        source_case_id=ctx.case.id, school_id=school, started_on=started,
+        ended_on=back - dt.timedelta(days=1), assessment=None, actor=ctx.actor, at=ctx.now,
+    )  # fmt: skip
+    if credit_id is not None:
+        scope.record["service_credit_id"] = credit_id
 
 
 def rotation_notice(scope: EffectScope, cmd: RotationNotice) -> None:

@@ -24,6 +24,7 @@ from states.blocks.publicity.visibility import VISIBILITY as PUBLICITY_VISIBILIT
 from states.identity import mask_id_number
 from states.process.forms import REASON, Field, Form
 from states.process.spec import (
+    EXEMPT,
     PUBLIC_WINDOW,
     STATE_ACTOR,
     TERMINAL_NEGATIVE,
@@ -105,6 +106,12 @@ class RotationNotice(Command):
 
     kind: str
     county: bool = False
+
+
+@dataclass(frozen=True)
+class CreditService(Command):
+    """A term served at a rural or weak school credited to the teacher's service ledger
+    (states/registry/service.py), which title review's rural-experience rule reads."""
 
 
 @dataclass(frozen=True)
@@ -283,7 +290,11 @@ def _placement_effects(ctx: EffectContext) -> Sequence[Command]:
         reminded = {"reminded_for": ctx.facts.data.get("term_ends_on")}
         return (SetData(reminded), RotationNotice(TERM_ENDING_NOTICE, county=True))
     if ctx.event == "return_home":
-        return (SetData({"returned_on": ctx.payload["on"]}), MoveSchool(back=True))
+        return (
+            SetData({"returned_on": ctx.payload["on"]}),
+            MoveSchool(back=True),
+            CreditService(),
+        )
     return ()
 
 
@@ -322,7 +333,7 @@ PLACEMENT_SPEC = ProcessSpec(
                 "term_years", "publicity_days",
                 # the term: dispatched, its end, extensions, the reminder, the return
                 "publicity_closed_on", "dispatched_on", "term_ends_on", "doc_number",
-                "extensions", "reminded_for", "returned_on",
+                "extensions", "reminded_for", "returned_on", "service_credit_id",
             }
         )
     ),
@@ -341,7 +352,8 @@ EXEMPTION_STATES: Mapping[str, StateSpec] = {
     "draft": StateSpec("draft", By(applicant=True), escalation="none"),
     "school_review": StateSpec("school_review", SCHOOL, 5),
     "county_review": StateSpec("county_review", COUNTY, 10),
-    "approved": StateSpec("approved"),
+    # support teaching (any process that sends teachers away) reads the tag, not the name
+    "approved": StateSpec("approved", tags=frozenset({EXEMPT})),
     "rejected": StateSpec("rejected", tags=frozenset({TERMINAL_NEGATIVE})),
     "withdrawn": StateSpec("withdrawn", tags=frozenset({TERMINAL_NEGATIVE})),
 }

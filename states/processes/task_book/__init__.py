@@ -19,6 +19,7 @@ from states.org import (
 from states.process.package import NavEntry, Parts, ProcessPackage, ScheduledCheck
 from states.processes.task_book import checks, scoring
 from states.processes.task_book.cli import tasks_cli
+from states.processes.task_book.compliance import OVERDUE
 from states.processes.task_book.effects import HANDLERS
 from states.processes.task_book.facts import book_facts, sheet_facts, task_facts
 from states.processes.task_book.rules import BookFacts, SheetFacts, TaskFacts
@@ -59,6 +60,7 @@ PACKAGE = ProcessPackage(
         NavEntry("任务清单", "/tasks", OFFICERS),
     ),
     cli=(tasks_cli,),
+    compliance=(OVERDUE,),
 )
 
 __all__ = ["PACKAGE"]

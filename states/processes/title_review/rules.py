@@ -175,10 +175,13 @@ class RuralExperience:
         if t.school_is_rural or t.school_is_weak:
             return Verdict.passed()
         need = float(facts.policy["rural_years_required"])
-        if t.rural_years < need:
+        have = t.rural_service
+        if have < need:
             return Verdict.failed(
                 f"城镇学校教师申报{TITLE_LABELS[_target(facts)]}，须有{need:g}年以上"
-                f"农村或薄弱学校任教（含支教）经历，现为{t.rural_years:g}年"
+                f"农村或薄弱学校任教（含支教、交流轮岗）经历，现为{have:g}年"
+                f"（档案登记{t.rural_years:g}年，支教及交流记录{t.credited_years:g}年），"
+                f"尚缺{round(need - have, 2):g}年"
             )
         return Verdict.passed()
 
@@ -204,6 +207,8 @@ class QuotaAvailable:
 
 def quota_exempt(facts: Facts) -> bool:
     t = _teacher(facts)
+    # 乡村学校任教满30年: the record's rural years only — a ledger credit may be for a weak
+    # urban school, which the exemption does not count
     return t.rural_years >= float(facts.policy["rural_exempt_years"])
 
 

@@ -1,9 +1,10 @@
 """Printed documents: one document model, set as a PDF by Typst or laid out as an .xlsx.
 
-A document is a title and a list of blocks (headings, label-value grids, tables, paragraphs,
-signature lines, right-aligned lines). The builders (``documents.py``) decide what a reader
-may see and put it into blocks; this module only sets them, the same way for the 申报表, the
-committee's result list and the 认定通知.
+Every PDF Renshi prints goes through here: title review's 申报表, result list and 认定通知
+(``api/processes/title_review/documents.py``) and any case's audit dossier (``api/dossier.py``).
+A document is a title and a list of blocks (headings, label-value grids, tables, codes,
+paragraphs, signature lines, right-aligned lines). The builders decide what a reader may see
+and put it into blocks; this module only sets them, the same way for every document.
 
 PDF: Typst compiles in-process (the ``typst`` wheel, no system libraries) one template,
 ``typst/document.typ``, with the document passed as JSON through ``sys.inputs`` — the words
@@ -12,7 +13,8 @@ itself. The Chinese fonts are the machine's own (Noto CJK SC, or another the lis
 names), found once per process and embedded in every PDF (PDF/A-2b, for the archive); a
 machine without any is refused with a message saying so, never answered with a PDF of empty
 boxes. ``RENSHI_FONT_DIRS`` (folders, separated as ``PATH`` is) adds fonts of the bureau's
-own, such as a licensed 仿宋.
+own, such as a licensed 仿宋. Hashes and checksums are set in Typst's own monospaced face
+(DejaVu Sans Mono, inside the wheel), so a reader compares them character by character.
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ import threading
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
+from urllib.parse import quote
 
 import typst
+from fastapi.responses import Response
 from openpyxl import Workbook  # type: ignore[import-untyped, unused-ignore]
 from openpyxl.styles import (  # type: ignore[import-untyped, unused-ignore]
     Alignment,
@@ -38,6 +42,7 @@ from openpyxl.styles import (  # type: ignore[import-untyped, unused-ignore]
 )
 from openpyxl.utils import get_column_letter  # type: ignore[import-untyped, unused-ignore]
 
+from api import webkit
 from states.errors import RenshiError
 
 TEMPLATE = Path(__file__).resolve().parent / "typst" / "document.typ"
@@ -55,6 +60,11 @@ SANS = (
 )
 PDF_MEDIA = "application/pdf"
 XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# What a route serving a PDF says of it in the OpenAPI document.
+PDF_ANSWER: Final[dict[int | str, dict[str, Any]]] = {
+    200: {"content": {PDF_MEDIA: {}}, "description": "PDF 文件（内嵌中文字体）"},
+    503: {"description": "服务器未安装中文字体，无法生成 PDF"},
+}
 
 
 class FontMissing(RenshiError):
@@ -65,15 +75,16 @@ class FontMissing(RenshiError):
 
 
 # --- the document ---------------------------------------------------------------------------
-Kind = Literal["heading", "fields", "table", "paragraph", "plain", "signatures", "right"]
+Kind = Literal["heading", "fields", "table", "codes", "paragraph", "plain", "signatures", "right"]
 
 
 @dataclass(frozen=True)
 class Block:
     """One block of a document. ``fields``: ``rows`` of one or two (label, value) pairs (one
     pair spans the line); ``table``: ``columns`` with their ``widths`` in centimetres (0:
-    what is left) and ``rows`` of texts; ``heading``, ``paragraph``, ``plain``: ``text``;
-    ``signatures``, ``right``: ``lines``."""
+    what is left), ``rows`` of texts and the columns in ``mono`` set in the monospaced face;
+    ``codes``: ``rows`` of (label, code) pairs, the code monospaced (a hash, a fingerprint);
+    ``heading``, ``paragraph``, ``plain``: ``text``; ``signatures``, ``right``: ``lines``."""
 
     kind: Kind
     text: str = ""
@@ -81,6 +92,7 @@ class Block:
     columns: Sequence[str] = ()
     widths: Sequence[float] = ()
     lines: Sequence[str] = ()
+    mono: Sequence[int] = ()
 
 
 def heading(text: str) -> Block:
@@ -91,13 +103,42 @@ def fields(rows: Sequence[Sequence[tuple[str, str]]]) -> Block:
     return Block("fields", rows=[[list(pair) for pair in row] for row in rows])
 
 
-def table(columns: Sequence[tuple[str, float]], rows: Sequence[Sequence[str]]) -> Block:
+def pairs(rows: Sequence[tuple[str, str]]) -> list[list[tuple[str, str]]]:
+    """Two short items to a line, as a paper form sets them; a long or several-line value
+    (a school with its flags, the ethics record) gets a line of its own."""
+    out: list[list[tuple[str, str]]] = []
+    waiting: tuple[str, str] | None = None
+    for label, value in rows:
+        if len(value) > 18 or "\n" in value:
+            out.append([(label, value)])
+            continue
+        if waiting is None:
+            waiting = (label, value)
+        else:
+            out.append([waiting, (label, value)])
+            waiting = None
+    if waiting is not None:
+        out.append([waiting])
+    return out
+
+
+def table(
+    columns: Sequence[tuple[str, float]],
+    rows: Sequence[Sequence[str]],
+    *,
+    mono: Sequence[int] = (),
+) -> Block:
     return Block(
         "table",
         columns=[c for c, _ in columns],
         widths=[w for _, w in columns],
         rows=[list(r) for r in rows],
+        mono=list(mono),
     )
+
+
+def codes(rows: Sequence[tuple[str, str]]) -> Block:
+    return Block("codes", rows=[list(pair) for pair in rows])
 
 
 def paragraph(text: str, *, indent: bool = True) -> Block:
@@ -174,6 +215,16 @@ def pdf(document: Document, at: dt.datetime) -> bytes:
     return out
 
 
+def download(data: bytes, media: str, name: str, *, inline: bool) -> Response:
+    """A file named in Chinese (RFC 5987); a PDF opens in the browser to be printed, the
+    rest are saved."""
+    how = "inline" if inline else "attachment"
+    disposition = f"{how}; filename*=UTF-8''{quote(name)}"
+    return webkit.secure(
+        Response(data, media_type=media, headers={"Content-Disposition": disposition})
+    )
+
+
 # --- .xlsx ----------------------------------------------------------------------------------
 _THIN = Side(style="thin", color="808080")
 _BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
@@ -212,11 +263,11 @@ def xlsx(document: Document) -> bytes:
         if b.kind == "heading":
             row += 1
             across(b.text, bold, Alignment())
-        elif b.kind == "fields":
-            for pairs in b.rows:
+        elif b.kind in ("fields", "codes"):
+            for line in b.rows if b.kind == "fields" else [[pair] for pair in b.rows]:
                 column = 1
-                for i, (label, value) in enumerate(pairs):
-                    last = i == len(pairs) - 1
+                for i, (label, value) in enumerate(line):
+                    last = i == len(line) - 1
                     end = width if last else column + 1
                     _cell(sheet, row, column, label, bold, _LABEL)
                     if end > column + 1:
@@ -227,7 +278,7 @@ def xlsx(document: Document) -> bytes:
                     for c in range(column + 2, end + 1):
                         sheet.cell(row, c).border = _BOX
                     column = end + 1
-                _fit(sheet, row, pairs, width)
+                _fit(sheet, row, line, width)
                 row += 1
         elif b.kind == "table":
             for c, label in enumerate(b.columns, start=1):

@@ -1,0 +1,271 @@
+"""Pages of the automated compliance checks: the inspectors' board (``/compliance``: counts by
+check and unit, the open findings, the recently closed, filters, the masked export, and for
+the province's officers 「立即检查」), a teacher's ethics pledge (``/compliance/pledge``: the
+text, 签署), and the honour certificates the province or a city records
+(``/compliance/honours``: one by hand, or a sheet). Same web kit, same operations and the
+same visibility as the JSON API."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Final
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import UploadFile
+
+from api import webkit
+from api.webkit import Posted, Problem, SignedIn, Who
+from states.errors import FormError, PermissionDenied, RenshiError
+from states.org import PROVINCE_OFFICER, SYSTEM, TEACHER
+from states.processes.compliance import checks, findings, pledge, records
+from states.processes.compliance.records import ISSUERS
+from states.registry import history
+from states.registry.roster_sheet import parse_date
+from states.sheets import SheetError, read_table, write_xlsx
+from states.store.db import reader
+
+compliance_pages = APIRouter(include_in_schema=False)
+XLSX: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MAX_UPLOAD: Final = 16 * 1024 * 1024
+
+OnBoard = Annotated[Who, Depends(webkit.guarded("/compliance"))]
+OnPledge = Annotated[Who, Depends(webkit.guarded("/compliance/pledge"))]
+OnHonours = Annotated[Who, Depends(webkit.guarded("/compliance/honours"))]
+
+
+def _said(exc: RenshiError) -> str:
+    return exc.reason if isinstance(exc, FormError) else exc.message
+
+
+def _reader(who: Who) -> bool:
+    return any(b.role in findings.READERS for b in who.actor.bindings)
+
+
+def _operator(who: Who) -> bool:
+    return who.actor.holds(PROVINCE_OFFICER) or who.actor.holds(SYSTEM)
+
+
+def _issuer(who: Who) -> bool:
+    return any(b.role in ISSUERS for b in who.actor.bindings)
+
+
+def _id(raw: str | None) -> int | None:
+    return webkit.parse_id(raw) if raw else None
+
+
+# --- the board ----------------------------------------------------------------------------------
+@compliance_pages.get("/compliance")
+def board_page(
+    request: Request,
+    who: SignedIn,
+    rule: str | None = None,
+    status: str | None = None,
+    unit: str | None = None,
+) -> Response:
+    if not _reader(who):
+        if who.actor.holds(TEACHER):
+            return RedirectResponse("/compliance/pledge", 303)
+        return webkit.not_found(request, who, "页面")
+    rules = who.svc.engine.processes.compliance_rules()
+    unit_id = _id(unit)
+    if unit and unit_id is None:
+        return webkit.not_found(request, who, "单位")
+    try:
+        filters = findings.filters_from(rules, rule=rule, status=status, unit_id=unit_id)
+        with reader(who.svc.db).connect() as conn:
+            b = findings.board(conn, who.actor, rules, filters, who.svc.now())
+    except FormError as exc:
+        return webkit.message(request, who, "筛选条件有误", _said(exc), 422)
+    except RenshiError as exc:
+        return webkit.not_found(request, who, _said(exc).split("或")[0])
+
+    def query(**changes: Any) -> str:
+        values = {**filters.query(), **{k: str(v) for k, v in changes.items() if v is not None}}
+        return urlencode({k: v for k, v in values.items() if v})
+
+    return webkit.render(
+        request,
+        "compliance/board.html",
+        who,
+        {
+            "nav": "/compliance",
+            "b": b,
+            "query": query,
+            "export": "/compliance/export.xlsx?" + query(),
+            "statuses": findings.STATUSES,
+            "rule_labels": {r.code: r.label for r in rules},
+            "operator": _operator(who),
+        },
+    )
+
+
+@compliance_pages.get("/compliance/export.xlsx")
+def export_page(
+    request: Request,
+    who: SignedIn,
+    rule: str | None = None,
+    status: str | None = None,
+    unit: str | None = None,
+) -> Response:
+    if not _reader(who):
+        return webkit.not_found(request, who, "页面")
+    rules = who.svc.engine.processes.compliance_rules()
+    unit_id = _id(unit)
+    if unit and unit_id is None:
+        return webkit.not_found(request, who, "单位")
+    try:
+        filters = findings.filters_from(rules, rule=rule, status=status, unit_id=unit_id)
+        with reader(who.svc.db).connect() as conn:
+            title, rows = findings.export_rows(conn, who.actor, rules, filters)
+            data = write_xlsx(findings.EXPORT_COLUMNS, rows, title=title, mask=())
+    except FormError as exc:
+        return webkit.message(request, who, "筛选条件有误", _said(exc), 422)
+    except RenshiError as exc:
+        return webkit.not_found(request, who, _said(exc).split("或")[0])
+    return webkit.secure(
+        Response(
+            data,
+            media_type=XLSX,
+            headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(title)}.xlsx"},
+        )
+    )
+
+
+@compliance_pages.post("/compliance/run")
+def run_page(request: Request, form: Posted, who: OnBoard) -> Response:
+    if not _operator(who):
+        return webkit.not_found(request, who, "页面")
+    done = checks.run_all(who.svc.engine)
+    failed = [code for code, outcome in done.items() if isinstance(outcome, str)]
+    opened = sum(int(o.get("found", 0)) for o in done.values() if not isinstance(o, str))
+    closed = sum(int(o.get("closed", 0)) for o in done.values() if not isinstance(o, str))
+    said = f"已运行{len(done)}项检查：新发现{opened}项，销号{closed}项"
+    if failed:
+        said += f"；{len(failed)}项未能完成，请查看系统运行记录"
+    return webkit.redirect("/compliance", said)
+
+
+# --- the teacher's pledge -----------------------------------------------------------------------
+def _pledge_page(
+    request: Request, who: Who, *, problem: str | None = None, status: int = 200
+) -> Response:
+    today = who.svc.today()
+    try:
+        with reader(who.svc.db).connect() as conn:
+            mine = pledge.mine(conn, who.actor, today)
+    except PermissionDenied:
+        return webkit.not_found(request, who, "页面")
+    except RenshiError as exc:
+        return webkit.message(request, who, "师德承诺书", _said(exc), 404)
+    return webkit.render(
+        request,
+        "compliance/pledge.html",
+        who,
+        {
+            "nav": "/compliance/pledge",
+            "p": mine,
+            "lines": mine.text.split("\n") if mine else [],
+            "year_label": pledge.year_label(pledge.school_year(today)),
+            "problem": problem,
+            "sign_days": pledge.SIGN_DAYS,
+        },
+        status=status,
+    )
+
+
+@compliance_pages.get("/compliance/pledge")
+def pledge_page(request: Request, who: SignedIn) -> Response:
+    return _pledge_page(request, who)
+
+
+@compliance_pages.post("/compliance/pledge")
+def sign_page(request: Request, form: Posted, who: OnPledge) -> Response:
+    try:
+        signed = pledge.sign(who.svc.engine, who.actor, webkit.text(form, "sha256"))
+    except PermissionDenied:
+        return webkit.not_found(request, who, "页面")
+    except RenshiError as exc:
+        return _pledge_page(request, who, problem=_said(exc), status=exc.status)
+    return webkit.redirect("/compliance/pledge", f"已签署{signed.year_label}师德承诺书，谢谢！")
+
+
+# --- honour certificates ------------------------------------------------------------------------
+def _honours_page(
+    request: Request,
+    who: Who,
+    *,
+    problem: Problem | None = None,
+    report: Any = None,
+    status: int = 200,
+) -> Response:
+    return webkit.render(
+        request,
+        "compliance/honours.html",
+        who,
+        {
+            "nav": "/compliance",
+            "problem": problem,
+            "report": report,
+            "values": problem.values if problem else {},
+            "field": problem.field if problem else None,
+        },
+        status=status,
+    )
+
+
+@compliance_pages.get("/compliance/honours")
+def honours_page(request: Request, who: SignedIn) -> Response:
+    if not _issuer(who):
+        return webkit.not_found(request, who, "页面")
+    return _honours_page(request, who)
+
+
+@compliance_pages.post("/compliance/honours")
+def record_page(request: Request, form: Posted, who: OnHonours) -> Response:
+    if not _issuer(who):
+        return webkit.not_found(request, who, "页面")
+    values = {k: webkit.text(form, k) for k in ("id_number", "cert_no", "issued_on")}
+    try:
+        try:
+            on = parse_date(values["issued_on"].strip()) if values["issued_on"].strip() else None
+        except ValueError as exc:
+            raise FormError("issued_on", str(exc)) from None
+        if on is None:
+            raise FormError("issued_on", "颁发日期不能为空")
+        done = records.record(who.svc.engine, who.actor, values["id_number"], values["cert_no"], on)
+    except RenshiError as exc:
+        field = exc.field if exc.field in values else None
+        return _honours_page(
+            request, who, problem=Problem("record", _said(exc), field, values), status=exc.status
+        )
+    return webkit.redirect("/compliance/honours", f"已登记{done.name}（{done.school}）的荣誉证书")
+
+
+@compliance_pages.post("/compliance/honours/import")
+def import_page(request: Request, form: Posted, who: OnHonours) -> Response:
+    if not _issuer(who):
+        return webkit.not_found(request, who, "页面")
+    upload = form.get("file")
+    try:
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise FormError("file", "请选择要导入的荣誉证书表格（.xlsx 或 .csv）")
+        data = upload.file.read(MAX_UPLOAD + 1)
+        if len(data) > MAX_UPLOAD:
+            raise FormError("file", f"文件过大：不能超过{MAX_UPLOAD // (1024 * 1024)}MB")
+        try:
+            table = read_table(data, upload.filename, schema=records.HONOUR_SCHEMA)
+        except SheetError as exc:
+            raise FormError("file", str(exc)) from None
+        report = records.import_honours(
+            who.svc.engine, who.actor, table,
+            valid_only=webkit.text(form, "valid_only") == "1",
+            source_ref=history.file_ref(upload.filename, data),
+        )  # fmt: skip
+    except RenshiError as exc:
+        return _honours_page(
+            request, who, problem=Problem("import", _said(exc), "file"), status=exc.status
+        )
+    if report.refused:
+        return _honours_page(request, who, report=report, status=422)
+    return webkit.redirect("/compliance/honours", f"已导入：登记{report.created}张荣誉证书")

@@ -1,0 +1,365 @@
+"""/api/v1/compliance: the automated compliance checks (合规检查) — the checks and their
+counts, the findings (each line cut by the declared visibility for the reader) and their
+masked spreadsheet, running the checks now; a teacher's ethics pledge (read, signed); the
+province's or a city's honour certificates for 30 years in rural schools (one, or a sheet).
+Every answer carries a summary in words (``summary``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, File, Query, UploadFile
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from api import schemas as s
+from api.deps import ApiActor, Svc
+from api.errors import ERRORS
+from states.clock import local_date
+from states.errors import FormError, NotFound, PermissionDenied
+from states.org import PROVINCE_OFFICER, SYSTEM, Actor
+from states.processes.compliance import checks, findings, pledge, records
+from states.registry import history
+from states.sheets import SheetError, read_table, write_xlsx
+from states.store.db import reader
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MAX_UPLOAD = 16 * 1024 * 1024
+
+router = APIRouter(prefix="/api/v1/compliance", tags=["合规检查"], responses=ERRORS)
+
+
+# --- shapes -----------------------------------------------------------------------------------
+class RuleOut(BaseModel):
+    code: str = Field(description="检查项代码")
+    label: str = Field(description="检查项")
+    subject: str = Field(description="对象类别：教师、单位、事项")
+    advice: str = Field(description="整改要求")
+    open: int = Field(description="未整改问题数")
+    opened_recently: int = Field(description="近30天新发现")
+    closed_recently: int = Field(description="近30天销号")
+
+
+class UnitCountOut(BaseModel):
+    unit_id: int | None = Field(description="下一级单位编号；空为本级")
+    name: str
+    counts: dict[str, int] = Field(description="各检查项的未整改问题数")
+    total: int
+
+
+class FindingOut(BaseModel):
+    id: int
+    rule: str
+    rule_label: str
+    subject_kind: str
+    subject_label: str
+    subject_id: int
+    subject: str = Field(description="单位或事项（教师的问题为空，见姓名）")
+    name: str | None = Field(None, description="教师姓名（领导看到的是姓氏）")
+    id_number: str | None = Field(None, description="身份证号（督查员以外脱敏）")
+    unit_id: int
+    unit: str = Field(description="责任单位")
+    detail: str
+    advice: str
+    opened_at: dt.datetime
+    last_seen_at: dt.datetime
+    closed_at: dt.datetime | None
+    closed_how: str
+    link: str
+
+
+class BoardOut(BaseModel):
+    unit_id: int
+    unit: str
+    status: str
+    summary: str = Field(description="概况（文字）")
+    rules: list[RuleOut]
+    units: list[UnitCountOut]
+    total: int = Field(description="符合条件的问题总数")
+    items: list[FindingOut]
+
+
+class RunIn(s.In):
+    rule: Annotated[s.Text | None, Field(max_length=48, description="检查项代码；默认全部")] = None
+
+
+class RunItem(BaseModel):
+    rule: str
+    label: str
+    ok: bool
+    counts: dict[str, int]
+    summary: str
+
+
+class RunOut(BaseModel):
+    summary: str
+    results: list[RunItem]
+
+
+class PledgeOut(BaseModel):
+    year: int
+    year_label: str
+    text: str = Field(description="承诺书全文（本人姓名、学校、学年）")
+    sha256: str = Field(description="全文的 SHA-256，签署时原样提交")
+    issued_at: dt.datetime
+    signed: bool
+    signed_at: dt.datetime | None
+    summary: str
+
+
+class SignIn(s.In):
+    sha256: Annotated[s.Text, Field(max_length=64, description="所阅读承诺书全文的 SHA-256")]
+
+
+class IssueIn(s.In):
+    year: Annotated[int | None, Field(ge=2000, le=2100, description="学年（开始的年份）")] = None
+
+
+class IssueOut(BaseModel):
+    year: int
+    issued: int
+    summary: str
+
+
+class HonourIn(s.In):
+    id_number: Annotated[s.Text, Field(max_length=18, description="教师身份证号")]
+    cert_no: Annotated[s.Text, Field(max_length=32, description="证书编号")]
+    issued_on: Annotated[dt.date, Field(description="颁发日期")]
+
+
+class HonourOut(BaseModel):
+    person_id: int
+    name: str
+    school: str
+    cert_no: str
+    issued_on: dt.date
+    summary: str
+
+
+class ImportErrorOut(BaseModel):
+    row: int
+    column: str
+    value: str
+    reason: str
+
+
+class ImportOut(BaseModel):
+    created: int
+    written: bool
+    summary: str
+    error_count: int
+    errors: list[ImportErrorOut]
+    ignored_columns: list[str]
+
+
+# --- helpers ----------------------------------------------------------------------------------
+def _operator(actor: Actor) -> None:
+    if not (actor.holds(PROVINCE_OFFICER) or actor.holds(SYSTEM)):
+        raise PermissionDenied("立即运行检查、下发承诺书由省教育厅教师工作处办理")
+
+
+def _words(counts: dict[str, int]) -> str:
+    words = {"issued": "下发承诺书", "open": "现有问题", "found": "新发现", "closed": "销号",
+             "notified": "通知单位"}  # fmt: skip
+    return "，".join(f"{words.get(k, k)}{n}" for k, n in counts.items())
+
+
+def summary_of(b: findings.Board) -> str:
+    """A board in one sentence: 东县：未整改问题共35项（师德承诺书未签署20项、…）."""
+    total = sum(r.open for r in b.rules)
+    parts = "、".join(f"{r.label}{r.open}项" for r in b.rules if r.open)
+    text = f"{b.unit.name}：未整改问题共{total}项" + (f"（{parts}）" if parts else "")
+    closed = sum(r.closed_recently for r in b.rules)
+    return text + f"；近{findings.CLOSED_DAYS}天销号{closed}项"
+
+
+def _filters(svc: Svc, rule: str | None, status: str | None, unit_id: int | None) -> Any:
+    return findings.filters_from(
+        svc.engine.processes.compliance_rules(), rule=rule, status=status, unit_id=unit_id
+    )
+
+
+Rule = Annotated[str | None, Query(max_length=48, description="检查项代码")]
+Status = Annotated[
+    str | None, Query(max_length=8, description="open 未整改（默认）、closed 已销号")
+]
+Unit = Annotated[int | None, Query(ge=1, le=2**53, description="单位编号；默认本人最高一级单位")]
+
+
+# --- the board --------------------------------------------------------------------------------
+@router.get("/rules", summary="自动检查项目及问题数", response_model=list[RuleOut])
+def list_rules(svc: Svc, actor: ApiActor, unit_id: Unit = None) -> list[RuleOut]:
+    """每项自动检查的检查内容、整改要求，以及本人管辖范围内的未整改和近30天新发现、销号数。"""
+    rules = svc.engine.processes.compliance_rules()
+    with reader(svc.db).connect() as conn:
+        b = findings.board(
+            conn, actor, rules, findings.Filters(unit_id=unit_id), svc.now(), limit=0
+        )
+    return [RuleOut(**vars(r)) for r in b.rules]
+
+
+@router.get("/findings", summary="问题清单", response_model=BoardOut)
+def list_findings(
+    svc: Svc,
+    actor: ApiActor,
+    rule: Rule = None,
+    status: Status = None,
+    unit_id: Unit = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="至多列出条数")] = 200,
+) -> BoardOut:
+    """管辖范围内自动检查发现的问题，按检查项、下一级单位统计，新发现的在前。各字段按本人身份脱敏：
+    身份证号仅督查员可见全文，领导看到教师的姓氏。"""
+    rules = svc.engine.processes.compliance_rules()
+    filters = _filters(svc, rule, status, unit_id)
+    with reader(svc.db).connect() as conn:
+        b = findings.board(conn, actor, rules, filters, svc.now(), limit=limit)
+    return BoardOut(
+        unit_id=b.unit.id,
+        unit=b.unit.name,
+        status=filters.status,
+        summary=summary_of(b),
+        rules=[RuleOut(**vars(r)) for r in b.rules],
+        units=[
+            UnitCountOut(unit_id=u.unit_id, name=u.name, counts=u.counts, total=u.total)
+            for u in b.units
+        ],
+        total=b.listed,
+        items=[FindingOut(**x) for x in b.lines],
+    )
+
+
+@router.get(
+    "/findings.xlsx",
+    summary="导出问题清单",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {}}}},
+)
+def export_findings(
+    svc: Svc, actor: ApiActor, rule: Rule = None, status: Status = None, unit_id: Unit = None
+) -> Response:
+    """问题清单（.xlsx），与问题清单接口同样按本人身份脱敏。"""
+    rules = svc.engine.processes.compliance_rules()
+    filters = _filters(svc, rule, status, unit_id)
+    with reader(svc.db).connect() as conn:
+        title, rows = findings.export_rows(conn, actor, rules, filters)
+        data = write_xlsx(findings.EXPORT_COLUMNS, rows, title=title, mask=())
+    return Response(
+        data,
+        media_type=XLSX,
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(title)}.xlsx"},
+    )
+
+
+@router.post("/run", summary="立即运行自动检查", response_model=RunOut)
+def run_checks(body: RunIn, svc: Svc, actor: ApiActor) -> RunOut:
+    """立即运行全部（或一项）自动检查：新问题登记并通知责任单位，已整改的自动销号。每项检查各自成一个事务，
+    一项出错不影响其他各项。省教育厅教师工作处办理。"""
+    _operator(actor)
+    done = checks.run_all(svc.engine, body.rule)
+    labels = {r.code: r.label for r in svc.engine.processes.compliance_rules()}
+    items = []
+    for code, outcome in done.items():
+        if isinstance(outcome, str):
+            items.append(
+                RunItem(rule=code, label=labels[code], ok=False, counts={}, summary=outcome)
+            )
+        else:
+            counts = dict(outcome)
+            items.append(
+                RunItem(
+                    rule=code, label=labels[code], ok=True, counts=counts, summary=_words(counts)
+                )
+            )
+    failed = sum(1 for i in items if not i.ok)
+    said = f"已运行{len(items)}项检查" + (f"，{failed}项未能完成" if failed else "")
+    return RunOut(summary=said, results=items)
+
+
+# --- the ethics pledge ------------------------------------------------------------------------
+def _pledge_out(p: pledge.MyPledge) -> PledgeOut:
+    said = (
+        f"已于{local_date(p.signed_at).isoformat()}签署{p.year_label}师德承诺书"
+        if p.signed_at is not None
+        else f"{p.year_label}师德承诺书待签署"
+    )
+    return PledgeOut(
+        year=p.year, year_label=p.year_label, text=p.text, sha256=p.sha256,
+        issued_at=p.issued_at, signed=p.signed, signed_at=p.signed_at, summary=said,
+    )  # fmt: skip
+
+
+@router.get("/pledge", summary="我的师德承诺书", response_model=PledgeOut)
+def my_pledge(svc: Svc, actor: ApiActor) -> PledgeOut:
+    """本学年师德承诺书的全文及其 SHA-256、是否已签署（教师本人）。"""
+    with reader(svc.db).connect() as conn:
+        found = pledge.mine(conn, actor, svc.today())
+    if found is None:
+        raise NotFound("本学年师德承诺书尚未下发")
+    return _pledge_out(found)
+
+
+@router.post("/pledge", summary="签署师德承诺书", response_model=PledgeOut)
+def sign_pledge(body: SignIn, svc: Svc, actor: ApiActor) -> PledgeOut:
+    """提交所阅读全文的 SHA-256 签署本学年师德承诺书；全文已变化的不予签署，请重新阅读。"""
+    return _pledge_out(pledge.sign(svc.engine, actor, body.sha256))
+
+
+@router.post("/pledges/issue", summary="下发师德承诺书", response_model=IssueOut)
+def issue_pledges(body: IssueIn, svc: Svc, actor: ApiActor) -> IssueOut:
+    """向全体在职教师下发本学年（或指定学年）师德承诺书，已下发的不重复下发。每天的承诺书检查也会先补发。"""
+    _operator(actor)
+    year, n = pledge.issue_now(svc.engine, body.year)
+    return IssueOut(year=year, issued=n, summary=f"{pledge.year_label(year)}师德承诺书新下发{n}份")
+
+
+# --- honour certificates ----------------------------------------------------------------------
+@router.post(
+    "/honours",
+    summary="登记乡村从教30年荣誉证书",
+    response_model=HonourOut,
+    status_code=201,
+)
+def record_honour(body: HonourIn, svc: Svc, actor: ApiActor) -> HonourOut:
+    """登记已向一名教师颁发的乡村学校从教30年荣誉证书（省教育厅、市教育局，限管辖范围内的教师）。"""
+    done = records.record(svc.engine, actor, body.id_number, body.cert_no, body.issued_on)
+    return HonourOut(
+        person_id=done.person_id, name=done.name, school=done.school, cert_no=done.cert_no,
+        issued_on=done.issued_on, summary=f"已登记{done.name}（{done.school}）的荣誉证书",
+    )  # fmt: skip
+
+
+@router.post(
+    "/honours/import",
+    summary="导入乡村从教30年荣誉证书（表格）",
+    response_model=ImportOut,
+    responses={422: {"model": ImportOut, "description": "有错误，未导入（逐行列出原因）"}},
+)
+def import_honours(
+    svc: Svc,
+    actor: ApiActor,
+    file: Annotated[UploadFile, File(description=".xlsx 或 .csv")],
+    valid_only: bool = False,
+) -> JSONResponse:
+    """表头：身份证号、证书编号、颁发日期（可含姓名，与档案核对）。有错误时整表不导入，除非只导入无误的行。"""
+    data = file.file.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        raise FormError("file", f"文件过大：不能超过{MAX_UPLOAD // (1024 * 1024)}MB")
+    try:
+        table = read_table(data, file.filename or "", schema=records.HONOUR_SCHEMA)
+    except SheetError as exc:
+        raise FormError("file", str(exc)) from None
+    report = records.import_honours(
+        svc.engine, actor, table, valid_only=valid_only,
+        source_ref=history.file_ref(file.filename or "", data),
+    )  # fmt: skip
+    out = ImportOut(
+        created=report.created if report.written else 0, written=report.written,
+        summary=report.summary() if report.refused else f"已登记{report.created}张荣誉证书"
+        + (f"；{report.error_count}处错误所在的行未导入" if report.error_count else ""),
+        error_count=report.error_count,
+        errors=[ImportErrorOut.model_validate(e, from_attributes=True) for e in report.errors],
+        ignored_columns=report.ignored_columns,
+    )  # fmt: skip
+    return JSONResponse(out.model_dump(mode="json"), status_code=422 if report.refused else 200)
