@@ -62,6 +62,20 @@ class FormError(RenshiError):
         self.reason = message
 
 
+class Problems(FormError):
+    """Bad input in several fields at once: every field at fault, the first as the
+    FormError's field and reason; ``as_dict`` lists them all the way the API's own
+    validation does (``errors``), so a form shows each beside its field."""
+
+    def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
+        super().__init__(*problems[0])
+        self.problems = list(problems)
+
+    def as_dict(self) -> dict[str, object]:
+        listed = [{"field": f, "reason": r} for f, r in self.problems]
+        return {**super().as_dict(), "errors": listed}
+
+
 class RuleRefused(RenshiError):
     """A rule refused the event; nothing was written."""
 

@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from states.clock import local_date
 from states.engine import CaseEngine
-from states.errors import Conflict, FormError, NotFound, PermissionDenied
+from states.errors import Conflict, FormError, NotFound, PermissionDenied, Problems
 from states.org import (
     COUNTY_OFFICER,
     EDUCATION_LABELS,
@@ -54,19 +54,6 @@ cases_t, units_t = table_of(Case), table_of(OrgUnit)
 MAX_POSTS = 200  # posts in one plan: a county declares more in several
 MAX_SCHOOLS = 50  # schools one post's hires go to
 CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
-
-
-class Problems(FormError):
-    """Every field at fault, the first as the FormError's field and reason; ``as_dict``
-    lists them all the way the API's own validation does (``errors``)."""
-
-    def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
-        super().__init__(*problems[0])
-        self.problems = list(problems)
-
-    def as_dict(self) -> dict[str, object]:
-        listed = [{"field": f, "reason": r} for f, r in self.problems]
-        return {**super().as_dict(), "errors": listed}
 
 
 # --- the round --------------------------------------------------------------------------------

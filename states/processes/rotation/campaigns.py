@@ -11,7 +11,7 @@ the county's schools and teachers read it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from states.clock import local_date
 from states.engine import CaseEngine, FireResult
-from states.errors import Conflict, FormError, NotFound, PermissionDenied
+from states.errors import Conflict, FormError, NotFound, PermissionDenied, Problems
 from states.org import COUNTY_OFFICER, SYSTEM, Actor
 from states.process.forms import Field
 from states.processes.rotation.machine import CAMPAIGN, CampaignMachine
@@ -33,19 +33,6 @@ units_t, teachers_t = table_of(OrgUnit), table_of(Teacher)
 
 # The campaign's states after which its lists and posts are fixed (the result published).
 SETTLED = ("published", "wound_up", "called_off")
-
-
-class Problems(FormError):
-    """Every field at fault, the first as the FormError's field and reason; ``as_dict``
-    lists them all the way the API's own validation does (``errors``)."""
-
-    def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
-        super().__init__(*problems[0])
-        self.problems = list(problems)
-
-    def as_dict(self) -> dict[str, object]:
-        listed = [{"field": f, "reason": r} for f, r in self.problems]
-        return {**super().as_dict(), "errors": listed}
 
 
 # --- the campaign's form ----------------------------------------------------------------------

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Row, func, select, update
 
 from states.clock import local_date
 from states.engine import CaseEngine, FireResult
-from states.errors import FormError, NotFound, PermissionDenied, RenshiError
+from states.errors import FormError, NotFound, PermissionDenied, Problems, RenshiError
 from states.org import (
     CITY_OFFICER,
     COUNTY_OFFICER,
@@ -43,19 +43,6 @@ OPENERS = {COUNTY_OFFICER: "county", CITY_OFFICER: "city", PROVINCE_OFFICER: "pr
 # From these states on the targets have been told (or the campaign is over): the draw is
 # published to everyone on the campaign.
 VISITED = ("inspecting", "following_up", "concluded")
-
-
-class Problems(FormError):
-    """Every field at fault, the first as the FormError's field and reason; ``as_dict``
-    lists them all the way the API's own validation does (``errors``)."""
-
-    def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
-        super().__init__(*problems[0])
-        self.problems = list(problems)
-
-    def as_dict(self) -> dict[str, object]:
-        listed = [{"field": f, "reason": r} for f, r in self.problems]
-        return {**super().as_dict(), "errors": listed}
 
 
 # --- the campaign's form ----------------------------------------------------------------------

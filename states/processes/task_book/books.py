@@ -20,7 +20,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from states.clock import local_date
 from states.engine import CaseEngine, FireResult
-from states.errors import Conflict, FormError, NotFound, PermissionDenied
+from states.errors import Conflict, FormError, NotFound, PermissionDenied, Problems
 from states.org import OFFICER_OF_TIER, SYSTEM, Actor
 from states.process.forms import Field
 from states.processes.task_book.machine import BOOK
@@ -45,19 +45,6 @@ from states.sheets import CellError, Column, Schema, SheetError, read_table, val
 from states.sheets.columns import text_up_to
 
 MAX_BYTES = 10 * 1024 * 1024  # a task book is a few hundred rows; anything bigger is not one
-
-
-class Problems(FormError):
-    """Every field at fault, the first as the FormError's field and reason; ``as_dict``
-    lists them all the way the API's own validation does (``errors``)."""
-
-    def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
-        super().__init__(*problems[0])
-        self.problems = list(problems)
-
-    def as_dict(self) -> dict[str, object]:
-        listed = [{"field": f, "reason": r} for f, r in self.problems]
-        return {**super().as_dict(), "errors": listed}
 
 
 # --- cells ----------------------------------------------------------------------------------

@@ -23,9 +23,9 @@ from states.engine import CaseEngine, FireResult
 from states.engine.bulk import Move
 from states.engine.effects import EffectScope
 from states.engine.outbox import send_many
-from states.errors import Conflict, FormError, NotFound
+from states.errors import Conflict, FormError, NotFound, Problems
 from states.org import OFFICER_OF_TIER, SYSTEM_ACTOR, Actor
-from states.processes.task_book.books import Problems, Units, own_unit, unit_row
+from states.processes.task_book.books import Units, own_unit, unit_row
 from states.processes.task_book.effects import step_notice, tell_holders
 from states.processes.task_book.machine import ROUND, SHEET
 from states.processes.task_book.rules import PARTIES, tie_note, totals, weight_problems
