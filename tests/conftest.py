@@ -78,9 +78,33 @@ def pg_engine(pg_url: str) -> Iterator[Engine]:
 
 
 def _truncate_pg(engine: Engine) -> None:
-    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    """Every table emptied and every id sequence restarted, as ``TRUNCATE ... RESTART
+    IDENTITY`` does.
+
+    A TRUNCATE of every table replaces a file per table and index: a tenth of a second on a
+    quiet disk, over a second on a busy one, before every PostgreSQL test. The few hundred rows
+    a test leaves are deleted in milliseconds instead, with foreign keys and triggers off for
+    the transaction (``session_replication_role``, which needs a superuser: the trust login of
+    the test database; any other login truncates)."""
+    tables = Base.metadata.sorted_tables
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        if conn.execute(text("SELECT current_setting('is_superuser')")).scalar_one() != "on":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            return
+        probe = " UNION ALL ".join(
+            f"SELECT '{t.name}' WHERE EXISTS (SELECT FROM \"{t.name}\")" for t in tables
+        )
+        full = conn.execute(text(probe)).scalars().all()
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        for name in full:
+            conn.execute(text(f'DELETE FROM "{name}"'))
+        conn.execute(
+            text(
+                "SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, "
+                "start_value, false) FROM pg_sequences WHERE schemaname = current_schema()"
+            )
+        )
 
 
 @pytest.fixture(params=BACKENDS)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import uvicorn
+from fastapi import FastAPI
 
 from api.app import create_app
 from api.auth import AuthConfig
@@ -24,6 +25,9 @@ from states.processes import installed
 from states.store.db import make_engine
 
 PASSWORD = "renshi2026"
+# One TLS context for every test client: httpx reads the CA bundle for each new client it
+# makes (30 ms; the suite makes thousands), though the test servers speak plain HTTP.
+TLS = httpx.create_ssl_context()
 
 
 @dataclass
@@ -33,7 +37,7 @@ class Live:
     clock: FrozenClock
 
     def client(self, username: str | None = None) -> httpx.Client:
-        c = httpx.Client(base_url=self.url, timeout=30)
+        c = httpx.Client(base_url=self.url, timeout=30, verify=TLS)
         if username:
             r = c.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
             assert r.status_code == 200, r.text
@@ -45,6 +49,34 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+# Apps no server is using, by the processes they were built for (the packages are kept with
+# them, so that their ids are never reused). A fresh FastAPI app works out how to call each
+# of its routes on its first request (half a second for this app's few hundred); everything
+# a request learns of the test's world comes from ``app.state.services``, which each server
+# sets to its own. Two servers at once get two apps.
+_IDLE_APPS: dict[tuple[int, ...], tuple[Sequence[ProcessPackage], list[FastAPI]]] = {}
+_APP_STATE = {"services", "web"}
+
+
+def _take_app(svc: Services) -> tuple[tuple[int, ...], FastAPI]:
+    packages = svc.engine.processes
+    key = tuple(id(package) for package in packages)
+    _, idle = _IDLE_APPS.setdefault(key, (tuple(packages), []))
+    if idle:
+        app = idle.pop()
+        app.state.services = svc
+        return key, app
+    return key, create_app(svc)
+
+
+def _give_back(key: tuple[int, ...], app: FastAPI) -> None:
+    """Kept for the next server unless the app holds state of its own beyond the services
+    (then the next server builds its own app, as before)."""
+    if set(vars(app.state)["_state"]) == _APP_STATE and not app.dependency_overrides:
+        app.state.services = None
+        _IDLE_APPS[key][1].append(app)
 
 
 @contextmanager
@@ -64,10 +96,9 @@ def serve(
         files=FileStore(files),
     )
     port = free_port()
+    key, app = _take_app(svc)
     server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(svc), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-        )
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -82,6 +113,8 @@ def serve(
         server.should_exit = True
         thread.join(timeout=10)
         db.dispose()
+        if not thread.is_alive():
+            _give_back(key, app)
 
 
 def add_account(

@@ -36,6 +36,7 @@ from states.org import INSPECTOR
 from states.processes import installed
 from states.store.audit_store import verify_trail
 from states.store.models import AuditEvent, AuditLedger, Base, Case, OutboxMessage, table_of
+from tests.cli import renshi_here as here
 from tests.world import DECLARE, Driver, World, build_world
 
 RENSHI = str(Path(sys.executable).parent / "renshi")
@@ -369,9 +370,9 @@ def test_rotated_keys_seal_new_events_and_old_ones_still_verify(
         )
     old, new = (f.key_id for f in audit_keys.read_ring(keys).files())
     assert sealed == [old, old, new]
-    listed = renshi(db_url, "audit", "keys")
+    listed = here(db_url, "audit", "keys")
     assert old in listed.stdout and f"{new}" in listed.stdout and "（当前）" in listed.stdout
-    assert renshi(db_url, "audit", "verify").returncode == 0
+    assert verify(db_url).returncode == 0
 
     # A key removed from the ring: what it sealed is reported by name, never passed over.
     (keys / "0001.key").rename(tmp_path / "away.key")
@@ -412,7 +413,7 @@ def test_digest_command_writes_the_file_and_tells_the_inspectors(
     assert "审计摘要" in inbox.title and fingerprint in inbox.body
     assert "校验未发现异常" in inbox.body and path.name in inbox.body
     assert note.payload["cases"] == 1 and case_id
-    assert renshi(db_url, "audit", "verify", "--against", str(path)).returncode == 0
+    assert verify(db_url, "--against", str(path)).returncode == 0
 
 
 # --- many openings at once ---------------------------------------------------------------------

@@ -25,6 +25,7 @@ from states.calendar import (
 )
 from states.store.calendar_store import calendar_from_db, load_schedule
 from states.store.models import CalendarYear
+from tests.cli import renshi_here
 
 D = date.fromisoformat
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -354,7 +355,8 @@ def test_cli_add_prints_the_deadline(db_url: str, tmp_path: Path) -> None:
 
 
 def test_cli_2027_works_only_after_load(db_url: str, tmp_path: Path) -> None:
-    before = run_renshi(db_url, tmp_path, "calendar", "add", "2027-01-04", "3")
+    """The load runs as a real process; the sums around it in this process (tests/cli.py)."""
+    before = renshi_here(db_url, "calendar", "add", "2027-01-04", "3")
     assert before.returncode == 1
     assert "2027年的法定节假日安排尚未导入" in before.stderr
     assert before.stdout == ""
@@ -365,7 +367,7 @@ def test_cli_2027_works_only_after_load(db_url: str, tmp_path: Path) -> None:
     assert loaded.returncode == 0, loaded.stderr
     assert "2027年" in loaded.stdout and "10 天" in loaded.stdout and "1 天" in loaded.stdout
 
-    after = run_renshi(db_url, tmp_path, "calendar", "add", "2027-01-04", "3")
+    after = renshi_here(db_url, "calendar", "add", "2027-01-04", "3")
     assert after.returncode == 0, after.stderr
     assert after.stdout == "2027-01-07\n"
 
@@ -379,7 +381,7 @@ def test_cli_rejects_a_bad_file_naming_the_line(db_url: str, tmp_path: Path) -> 
     assert result.returncode != 0
     assert "第3行" in result.stderr and "2027-02-22" in result.stderr
 
-    still_unknown = run_renshi(db_url, tmp_path, "calendar", "add", "2027-01-04", "3")
+    still_unknown = renshi_here(db_url, "calendar", "add", "2027-01-04", "3")
     assert still_unknown.returncode == 1
 
 

@@ -1,12 +1,12 @@
-"""The ``renshi`` command line as an operator runs it: a real process on a real database."""
+"""The ``renshi`` command line as an operator runs it: a real process on a real database.
+
+Each test runs the command it is about as a real process; the commands that set the scene
+or read it back go through the same entry point in this process (tests/cli.py)."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
@@ -14,40 +14,40 @@ from sqlalchemy import Engine, text
 from states.processes.title_review.seed import declaration
 from states.seed import demo_teacher
 from states.store.db import make_engine
+from tests.cli import renshi_here as here
+from tests.cli import renshi_process as run
 
-RENSHI = str(Path(sys.executable).parent / "renshi")
 AT = ("--at", "2026-09-01T09:00")
-
-
-def run(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "RENSHI_DATABASE_URL": db_url}
-    return subprocess.run([RENSHI, *args], capture_output=True, text=True, env=env, timeout=120)
 
 
 def _seeded(db_url: str) -> Engine:
     """A province of 200 teachers, seeded the way an operator does it."""
-    assert run(db_url, "seed", "--teachers", "200").returncode == 0
+    assert here(db_url, "seed", "--teachers", "200").returncode == 0
     return make_engine(db_url)
 
 
-def _declare(db_url: str, engine: Engine) -> subprocess.CompletedProcess[str]:
+def _declare(
+    db_url: str, engine: Engine, *, process: bool = False
+) -> subprocess.CompletedProcess[str]:
     """The demo teacher declares for 高级 in their subject and submits, on 1 September."""
     with engine.connect() as conn:
         form = declaration(demo_teacher(conn).subject, statement="述职报告")
     args = ("case", "start", "title_review", "--as", "teacher", "--submit")
-    return run(db_url, *AT, *args, "--form", json.dumps(form, ensure_ascii=False))
+    return (run if process else here)(
+        db_url, *AT, *args, "--form", json.dumps(form, ensure_ascii=False)
+    )
 
 
 def test_case_commands_and_audit_verify(db_url: str) -> None:
     """Declare and approve through the CLI; then a changed audit row fails verification."""
     engine = _seeded(db_url)
-    started = _declare(db_url, engine)
+    started = _declare(db_url, engine, process=True)
     assert started.returncode == 0, started.stderr
     assert "「草稿」→「学校审核」" in started.stdout
 
-    wrong = run(db_url, *AT, "case", "fire", "1", "appoint", "--as", "school_officer")
+    wrong = here(db_url, *AT, "case", "fire", "1", "appoint", "--as", "school_officer")
     assert wrong.returncode == 1 and "可执行" in wrong.stderr
-    stale = run(
+    stale = here(
         db_url,
         *AT,
         "case",
@@ -60,9 +60,9 @@ def test_case_commands_and_audit_verify(db_url: str) -> None:
         "1",
     )
     assert stale.returncode == 1 and "版本" in stale.stderr
-    bad = run(db_url, *AT, "case", "fire", "1", "send_back", "--as", "school_officer")
+    bad = here(db_url, *AT, "case", "fire", "1", "send_back", "--as", "school_officer")
     assert bad.returncode == 1 and "[reason]" in bad.stderr
-    ok = run(db_url, *AT, "case", "fire", "1", "school_approve", "--as", "school_officer")
+    ok = here(db_url, *AT, "case", "fire", "1", "school_approve", "--as", "school_officer")
     assert ok.returncode == 0 and "校内公示" in ok.stdout
 
     from states.engine import CaseEngine
@@ -72,11 +72,11 @@ def test_case_commands_and_audit_verify(db_url: str) -> None:
     with engine.connect() as conn:
         officer = load_actor(conn, username="school_officer")
     CaseEngine(engine, installed()).comment(1, officer, "请补充论文原件")  # outside the machine
-    shown = run(db_url, "case", "show", "1")
+    shown = here(db_url, "case", "show", "1")
     assert shown.returncode == 0, shown.stderr
     assert "校内公示" in shown.stdout and "学校审核通过" in shown.stdout
     assert "发表意见" in shown.stdout
-    verified = run(db_url, "audit", "verify")
+    verified = here(db_url, "audit", "verify")
     assert verified.returncode == 0 and "审计链完整" in verified.stdout
 
     with engine.begin() as conn:  # someone edits the record of the school's decision
@@ -110,7 +110,7 @@ def test_a_case_row_changed_alone_is_detected(
     (someone "appointing" a teacher in the database) breaks verification."""
     engine = _seeded(db_url)
     assert _declare(db_url, engine).returncode == 0
-    assert run(db_url, "audit", "verify").returncode == 0
+    assert here(db_url, "audit", "verify").returncode == 0
     with engine.begin() as conn:
         conn.execute(text(f"update cases set {column} = :v where id = 1"), {"v": value})
     broken = run(db_url, "audit", "verify")

@@ -30,7 +30,7 @@ from tests.browser import (
     sign_in,
     sign_out,
 )
-from tests.live import PASSWORD, Live, add_account
+from tests.live import PASSWORD, TLS, Live, add_account
 from tests.test_api import PDF, _ids, declare
 
 CSRF = re.compile(r'name="csrf" value="([0-9a-f]{64})"')
@@ -114,7 +114,7 @@ def _check_page(html: str) -> None:
 
 # --- helpers ---------------------------------------------------------------------------------
 def _client(live: Live) -> httpx.Client:
-    return httpx.Client(base_url=live.url, follow_redirects=False, timeout=30)
+    return httpx.Client(base_url=live.url, follow_redirects=False, timeout=30, verify=TLS)
 
 
 def _csrf(html: str) -> str:

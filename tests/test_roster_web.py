@@ -18,6 +18,7 @@ from sqlalchemy import Engine, select
 from states.org import COUNTY_OFFICER
 from states.store.models import OrgUnit, Person, Teacher
 from tests.browser import DESKTOP, chromium, console_errors, offline, shot, sign_in
+from tests.cli import renshi_here
 from tests.live import Live, add_account
 from tests.test_pages import _check_page, _sign_in
 from tests.test_roster import sheet, teacher_row
@@ -239,10 +240,8 @@ def test_the_command_line_imports_and_prints_the_history(
     row = teacher_row(1)
     bad.write_bytes(sheet([row, teacher_row(2, "U404")]))
     good.write_bytes(sheet([row]))
-    refused = subprocess.run(
-        [RENSHI, "--at", "2026-09-01T09:00", "roster", "import", str(bad)],
-        env=env, capture_output=True, text=True,
-    )  # fmt: skip
+    # the import runs as a real process; the refusal and the history in this one (tests/cli.py)
+    refused = renshi_here(db_url, "--at", "2026-09-01T09:00", "roster", "import", str(bad))
     assert refused.returncode == 1
     assert "第3行【学校代码】“U404”：学校代码不存在：U404" in refused.stderr
     assert "未导入任何数据" in refused.stderr
@@ -251,9 +250,7 @@ def test_the_command_line_imports_and_prints_the_history(
         env=env, capture_output=True, text=True,
     )  # fmt: skip
     assert done.returncode == 0 and "新增1人" in done.stdout, done.stderr
-    trail = subprocess.run(
-        [RENSHI, "roster", "history", row["id_number"]], env=env, capture_output=True, text=True
-    )
+    trail = renshi_here(db_url, "roster", "history", row["id_number"])
     assert trail.returncode == 0, trail.stderr
     assert (
         "导入：名册.xlsx sha256:" in trail.stdout and "现专业技术职务：— → 一级教师" in trail.stdout

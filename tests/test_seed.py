@@ -29,6 +29,7 @@ from states.seed import SeedError, SeedSummary, demo_teacher, seed
 from states.store.db import make_engine
 from states.store.migrate import upgrade
 from states.store.models import EthicsRecord, OrgUnit, Person, Quota, RoleBinding, Teacher
+from tests.cli import renshi_here
 from tests.test_cli import run
 
 TEACHERS = 300
@@ -342,7 +343,7 @@ def test_cli_seed(db_url: str, tmp_path: Path) -> None:
     assert sorted(p.name for p in kept.iterdir()) == sorted(
         ["org.xlsx", "roster.xlsx", "accounts.xlsx", "experts.xlsx", "quotas.xlsx"]
     )
-    again = run(db_url, "seed", "--teachers", "200")
+    again = renshi_here(db_url, "seed", "--teachers", "200")  # in this process (tests/cli.py)
     assert again.returncode == 1
     assert "数据库不是空的" in again.stderr
 

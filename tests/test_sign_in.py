@@ -1,28 +1,27 @@
 """Sign-in as the people at either end notice it, over a real server on both databases: the
 owner is never locked out by a guesser elsewhere, an unknown name is answered exactly like a
 known one, spraying from one address stops, and signing out, a new password, a disabled
-account or a withdrawn role end every session and token at once.
+account or a withdrawn role end every session and token at once. The command that ends them
+runs as a real process beside the server; the commands around it through the same entry
+point in this process (tests/cli.py).
 
 Addresses are told to the server the way the deployment's proxy tells it (X-Forwarded-For
 from the loopback address, which uvicorn believes by default)."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import httpx
 from sqlalchemy import select
 
 from states.store.models import OrgUnit, Person, RoleBinding
-from tests.live import PASSWORD, Live
+from tests.cli import renshi_here
+from tests.cli import renshi_process as _renshi
+from tests.live import PASSWORD, TLS, Live
 from tests.test_pages import _check_page as check_page
 
-RENSHI = str(Path(sys.executable).parent / "renshi")
 CSRF = re.compile(r'name="csrf" value="([0-9a-f]{64})"')
 TOKEN = "/api/v1/auth/token"
 HOME, ATTACKER, ELSEWHERE = "10.8.0.21", "203.0.113.9", "198.51.100.7"
@@ -36,6 +35,7 @@ def _from(live: Live, address: str) -> httpx.Client:
         timeout=30,
         follow_redirects=False,
         headers={"X-Forwarded-For": address},
+        verify=TLS,
     )
 
 
@@ -82,13 +82,6 @@ def _ended(live: Live, cookie: str, headers: dict[str, str]) -> None:
 def _alive(live: Live, cookie: str, headers: dict[str, str]) -> None:
     assert _replayed(live, cookie).status_code == 200
     assert _me(live, headers).status_code == 200
-
-
-def _renshi(db_url: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "RENSHI_DATABASE_URL": db_url}
-    return subprocess.run(
-        [RENSHI, *args], capture_output=True, text=True, env=env, input=stdin, timeout=120
-    )
 
 
 def _answer(r: httpx.Response) -> tuple[int, Any, str | None]:
@@ -306,9 +299,9 @@ def test_disabling_an_account_ends_its_sessions(live: Live, db_url: str) -> None
     refused = _token(_from(live, HOME), "school_officer")
     assert refused.status_code == 401 and refused.json()["message"] == "账号已停用"
 
-    assert _renshi(db_url, "user", "enable", "school_officer").returncode == 0
+    assert renshi_here(db_url, "user", "enable", "school_officer").returncode == 0
     assert _token(_from(live, HOME), "school_officer").status_code == 200
-    missing = _renshi(db_url, "user", "disable", "nobody")
+    missing = renshi_here(db_url, "user", "disable", "nobody")
     assert missing.returncode == 1 and "用户不存在：nobody" in missing.stderr
 
 
@@ -322,7 +315,7 @@ def test_removing_a_role_ends_sessions(live: Live, db_url: str) -> None:
         ).scalar_one()
     _, cookie, _ = _browser(live, "principal")
     headers = _bearer(_from(live, HOME), "principal")
-    shown = _renshi(db_url, "user", "show", "principal")
+    shown = renshi_here(db_url, "user", "show", "principal")
     assert shown.returncode == 0 and f"principal（校长） 单位 {unit}" in shown.stdout
 
     done = _renshi(db_url, "user", "revoke", "principal", "principal", unit)
@@ -330,7 +323,7 @@ def test_removing_a_role_ends_sessions(live: Live, db_url: str) -> None:
     _ended(live, cookie, headers)
     again = _me(live, _bearer(_from(live, HOME), "principal"))
     assert again.status_code == 200 and again.json()["roles"] == []
-    twice = _renshi(db_url, "user", "revoke", "principal", "principal", unit)
+    twice = renshi_here(db_url, "user", "revoke", "principal", "principal", unit)
     assert twice.returncode == 1 and "没有“校长”角色" in twice.stderr
 
 
@@ -345,8 +338,10 @@ def test_an_administrator_resets_a_forgotten_password(live: Live, db_url: str) -
     assert _token(_from(live, HOME), "inspector").status_code == 401
     assert _token(_from(live, HOME), "inspector", found[1]).status_code == 200
 
-    short = _renshi(db_url, "user", "password", "inspector", "--stdin", stdin="abc\n")
+    short = renshi_here(db_url, "user", "password", "inspector", "--stdin", stdin="abc\n")
     assert short.returncode == 1 and "新密码至少需要 8 个字符" in short.stderr
-    chosen = _renshi(db_url, "user", "password", "inspector", "--stdin", stdin=NEW_PASSWORD + "\n")
+    chosen = renshi_here(
+        db_url, "user", "password", "inspector", "--stdin", stdin=NEW_PASSWORD + "\n"
+    )
     assert chosen.returncode == 0, chosen.stderr
     assert _token(_from(live, HOME), "inspector", NEW_PASSWORD).status_code == 200
