@@ -687,8 +687,11 @@ def get_round(round_id: Id, svc: Svc, actor: ApiActor) -> RoundOut:
 
 
 class ScoresIn(s.In):
+    # bounded here only so that a number no score can be (±1e284) is a 422, not a database
+    # overflow; the 0–100 rule and its words are the scoring step's
     scores: Annotated[
-        dict[str, float], Field(max_length=5000, description="任务编号 → 分数（0至100）")
+        dict[str, Annotated[float, Field(ge=-1000, le=1000, allow_inf_nan=False)]],
+        Field(max_length=5000, description="任务编号 → 分数（0至100）"),
     ]
     expected_version: Version | None = None
 
