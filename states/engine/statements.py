@@ -69,23 +69,27 @@ LOAD_UNITS = select(
     units_t.c.self_review_pilot,
     units_t.c.settings,
 ).where(units_t.c.id.in_([bindparam(f"u{i}") for i in range(len(TIERS))]))
-LOAD_OPEN_TASKS = select(
-    tasks_t.c.id,
-    tasks_t.c.case_id,
-    tasks_t.c.state,
-    tasks_t.c.kind,
-    tasks_t.c.role,
-    tasks_t.c.org_unit_id,
-    tasks_t.c.assignee_id,
-    tasks_t.c.opened_on,
-    tasks_t.c.due_on,
-    tasks_t.c.due_days,
-    tasks_t.c.status,
-    tasks_t.c.position,
-).where(
-    tasks_t.c.case_id == bindparam("case_id"),
-    or_(tasks_t.c.status == "open", tasks_t.c.status == "waiting"),
-)
+LOAD_OPEN_TASKS = (
+    select(
+        tasks_t.c.id,
+        tasks_t.c.case_id,
+        tasks_t.c.state,
+        tasks_t.c.kind,
+        tasks_t.c.role,
+        tasks_t.c.org_unit_id,
+        tasks_t.c.assignee_id,
+        tasks_t.c.opened_on,
+        tasks_t.c.due_on,
+        tasks_t.c.due_days,
+        tasks_t.c.status,
+        tasks_t.c.position,
+    )
+    .where(
+        tasks_t.c.case_id == bindparam("case_id"),
+        or_(tasks_t.c.status == "open", tasks_t.c.status == "waiting"),
+    )
+    .order_by(tasks_t.c.id)
+)  # the same order on every backend: rules read "the first open task"
 LOAD_TEACHER = (
     select(
         teachers_t.c.person_id,

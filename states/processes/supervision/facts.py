@@ -66,7 +66,11 @@ def rectification_facts(conn: Connection, ctx: CaseContext) -> RectificationFact
     if me is not None:
         actor_own = tuple(sorted({*now.get(me, ()), *(pool[me][1] if me in pool else ())}))
     due = next(
-        (t.due_on for t in ctx.open_tasks if t.state == "to_rectify" and t.role != INSPECTOR),
+        (
+            t.due_on
+            for t in ctx.open_tasks
+            if t.state == "to_rectify" and t.kind == "act" and t.role != INSPECTOR
+        ),
         None,
     )
     return RectificationFacts(
