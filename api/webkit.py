@@ -389,14 +389,50 @@ class Problem:
     values: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
+def said(exc: RenshiError) -> str:
+    """What a refusal says to a person: a FormError's reason already names the field by its
+    label ("个人述职为必填项"); its message would name it by its code, which means nothing to
+    the person."""
+    return exc.reason if isinstance(exc, FormError) else exc.message
+
+
+def _listed(exc: RenshiError) -> list[tuple[str, str]]:
+    listed = getattr(exc, "problems", None) or [(exc.field or "", said(exc))]
+    return [(str(field or ""), str(reason)) for field, reason in listed]
+
+
+def problems(exc: RenshiError) -> dict[str, str]:
+    """Each field's first reason: a form shows one line under each field, however many rules
+    the field broke."""
+    out: dict[str, str] = {}
+    for field, reason in _listed(exc):
+        out.setdefault(field, reason)
+    return out
+
+
+def field_errors(exc: RenshiError, known: Iterable[str]) -> tuple[dict[str, str], str]:
+    """The reasons a form can mark in red beside its fields, and what the top of the form says:
+    how many places to mend, and every reason no field on the form owns."""
+    fields = set(known)
+    errors: dict[str, str] = {}
+    rest: list[str] = []
+    for field, reason in _listed(exc):
+        if field in fields:
+            errors.setdefault(field, reason)
+        else:
+            rest.append(reason)
+    if not errors:
+        return {}, "；".join(rest) or said(exc)
+    return errors, f"有{len(errors)}处需要修改，见下方标红处" + (
+        "；" + "；".join(rest) if rest else ""
+    )
+
+
 def problem(
     exc: RenshiError, where: str, fields: Iterable[str], values: Mapping[str, str]
 ) -> Problem:
-    """A FormError's reason already names the field by its label ("个人述职为必填项"); its
-    message would name it by its code, which means nothing to the person."""
     at = exc.field if exc.field in set(fields) else None
-    said = exc.reason if isinstance(exc, FormError) else exc.message
-    return Problem(where, said, at, values)
+    return Problem(where, said(exc), at, values)
 
 
 @dataclass(frozen=True)

@@ -584,7 +584,7 @@ class Trouble:
 
 
 def _trouble(where: str, exc: RenshiError, values: dict[str, str]) -> Trouble:
-    said = exc.reason if isinstance(exc, FormError) else exc.message
+    said = webkit.said(exc)
     return Trouble(where, said, exc.field, values)
 
 
@@ -672,7 +672,7 @@ def create_page(request: Request, form: Posted, who: OnAccounts) -> Response:
             made = acc.create(conn, who.actor, who.svc.now(), new, hashed)
     except RenshiError as exc:
         if exc.field == "unit_id":
-            exc = FormError("unit_code", exc.reason if isinstance(exc, FormError) else exc.message)
+            exc = FormError("unit_code", webkit.said(exc))
         trouble = _trouble("create", exc, values)
         return _list_page(request, who, trouble=trouble, status=exc.status)
     return _person_page(

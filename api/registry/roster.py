@@ -527,7 +527,7 @@ def roster_import(request: Request, form: Posted) -> Response:
             valid_only=webkit.text(form, "valid_only") == "1",
         )
     except RenshiError as exc:
-        said = exc.reason if isinstance(exc, FormError) else exc.message
+        said = webkit.said(exc)
         return _roster_page(
             request, who, problem=Problem("import", said, "file"), status=exc.status
         )
@@ -739,7 +739,7 @@ def teacher_edit(request: Request, person_id: str, form: Posted) -> Response:
     except NotFound:
         return webkit.not_found(request, who, "教师档案不存在")
     except RenshiError as exc:
-        said = exc.reason if isinstance(exc, FormError) else exc.message
+        said = webkit.said(exc)
         problem = Problem("edit", said, exc.field, values)
         return _teacher_page(request, who, pid, problem=problem, status=exc.status)
     return webkit.redirect(
@@ -768,7 +768,7 @@ def teacher_move(request: Request, person_id: str, form: Posted) -> Response:
     except NotFound:
         return webkit.not_found(request, who, "教师档案不存在")
     except RenshiError as exc:
-        said = exc.reason if isinstance(exc, FormError) else exc.message
+        said = webkit.said(exc)
         problem = Problem("move", said, exc.field, values)
         return _teacher_page(request, who, pid, problem=problem, status=exc.status)
     label = roster.MOVES[values["kind"]][0]

@@ -34,10 +34,6 @@ OnPledge = Annotated[Who, Depends(webkit.guarded("/compliance/pledge"))]
 OnHonours = Annotated[Who, Depends(webkit.guarded("/compliance/honours"))]
 
 
-def _said(exc: RenshiError) -> str:
-    return exc.reason if isinstance(exc, FormError) else exc.message
-
-
 def _reader(who: Who) -> bool:
     return any(b.role in findings.READERS for b in who.actor.bindings)
 
@@ -76,9 +72,9 @@ def board_page(
         with reader(who.svc.db).connect() as conn:
             b = findings.board(conn, who.actor, rules, filters, who.svc.now())
     except FormError as exc:
-        return webkit.message(request, who, "筛选条件有误", _said(exc), 422)
+        return webkit.message(request, who, "筛选条件有误", webkit.said(exc), 422)
     except RenshiError as exc:
-        return webkit.not_found(request, who, _said(exc).split("或")[0])
+        return webkit.not_found(request, who, webkit.said(exc).split("或")[0])
 
     def query(**changes: Any) -> str:
         values = {**filters.query(), **{k: str(v) for k, v in changes.items() if v is not None}}
@@ -120,9 +116,9 @@ def export_page(
             title, rows = findings.export_rows(conn, who.actor, rules, filters)
             data = write_xlsx(findings.EXPORT_COLUMNS, rows, title=title, mask=())
     except FormError as exc:
-        return webkit.message(request, who, "筛选条件有误", _said(exc), 422)
+        return webkit.message(request, who, "筛选条件有误", webkit.said(exc), 422)
     except RenshiError as exc:
-        return webkit.not_found(request, who, _said(exc).split("或")[0])
+        return webkit.not_found(request, who, webkit.said(exc).split("或")[0])
     return webkit.secure(
         Response(
             data,
@@ -157,7 +153,7 @@ def _pledge_page(
     except PermissionDenied:
         return webkit.not_found(request, who, "页面")
     except RenshiError as exc:
-        return webkit.message(request, who, "师德承诺书", _said(exc), 404)
+        return webkit.message(request, who, "师德承诺书", webkit.said(exc), 404)
     return webkit.render(
         request,
         "compliance/pledge.html",
@@ -186,7 +182,7 @@ def sign_page(request: Request, form: Posted, who: OnPledge) -> Response:
     except PermissionDenied:
         return webkit.not_found(request, who, "页面")
     except RenshiError as exc:
-        return _pledge_page(request, who, problem=_said(exc), status=exc.status)
+        return _pledge_page(request, who, problem=webkit.said(exc), status=exc.status)
     return webkit.redirect("/compliance/pledge", f"已签署{signed.year_label}师德承诺书，谢谢！")
 
 
@@ -237,7 +233,10 @@ def record_page(request: Request, form: Posted, who: OnHonours) -> Response:
     except RenshiError as exc:
         field = exc.field if exc.field in values else None
         return _honours_page(
-            request, who, problem=Problem("record", _said(exc), field, values), status=exc.status
+            request,
+            who,
+            problem=Problem("record", webkit.said(exc), field, values),
+            status=exc.status,
         )
     return webkit.redirect("/compliance/honours", f"已登记{done.name}（{done.school}）的荣誉证书")
 
@@ -264,7 +263,7 @@ def import_page(request: Request, form: Posted, who: OnHonours) -> Response:
         )  # fmt: skip
     except RenshiError as exc:
         return _honours_page(
-            request, who, problem=Problem("import", _said(exc), "file"), status=exc.status
+            request, who, problem=Problem("import", webkit.said(exc), "file"), status=exc.status
         )
     if report.refused:
         return _honours_page(request, who, report=report, status=422)

@@ -180,7 +180,7 @@ def _checked(values: Mapping[str, str], posts: list[views.OpenPost]) -> dict[str
 
 def _public_problem(exc: RenshiError, values: Mapping[str, str]) -> Problem:
     field = FIELD_OF.get(exc.field or "", exc.field)
-    text = exc.reason if isinstance(exc, FormError) else exc.message
+    text = webkit.said(exc)
     known = field in {"id_number", "name", "phone", "code", "education", "cert_level", "post_code"}
     return Problem(REGISTER, text, field if known else None, values)
 
@@ -510,7 +510,7 @@ def step(request: Request, action: str, at: Posting) -> Response:
     try:
         result = rec.run(who.svc.engine, who.actor, rid, action)
     except RenshiError as exc:
-        text = exc.reason if isinstance(exc, FormError) else exc.message
+        text = webkit.said(exc)
         return _round_page(request, who, rid, rnd, problem=Problem("step", text), status=exc.status)
     return webkit.redirect(
         f"/recruitment/{rid}", order.done(action, result), secure_cookie=who.svc.secure_cookies
@@ -537,7 +537,7 @@ def import_sheet(request: Request, kind: str, form: Posted, at: Posting) -> Resp
             valid_only=webkit.text(form, "valid_only") == "1",
         )
     except RenshiError as exc:
-        problem = Problem(where, exc.reason if isinstance(exc, FormError) else exc.message)
+        problem = Problem(where, webkit.said(exc))
         if isinstance(exc, FormError) and exc.field == "file":
             problem = Problem(where, exc.reason, "file")
         return _round_page(request, who, rid, rnd, problem=problem, status=exc.status)
@@ -649,7 +649,7 @@ def choose(request: Request, case_id: str, form: Posted, at: Choosing) -> Respon
     except NotFound:
         return webkit.not_found(request, who)
     except RenshiError as exc:
-        text = exc.reason if isinstance(exc, FormError) else exc.message
+        text = webkit.said(exc)
         problem = Problem(f"choice:{cid}", text)
         return _choice_page(request, who, rid, rnd, problem=problem, status=exc.status)
     return webkit.redirect(

@@ -19,7 +19,7 @@ from starlette.datastructures import FormData
 from api import webkit
 from api.processes.recruitment.pages import Viewing, round_for
 from api.webkit import Posted, SignedIn, Who
-from states.errors import FormError, RenshiError
+from states.errors import RenshiError
 from states.org import COUNTY_OFFICER, EDUCATION_LABELS, SCHOOL_LEVELS, SUBJECTS
 from states.processes.recruitment import rounds
 from states.processes.recruitment.machine import PLAN
@@ -72,19 +72,6 @@ def _new_page(
     )
 
 
-def _field_errors(exc: RenshiError) -> tuple[dict[str, str], str]:
-    """Each field's first error, and what the top of the form says."""
-    listed = getattr(exc, "problems", None) or ([(exc.field, _said(exc))] if exc.field else [])
-    known = {f.name for f in rounds.ROUND_FIELDS}
-    errors: dict[str, str] = {}
-    for field, reason in listed:
-        if field in known:
-            errors.setdefault(field, reason)
-    if not errors:
-        return {}, _said(exc)
-    return errors, f"有{len(errors)}处需要修改，见下方标红处"
-
-
 @round_pages.get(NEW)
 def new_round(request: Request, who: SignedIn) -> Response:
     if not rounds.may_open(who.actor):
@@ -105,7 +92,7 @@ def open_round(request: Request, form: Posted, who: OnNew) -> Response:
     try:
         round_id = rounds.open_round_as(who.svc.engine, who.actor, payload)
     except RenshiError as exc:
-        errors, top = _field_errors(exc)
+        errors, top = webkit.field_errors(exc, (f.name for f in rounds.ROUND_FIELDS))
         return _new_page(
             request, who, values=values, errors=errors, top_error=top, status=exc.status
         )
@@ -262,7 +249,7 @@ def _rows(form: FormData) -> tuple[list[dict[str, Any]], list[list[int]], dict[s
 
 def _row_errors(exc: RenshiError, behind: list[list[int]]) -> tuple[dict[str, str], str | None]:
     """The states' ``posts.<i>.<field>`` errors put back on the rows they came from."""
-    listed = getattr(exc, "problems", None) or [(exc.field or "", _said(exc))]
+    listed = getattr(exc, "problems", None) or [(exc.field or "", webkit.said(exc))]
     errors: dict[str, str] = {}
     top: list[str] = []
     names = {v: k for k, v in STATES_NAME.items()}
@@ -283,10 +270,6 @@ def _row_errors(exc: RenshiError, behind: list[list[int]]) -> tuple[dict[str, st
             continue
         errors.setdefault(f"{name}_{row}", reason)
     return errors, "；".join(top) or None
-
-
-def _said(exc: RenshiError) -> str:
-    return exc.reason if isinstance(exc, FormError) else exc.message
 
 
 @round_pages.post("/recruitment/{round_id}/plans")

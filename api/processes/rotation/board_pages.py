@@ -25,7 +25,6 @@ from api.processes.rotation.pages import (
     home_of,
     oversees,
     runs,
-    said,
     teaches_in,
 )
 from api.processes.rotation.routes import MAX_UPLOAD, STEPS, XLSX
@@ -209,7 +208,7 @@ def take_step(request: Request, step: str, form: Posted, at: Posting) -> Respons
         campaigns.step(who.svc.engine, who.actor, at.cid, event, payload, expected_version=version)
     except RenshiError as exc:
         at_field = exc.field if exc.field == field else None
-        problem = Problem(f"step:{step}", said(exc), at_field, values)
+        problem = Problem(f"step:{step}", webkit.said(exc), at_field, values)
         if back == "result":
             return _result(request, at, problem=problem, status=exc.status)
         return _board(request, at, problem=problem, status=exc.status)
@@ -247,7 +246,9 @@ def import_posts(request: Request, form: Posted, at: Posting) -> Response:
         )  # fmt: skip
     except RenshiError as exc:
         at_field = "file" if exc.field == "file" else None
-        return _board(request, at, problem=Problem("posts", said(exc), at_field), status=exc.status)
+        return _board(
+            request, at, problem=Problem("posts", webkit.said(exc), at_field), status=exc.status
+        )
     if report.error_count:
         return _board(request, at, report=report, status=422 if report.refused else 200)
     return webkit.redirect(

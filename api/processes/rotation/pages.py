@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from api import webkit
 from api.webkit import Posted, SignedIn, Who
-from states.errors import FormError, NotFound, RenshiError
+from states.errors import NotFound, RenshiError
 from states.org import (
     CITY_OFFICER,
     COUNTY_OFFICER,
@@ -130,11 +130,6 @@ def unit_names(who: Who, ids: list[int]) -> dict[int, str]:
     return {int(i): str(n) for i, n in rows}
 
 
-def said(exc: RenshiError) -> str:
-    """What a refusal says to a person: a form error's reason names the field by its label."""
-    return exc.reason if isinstance(exc, FormError) else exc.message
-
-
 # --- the list ---------------------------------------------------------------------------------
 @rotation_pages.get(PAGE)
 def campaigns_page(request: Request, who: SignedIn, full: str = "") -> Response:
@@ -224,23 +219,6 @@ def _new_page(
     )
 
 
-def _field_errors(exc: RenshiError, known: set[str]) -> tuple[dict[str, str], str]:
-    """Each field's first error, and what the top of the form says."""
-    listed = getattr(exc, "problems", None) or [(exc.field or "", said(exc))]
-    errors: dict[str, str] = {}
-    rest: list[str] = []
-    for field, reason in listed:
-        if field in known:
-            errors.setdefault(field, reason)
-        else:
-            rest.append(reason)
-    if not errors:
-        return {}, "；".join(rest) or said(exc)
-    return errors, f"有{len(errors)}处需要修改，见下方标红处" + (
-        "；" + "；".join(rest) if rest else ""
-    )
-
-
 def _kinds(raw: str) -> list[str] | None:
     kinds = [k.strip() for k in re.split(r"[\n、，,；;]+", raw) if k.strip()]
     return kinds or None
@@ -272,7 +250,7 @@ def open_campaign(request: Request, form: Posted, who: OnNew) -> Response:
     try:
         cid = campaigns.open_campaign(who.svc.engine, who.actor, payload, county_id=county_id)
     except RenshiError as exc:
-        errors, top = _field_errors(exc, set(names))
+        errors, top = webkit.field_errors(exc, set(names))
         return _new_page(
             request, who, values=values, errors=errors, top_error=top, status=exc.status
         )
@@ -290,7 +268,6 @@ __all__ = [
     "oversees",
     "rotation_pages",
     "runs",
-    "said",
     "school_ids",
     "teaches_in",
     "unit_names",

@@ -19,7 +19,6 @@ from api.processes.rotation.pages import (
     At,
     campaign_for,
     oversees,
-    said,
     school_ids,
     teaches_in,
     unit_names,
@@ -146,7 +145,7 @@ def nominate(request: Request, form: Posted, at: Posting) -> Response:
         lists.nominate(who.svc.engine, who.actor, at.cid, person, nominated=on)
     except RenshiError as exc:
         return _page(
-            request, at, school_id, schools, problem=Problem("nominate", said(exc)),
+            request, at, school_id, schools, problem=Problem("nominate", webkit.said(exc)),
             status=exc.status,
         )  # fmt: skip
     name = next(
@@ -168,7 +167,7 @@ def confirm(request: Request, form: Posted, at: Posting) -> Response:
         n = lists.confirm_list(who.svc.engine, who.actor, at.cid, school_id)
     except RenshiError as exc:
         return _page(
-            request, at, school_id, schools, problem=Problem("confirm", said(exc)),
+            request, at, school_id, schools, problem=Problem("confirm", webkit.said(exc)),
             status=exc.status,
         )  # fmt: skip
     return webkit.redirect(

@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData, UploadFile
 
 from api import webkit
-from api.processes.rotation.pages import At, campaign_for, home_of, said, teaches_in
+from api.processes.rotation.pages import At, campaign_for, home_of, teaches_in
 from api.webkit import Posted, Problem, SignedIn, Who
 from states.engine.visibility import case_file
 from states.errors import FormError, RenshiError
@@ -176,7 +176,7 @@ def state_preferences(request: Request, form: Posted, at: Posting) -> Response:
         names = lists.set_preferences(who.svc.engine, who.actor, at.cid, schools)
     except RenshiError as exc:
         field = "schools" if exc.field == "schools" else None
-        problem = Problem("preferences", said(exc), field, values)
+        problem = Problem("preferences", webkit.said(exc), field, values)
         return _page(request, at, problem=problem, status=exc.status)
     done = (
         "已撤回志愿"
@@ -212,7 +212,10 @@ def apply_exemption(request: Request, form: Posted, at: Posting) -> Response:
     except RenshiError as exc:
         field = exc.field if exc.field in ("kind", "statement", "evidence") else None
         return _page(
-            request, at, problem=Problem("exemption", said(exc), field, values), status=exc.status
+            request,
+            at,
+            problem=Problem("exemption", webkit.said(exc), field, values),
+            status=exc.status,
         )
     label = who.svc.engine.processes[EXEMPTION].state_label(fired.to_state)
     return webkit.redirect(

@@ -52,11 +52,6 @@ COUNTIES = Field(campaigns.COUNTIES, "限定的县（区）", required=False)
 UNIT = Field("unit_id", "组织单位", "choice", choices={})
 
 
-def said(exc: RenshiError) -> str:
-    """What a refusal says to a person: a form error's reason names the field by its label."""
-    return exc.reason if isinstance(exc, FormError) else exc.message
-
-
 @dataclass(frozen=True)
 class At:
     who: Who
@@ -186,22 +181,6 @@ def _new_page(
     )
 
 
-def _field_errors(exc: RenshiError, known: set[str]) -> tuple[dict[str, str], str]:
-    listed = getattr(exc, "problems", None) or [(exc.field or "", said(exc))]
-    errors: dict[str, str] = {}
-    rest: list[str] = []
-    for field, reason in listed:
-        if field in known:
-            errors.setdefault(field, reason)
-        else:
-            rest.append(reason)
-    if not errors:
-        return {}, "；".join(rest) or said(exc)
-    return errors, f"有{len(errors)}处需要修改，见下方标红处" + (
-        "；" + "；".join(rest) if rest else ""
-    )
-
-
 @supervision_pages.get(NEW)
 def new_campaign(request: Request, who: SignedIn) -> Response:
     if not any(who.actor.holds(r) for r in OPENERS):
@@ -226,7 +205,7 @@ def open_campaign(request: Request, form: Posted, who: OnNew) -> Response:
     try:
         cid = campaigns.open_campaign(who.svc.engine, who.actor, payload, unit_id=unit_id)
     except RenshiError as exc:
-        errors, top = _field_errors(exc, set(names) | {COUNTIES.name})
+        errors, top = webkit.field_errors(exc, set(names) | {COUNTIES.name})
         return _new_page(
             request, who, values=values, picked=picked, errors=errors, top_error=top,
             status=exc.status,
@@ -335,7 +314,7 @@ def _report(request: Request, at: At) -> report.Report:
         return report.report(at.who.svc.engine, at.who.actor, at.c.id)
     except RenshiError as exc:
         raise webkit.Halt(
-            webkit.message(request, at.who, "督查报告", said(exc), exc.status)
+            webkit.message(request, at.who, "督查报告", webkit.said(exc), exc.status)
         ) from None
 
 

@@ -27,7 +27,6 @@ from api.processes.support_teaching.pages import (
     need_seen,
     officer_schools,
     oversees,
-    said,
     sheet,
     teaches,
     year_of,
@@ -190,7 +189,7 @@ def volunteer(request: Request, need_id: str, form: Posted, who: OnNeed) -> Resp
         )
     except RenshiError as exc:
         at = "statement" if exc.field == "statement" else None
-        problem = Problem("volunteer", said(exc), at, values)
+        problem = Problem("volunteer", webkit.said(exc), at, values)
         return need_page_for(request, who, seen, problem=problem, status=exc.status)
     return webkit.redirect(
         "/support/me",
@@ -215,7 +214,7 @@ def nominate(request: Request, need_id: str, form: Posted, who: OnNeed) -> Respo
         )
     except RenshiError as exc:
         at = exc.field if exc.field in ("teacher_id", "statement") else None
-        problem = Problem("nominate", said(exc), at, values)
+        problem = Problem("nominate", webkit.said(exc), at, values)
         return need_page_for(request, who, seen, problem=problem, status=exc.status)
     name = dict(_teachers(who, seen)).get(teacher, "")
     return webkit.redirect(
@@ -243,7 +242,7 @@ def register_region(request: Request, form: Posted, who: OnBoard) -> Response:
             )  # fmt: skip
     except RenshiError as exc:
         at = exc.field if exc.field in ("name", "code") else None
-        problem = Problem("region", said(exc), at, values)
+        problem = Problem("region", webkit.said(exc), at, values)
         return board_for(request, who, y, problem=problem, status=exc.status)
     return webkit.redirect(
         f"/support/board?year={y}#regions",

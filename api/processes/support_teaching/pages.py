@@ -22,7 +22,7 @@ from sqlalchemy import Connection, select
 
 from api import webkit
 from api.webkit import SignedIn, Who
-from states.errors import FormError, NotFound, RenshiError
+from states.errors import FormError, NotFound
 from states.org import (
     CITY_OFFICER,
     COUNTY_OFFICER,
@@ -81,11 +81,6 @@ def unit_names(conn: Connection, ids: list[int]) -> dict[int, str]:
         return {}
     rows = conn.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(ids))).all()
     return {int(i): str(n) for i, n in rows}
-
-
-def said(exc: RenshiError) -> str:
-    """What a refusal says to a person: a form error's reason names the field by its label."""
-    return exc.reason if isinstance(exc, FormError) else exc.message
 
 
 def year_of(who: Who, raw: str | None) -> int:
@@ -207,7 +202,6 @@ __all__ = [
     "need_seen",
     "officer_schools",
     "oversees",
-    "said",
     "school_ids",
     "sheet",
     "support_pages",

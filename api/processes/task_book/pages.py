@@ -34,18 +34,6 @@ OnRound = Annotated[Who, Depends(webkit.guarded("/tasks/scoring/{round_id}"))]
 OnSheet = Annotated[Who, Depends(webkit.guarded("/tasks/scoring/sheets/{sheet_id}"))]
 
 
-def _said(exc: RenshiError) -> str:
-    return exc.reason if isinstance(exc, FormError) else exc.message
-
-
-def _problems(exc: RenshiError) -> dict[str, str]:
-    listed = getattr(exc, "problems", None) or [(exc.field or "", _said(exc))]
-    out: dict[str, str] = {}
-    for field, reason in listed:
-        out.setdefault(str(field), reason)
-    return out
-
-
 def _officer(who: Who) -> bool:
     return who.actor.holds(SYSTEM) or any(who.actor.holds(r) for r in OFFICER_OF_TIER.values())
 
@@ -136,8 +124,8 @@ def import_book(request: Request, form: Posted, who: OnTasks) -> Response:
         return _index(
             request,
             who,
-            problem=_said(exc),
-            errors=_problems(exc),
+            problem=webkit.said(exc),
+            errors=webkit.problems(exc),
             values=values,
             status=exc.status,
         )
@@ -166,8 +154,8 @@ def new_book(request: Request, form: Posted, who: OnTasks) -> Response:
         return _index(
             request,
             who,
-            problem=_said(exc),
-            errors=_problems(exc),
+            problem=webkit.said(exc),
+            errors=webkit.problems(exc),
             values=values,
             status=exc.status,
         )
@@ -270,8 +258,8 @@ def add_task(request: Request, book_id: str, form: Posted, who: OnBook) -> Respo
             request,
             who,
             bid,
-            problem=_said(exc),
-            errors=_problems(exc),
+            problem=webkit.said(exc),
+            errors=webkit.problems(exc),
             values=values,
             status=exc.status,
         )
@@ -304,8 +292,8 @@ def change_task(
             request,
             who,
             bid,
-            problem=_said(exc),
-            errors=_problems(exc),
+            problem=webkit.said(exc),
+            errors=webkit.problems(exc),
             values=values,
             editing=tid,
             status=exc.status,
@@ -329,7 +317,12 @@ def book_step(request: Request, book_id: str, form: Posted, who: OnBook) -> Resp
         )
     except RenshiError as exc:
         return _book_page(
-            request, who, bid, problem=_said(exc), errors=_problems(exc), status=exc.status
+            request,
+            who,
+            bid,
+            problem=webkit.said(exc),
+            errors=webkit.problems(exc),
+            status=exc.status,
         )
     spec = who.svc.engine.processes[result.process]
     return webkit.redirect(
@@ -442,7 +435,7 @@ def act(request: Request, task_id: str, form: Posted, who: OnTask) -> Response:
                 idempotency_key=webkit.once_key(who, form, event),
             )
     except RenshiError as exc:
-        at = Problem(event, _said(exc), exc.field, values)
+        at = Problem(event, webkit.said(exc), exc.field, values)
         return _task_page(request, who, tid, problem=at, status=exc.status)
     label = TASK_SPEC.events[result.event].label if result.event in TASK_SPEC.events else event
     return webkit.redirect(
@@ -478,7 +471,7 @@ def board_page(request: Request, who: SignedIn) -> Response:
     except NotFound:
         return webkit.not_found(request, who, "单位不存在")
     except RenshiError as exc:
-        return webkit.message(request, who, "筛选条件有误", _said(exc), exc.status)
+        return webkit.message(request, who, "筛选条件有误", webkit.said(exc), exc.status)
     here = b.filters.query()
     labels = dict(STATUSES)
     current = (
@@ -511,7 +504,7 @@ def board_export(request: Request, who: SignedIn) -> Response:
     except NotFound:
         return webkit.not_found(request, who, "单位不存在")
     except RenshiError as exc:
-        return webkit.message(request, who, "筛选条件有误", _said(exc), exc.status)
+        return webkit.message(request, who, "筛选条件有误", webkit.said(exc), exc.status)
     return _xlsx(title, data)
 
 
@@ -541,9 +534,9 @@ def open_round(request: Request, form: Posted, who: OnTasks) -> Response:
             },
         )
     except RenshiError as exc:
-        errors = {k.replace("weights.", "w_"): v for k, v in _problems(exc).items()}
+        errors = {k.replace("weights.", "w_"): v for k, v in webkit.problems(exc).items()}
         return _index(
-            request, who, problem=_said(exc), errors=errors, values=values, status=exc.status
+            request, who, problem=webkit.said(exc), errors=errors, values=values, status=exc.status
         )
     return webkit.redirect(
         f"/tasks/scoring/{round_id}",
@@ -601,7 +594,7 @@ def round_step(request: Request, round_id: str, form: Posted, who: OnRound) -> R
     try:
         scoring.step(who.svc.engine, who.actor, rid, webkit.text(form, "event"))
     except RenshiError as exc:
-        return _round_page(request, who, rid, problem=_said(exc), status=exc.status)
+        return _round_page(request, who, rid, problem=webkit.said(exc), status=exc.status)
     return webkit.redirect(f"/tasks/scoring/{rid}", "已办理", secure_cookie=who.svc.secure_cookies)
 
 
@@ -670,7 +663,9 @@ def submit_sheet(request: Request, sheet_id: str, form: Posted, who: OnSheet) ->
             expected_version=webkit.parse_id(webkit.text(form, "version")),
         )
     except RenshiError as exc:
-        return _sheet_page(request, who, sid, problem=_said(exc), values=values, status=exc.status)
+        return _sheet_page(
+            request, who, sid, problem=webkit.said(exc), values=values, status=exc.status
+        )
     return webkit.redirect(
         f"/tasks/scoring/sheets/{sid}", "评分已提交", secure_cookie=who.svc.secure_cookies
     )
