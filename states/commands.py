@@ -5,6 +5,7 @@ commands all answer alike (the process packages' commands live in states/, hence
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -44,6 +45,16 @@ def package_engine(package: ProcessPackage) -> Iterator[CaseEngine]:
         yield CaseEngine(db, [package], clock())
     finally:
         db.dispose()
+
+
+@contextmanager
+def own_engine(module: str) -> Iterator[CaseEngine]:
+    """The engine of the package a command module belongs to, named by that module
+    (``states.processes.rotation.cli``): the package imports its commands, so they cannot
+    import the package while it loads."""
+    package = importlib.import_module(module.rpartition(".")[0]).PACKAGE
+    with package_engine(package) as engine:
+        yield engine
 
 
 def actor(db: Engine, who: str | None, *, operator: bool = False) -> Actor:

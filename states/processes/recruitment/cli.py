@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 import click
@@ -16,7 +15,6 @@ from sqlalchemy import select
 
 from states import commands
 from states.clock import local_date
-from states.engine import CaseEngine
 from states.errors import RenshiError
 from states.org import SCHOOL_LEVELS
 from states.processes.recruitment import order, rounds, steps
@@ -28,13 +26,7 @@ from states.store.models import table_of
 rounds_t = table_of(RecruitmentRound)
 
 
-@contextmanager
-def _engine() -> Iterator[CaseEngine]:
-    """This package's engine (the package imports this module, hence the late import)."""
-    from states.processes.recruitment import PACKAGE
-
-    with commands.package_engine(PACKAGE) as engine:
-        yield engine
+_engine = partial(commands.own_engine, __name__)
 
 
 AS = commands.AS

@@ -6,15 +6,13 @@ returned or extended with ``renshi case fire``."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import click
 
 from states import commands
-from states.engine import CaseEngine
 from states.errors import RenshiError
 from states.processes.rotation import campaigns, posts, results
 from states.sheets import SheetError, read_table
@@ -33,13 +31,7 @@ STEPS = {
 }
 
 
-@contextmanager
-def _engine() -> Iterator[CaseEngine]:
-    """This package's engine (the package imports this module, hence the late import)."""
-    from states.processes.rotation import PACKAGE
-
-    with commands.package_engine(PACKAGE) as engine:
-        yield engine
+_engine = partial(commands.own_engine, __name__)
 
 
 @click.group("rotation")

@@ -5,8 +5,7 @@ the pages and the JSON API (``books``, ``work``, ``board``, ``checks``, ``scorin
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,6 @@ import click
 
 from states import commands
 from states.clock import local_date
-from states.engine import CaseEngine
 from states.errors import FormError, RenshiError
 from states.processes.task_book import board, books, checks, scoring, work
 from states.processes.task_book.rules import PARTIES, STATUSES
@@ -42,13 +40,7 @@ BOOK_STEPS = {
 }
 
 
-@contextmanager
-def _engine() -> Iterator[CaseEngine]:
-    """This package's engine (the package imports this module, hence the late import)."""
-    from states.processes.task_book import PACKAGE
-
-    with commands.package_engine(PACKAGE) as engine:
-        yield engine
+_engine = partial(commands.own_engine, __name__)
 
 
 @click.group("tasks")

@@ -4,24 +4,15 @@ the command line, the same operations as the pages and the API (``years``)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
+from functools import partial
 
 import click
 
 from states import commands
-from states.engine import CaseEngine
 from states.errors import RenshiError
 from states.processes.title_review import years
 
-
-@contextmanager
-def _engine() -> Iterator[CaseEngine]:
-    """This package's engine (the package imports this module, hence the late import)."""
-    from states.processes.title_review import PACKAGE
-
-    with commands.package_engine(PACKAGE) as engine:
-        yield engine
+_engine = partial(commands.own_engine, __name__)
 
 
 DATE = commands.DATE
