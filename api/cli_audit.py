@@ -8,10 +8,13 @@ from pathlib import Path
 import click
 from sqlalchemy import func, select
 
+from flows.jobs import take_digest
 from states import audit_keys
-from states.audit_digest import DigestError, check_against, digest_dir, write_digest
+from states.audit_digest import DigestError, check_against
 from states.audit_keys import KeyRingError, key_dir
 from states.clock import SystemClock
+from states.engine import CaseEngine
+from states.ops import Start
 from states.store.audit_store import Break, verify_trail
 from states.store.db import make_engine, reader
 from states.store.models import AuditEvent
@@ -85,19 +88,24 @@ def _report(breaks: list[Break]) -> None:
 )
 @click.pass_context
 def audit_digest(ctx: click.Context, out: Path | None) -> None:
-    """校验审计链后生成审计摘要（每个事项审计链的末条记录），存于数据库之外，并将摘要指纹通知省级督查员。"""
+    """校验审计链后生成审计摘要（每个事项审计链的末条记录），存于数据库之外，并将摘要指纹通知省级督查员；运行记录与每日定时运行一样写入“系统运行”页面。"""
     clock = ctx.obj["clock"] if ctx.obj else SystemClock()
-    db = make_engine()
+    packages = ctx.obj["packages"] if ctx.obj else ()  # the list the root hands down
+    engine = CaseEngine(make_engine(), packages, clock)
     try:
-        digest = write_digest(db, clock, out or digest_dir())
+        run, outcome = take_digest(engine, Start.cli(), out)
     finally:
-        db.dispose()
-    click.echo(f"审计摘要已生成：{digest.path}")
-    click.echo(f"摘要指纹（SHA-256）：{digest.fingerprint}")
-    click.echo(f"共{digest.cases}个事项；已通知省级督查员")
-    if digest.breaks:
+        engine.db.dispose()
+    if outcome is None or outcome.skipped:
+        click.echo(f"审计摘要未生成：{run.error or run.reason}", err=True)
+        sys.exit(1)
+    counts = outcome.counts
+    click.echo(f"审计摘要已生成：{counts['file']}")
+    click.echo(f"摘要指纹（SHA-256）：{counts['fingerprint']}")
+    click.echo(f"共{counts['cases']}个事项；已通知省级督查员")
+    if counts["breaks"]:
         click.echo(
-            f"生成前的校验发现{digest.breaks}处异常，请运行 renshi audit verify 查看", err=True
+            f"生成前的校验发现{counts['breaks']}处异常，请运行 renshi audit verify 查看", err=True
         )
         sys.exit(1)
 

@@ -35,7 +35,15 @@ from states.engine import CaseEngine
 from states.org import INSPECTOR
 from states.processes import installed
 from states.store.audit_store import verify_trail
-from states.store.models import AuditEvent, AuditLedger, Base, Case, OutboxMessage, table_of
+from states.store.models import (
+    AuditEvent,
+    AuditLedger,
+    Base,
+    Case,
+    JobRun,
+    OutboxMessage,
+    table_of,
+)
 from tests.cli import renshi_here as here
 from tests.world import DECLARE, Driver, World, build_world
 
@@ -414,6 +422,11 @@ def test_digest_command_writes_the_file_and_tells_the_inspectors(
     assert "校验未发现异常" in inbox.body and path.name in inbox.body
     assert note.payload["cases"] == 1 and case_id
     assert verify(db_url, "--against", str(path)).returncode == 0
+    # taken by hand, it is listed on the 系统运行 page beside the nightly runs of the same job
+    with d.eng.db.connect() as conn:
+        [run] = conn.execute(select(JobRun).where(JobRun.job == "audit-digest")).all()
+    assert (run.trigger, run.outcome) == ("cli", "ok")
+    assert run.counts["fingerprint"] == fingerprint and run.counts["file"] == str(path)
 
 
 # --- many openings at once ---------------------------------------------------------------------
