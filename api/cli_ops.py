@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from flows.jobs import BY_KEY, JOBS, run_job
 from notifications.config import public_url
-from notifications.render import KINDS, SAMPLE_CONTEXTS, render
+from notifications.render import notices_of
 from states.clock import BUREAU_TZ, Clock
-from states.engine import CaseEngine
+from states.engine import CaseEngine, build_catalogue
 from states.ops import Run, Start, count_words, recent_runs, requeue
 from states.processes import installed
 from states.registry.scope import OPERATOR
@@ -125,14 +125,21 @@ def notify_resend(ctx: click.Context, delivery_id: int) -> None:
 
 
 @notify.command("preview")
-@click.argument("kind", type=click.Choice(sorted(KINDS)))
-def notify_preview(kind: str) -> None:
-    """用示例数据预览一种通知的文字（链接为 RENSHI_PUBLIC_URL 下的完整网址）。"""
-    sample = dict(SAMPLE_CONTEXTS[kind])
-    if sample.get("link"):
-        sample["link"] = public_url() + sample["link"]
-    text = render(kind, sample)
-    click.echo(f"标题：{text.subject}\n短文：{text.short}\n\n{text.body}")
+@click.argument("kinds", nargs=-1, metavar="[通知类型]...")
+@click.pass_context
+def notify_preview(ctx: click.Context, kinds: tuple[str, ...]) -> None:
+    """用示例数据打印通知的标题、正文和短信文字供校对，不发送任何通知。
+
+    链接为 RENSHI_PUBLIC_URL 下的完整网址；不指定通知类型则打印全部类型。"""
+    packages = ctx.obj["packages"] if ctx.obj else installed()
+    known = notices_of(build_catalogue(packages))
+    unknown = [kind for kind in kinds if kind not in known.samples]
+    if unknown:
+        raise click.UsageError(
+            f"没有通知类型：{'、'.join(unknown)}（已知：{'、'.join(known.kinds)}）", ctx
+        )
+    for kind in kinds or known.kinds:
+        click.echo(known.proof(kind, public_url()))
 
 
 @click.group("ops")

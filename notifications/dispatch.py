@@ -26,9 +26,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from notifications.channels import Channel, DeliveryError, Message
 from notifications.config import ConfigError, public_url, validate_webhooks
-from notifications.render import UnknownKind, render
+from notifications.render import Notices, UnknownKind, notices_of
 from states.clock import BUREAU_TZ, Clock
-from states.process.spec import ProcessSpec
+from states.process.package import Catalogue
 from states.store.models import (
     Case,
     Delivery,
@@ -202,9 +202,11 @@ def _delivery(
 
 # --- rendering --------------------------------------------------------------------------------
 def _contexts(
-    conn: Connection, rows: list[Any], catalogue: Mapping[str, ProcessSpec]
+    conn: Connection, rows: list[Any], catalogue: Catalogue, notices: Notices
 ) -> dict[int, dict[str, Any]]:
-    """The template context of each delivery (the contract in notifications.render)."""
+    """The template context of each delivery (the contract in notifications.render): the
+    common keys, the generic kinds' keys, and a package's kind's declared keys copied from
+    the payload."""
     case_ids = {r.case_id for r in rows if r.case_id}
     cases = {
         c.id: c
@@ -271,26 +273,8 @@ def _contexts(
             "digest_file": p.get("file", ""),
             "case_count": p.get("cases", ""),
             "breaks": p.get("breaks", ""),
-            # title review's appointment notice (认定通知)
-            "title_label": p.get("title_label", ""),
-            "doc_number": p.get("doc_number", ""),
-            "doc_date": p.get("doc_date", ""),
-            # teacher rotation's notices (交流轮岗)
-            "rotation_school": p.get("rotation_school", ""),
-            "rotation_detail": p.get("rotation_detail", ""),
-            "rotation_date": p.get("rotation_date", ""),
-            # support teaching's notices (支教)
-            "support_school": p.get("support_school", ""),
-            "support_detail": p.get("support_detail", ""),
-            "support_date": p.get("support_date", ""),
-            # task lists' notices (任务清单)
-            "task_title": p.get("task_title", ""),
-            "task_detail": p.get("task_detail", ""),
-            "task_date": p.get("task_date", ""),
-            # supervision's notices (督查)
-            "supervision_title": p.get("supervision_title", ""),
-            "supervision_detail": p.get("supervision_detail", ""),
-            "supervision_date": p.get("supervision_date", ""),
+            # a process's own kind: the keys its package declares, as the payload has them
+            **{key: p.get(key, "") for key in notices.keys(r.kind)},
         }
         if spec and "event" in p:
             event = p["event"]
@@ -358,21 +342,20 @@ def _task_of(payload: Mapping[str, Any]) -> int | None:
     return task_id if isinstance(task_id, int) and not isinstance(task_id, bool) else None
 
 
-def deliver_inapp(
-    db: Engine, clock: Clock, *, catalogue: Mapping[str, ProcessSpec], batch: int = 2000
-) -> int:
+def deliver_inapp(db: Engine, clock: Clock, *, catalogue: Catalogue, batch: int = 2000) -> int:
     """In-app notices: written to the person's inbox and marked sent in one transaction."""
     now = clock.now()
     with db.begin() as conn:
         rows = _claim(conn, now, ["inapp"], batch)
         if not rows:
             return 0
-        contexts = _contexts(conn, rows, catalogue)
+        notices = notices_of(catalogue)
+        contexts = _contexts(conn, rows, catalogue, notices)
         notes = []
         broken: list[dict[str, Any]] = []
         for r in rows:
             try:
-                text = render(r.kind, contexts[r.id])
+                text = notices.render(r.kind, contexts[r.id])
             except (TemplateError, UnknownKind) as exc:
                 # One bad notice is recorded as failed; it must not hold up everyone else's.
                 broken.append({"d_id": r.id, "d_error": f"通知模板与数据不符：{exc}"[:2000]})
@@ -419,16 +402,17 @@ def deliver_external(
     clock: Clock,
     channels: Mapping[str, Channel],
     *,
-    catalogue: Mapping[str, ProcessSpec],
+    catalogue: Catalogue,
     batch: int = 200,
     report: DispatchReport | None = None,
 ) -> DispatchReport:
     """Email, SMS and group robots: claim a batch, then send and record one by one."""
     report = report or DispatchReport()
     now = clock.now()
+    notices = notices_of(catalogue)
     with db.begin() as conn:
         rows = _claim(conn, now, ["email", "sms", "webhook"], batch)
-        contexts = _contexts(conn, rows, catalogue) if rows else {}
+        contexts = _contexts(conn, rows, catalogue, notices) if rows else {}
     done = update(deliveries_t).where(deliveries_t.c.id == bindparam("d_id"))
     for r in rows:
         channel = channels.get(r.channel)
@@ -436,7 +420,7 @@ def deliver_external(
             if channel is None:
                 raise DeliveryError(f"渠道“{r.channel}”未启用或未配置", temporary=False)
             try:
-                text = render(r.kind, contexts[r.id])
+                text = notices.render(r.kind, contexts[r.id])
             except (TemplateError, UnknownKind) as exc:
                 raise DeliveryError(f"通知模板与数据不符：{exc}", temporary=False) from exc
             channel.send(
@@ -482,11 +466,12 @@ def dispatch(
     clock: Clock,
     channels: Mapping[str, Channel],
     *,
-    catalogue: Mapping[str, ProcessSpec],
+    catalogue: Catalogue,
     rounds: int = 50,
 ) -> DispatchReport:
     """One sweep: expand what is pending, then deliver until nothing is due (bounded).
-    ``catalogue``: the installed processes, for the labels a notice names."""
+    ``catalogue``: the installed processes, for the labels a notice names and the notice
+    kinds their packages declare."""
     report = DispatchReport()
     enabled = set(channels) | {"inapp"}
     for _ in range(rounds):

@@ -3,7 +3,8 @@ one-line short form.
 
 Template layout
 ---------------
-``templates/<kind>.txt.j2`` defines three blocks and nothing else counts:
+``templates/<kind>.txt.j2`` (a generic kind; a process's own are in its package, below)
+defines three blocks and nothing else counts:
 
 * ``subject`` — the e-mail subject and the in-app title (collapsed onto one line);
 * ``body``    — the plain-text letter (e-mail body, in-app text); leading and trailing blank
@@ -24,7 +25,7 @@ apart silently. A value that means "nothing" is an empty string. ``None`` (what 
 payloads carry for "no deadline") reads as empty where a template treats the value as
 optional, and raises where the template prints it as required: never the text "None".
 
-Every kind:
+Every kind (the packages' too):
     ``recipient_name``  the person addressed (may be empty for verification_code only)
     ``case_id``         int; None for verification_code
     ``process_label``   e.g. 职称评审
@@ -33,7 +34,7 @@ Every kind:
     ``state_label``     the case's current step, e.g. 学校审核
     ``link``            where the case is read, e.g. /cases/12 (an absolute URL works too)
 
-Per kind, besides:
+Per generic kind, besides:
     case_update            ``event_label``, ``from_label`` (empty when the case was just
                            opened), ``to_label``, ``reason`` (may be empty)
     task_assigned          ``due_on`` (YYYY-MM-DD or empty: no deadline),
@@ -53,78 +54,40 @@ Per kind, besides:
                            (64 hex digits), ``digest_file``, ``case_count`` (int), ``breaks``
                            (int: what the verification before it found); no case, as for
                            verification_code
-    title_appointed        ``title_label`` (e.g. 高级教师), ``doc_number`` (文号),
-                           ``doc_date`` (YYYY-MM-DD): title review's appointment notice
-    rotation_eligible      ``rotation_school`` (the campaign's name), ``rotation_detail`` (the
-                           preferences' window), ``rotation_date`` (their last day); no case
-    rotation_placed        ``rotation_school`` (the receiving school), ``rotation_detail`` (the
-                           post and why), ``rotation_date`` (publicity's last day, or empty)
-    rotation_dispatched    ``rotation_school``, ``rotation_detail`` (the term), ``rotation_date``
-                           (the term's end)
-    rotation_term_ending   ``rotation_school``, ``rotation_detail`` (what comes next),
-                           ``rotation_date`` (the term's end); to the teacher and the county
-    rotation_extended      ``rotation_school``, ``rotation_detail`` (the reason),
-                           ``rotation_date`` (the new end)
-    support_need_approved  ``support_school`` (the receiving school), ``support_detail`` (the
-                           need and its term), ``support_date`` (the term's start): to the
-                           school's officers
-    support_need_rejected  ``support_school``, ``support_detail`` (the need and the reason),
-                           ``support_date`` (the term's start)
-    support_selected       ``support_school``, ``support_detail`` (the post, the term, the
-                           publicity), ``support_date`` (publicity's last day, or empty)
-    support_dispatched     ``support_school``, ``support_detail`` (since when), ``support_date``
-                           (the term's end): to the teacher and the receiving school
-    support_checkin_due    ``support_school``, ``support_detail`` (how many teachers, which
-                           months), ``support_date`` (the earliest deadline, or empty); one per
-                           receiving school, no case
-    support_term_ending    ``support_school``, ``support_detail``, ``support_date`` (the
-                           term's end): to the teacher and the approving bureau
-    support_assessed       ``support_school``, ``support_detail`` (the grade and what the
-                           service ledger credited), ``support_date`` (the day the term ended)
-    support_terminated     ``support_school``, ``support_detail`` (why), ``support_date`` (the
-                           day the term ended)
-    task_progress          ``task_title`` (the task, book or round), ``task_detail`` (what
-                           happened), ``task_date`` (the day it is about, or empty)
-    task_reminder          ``task_title``, ``task_detail`` (the milestone or the deadline and
-                           when it falls due), ``task_date`` (that day)
-    task_escalated         ``task_title``, ``task_detail`` (what is overdue, by which unit),
-                           ``task_date`` (the day it fell due): to the supervising unit
-    task_stagnant          ``task_title``, ``task_detail`` (since when no report),
-                           ``task_date`` (the day it was flagged)
-    task_scores_published  ``task_title`` (the round), ``task_detail`` (the unit's total and
-                           rank), ``task_date`` (the day of publication)
-    compliance_found       ``task_title`` (the compliance check), ``task_detail`` (how many
-                           new findings in the unit, and what to do), ``task_date`` (the
-                           day of the run): to the unit's officers, no case, one a unit and run
-    supervision_visit      ``supervision_title`` (the campaign), ``supervision_detail`` (the
-                           visit dates), ``supervision_date`` (the first visit day); to the
-                           target's officers, no case (an unannounced target hears on that day)
-    supervision_finding    ``supervision_title``, ``supervision_detail`` (the item and the
-                           finding), ``supervision_date`` (the rectification's deadline)
-    supervision_rectified  ``supervision_title``, ``supervision_detail`` (the unit and the
-                           item), ``supervision_date`` (the day of the re-inspection)
-    supervision_publicized ``supervision_title``, ``supervision_detail`` (the unit, the item and
-                           why), ``supervision_date`` (the day): 通报 to the unit and the one above
 
-``python -m notifications.render [kind ...]`` prints every sample for proofreading.
+A process's own kinds
+---------------------
+A process package declares the notices it sends (``ProcessPackage.notices``: one
+``NoticeKind`` each, with the payload keys its template prints besides the common ones, a line
+on what it tells and to whom, and a sample context); its templates are plain files in the
+package, ``states/processes/<name>/notices/<kind>.txt.j2``, with the same three blocks. Nothing
+here names them: ``Notices`` is built from the catalogue the dispatcher is handed, and its
+contract is the common keys, the generic kinds' keys above and what the packages declare. The
+dispatcher copies a declared kind's keys from the outbox payload, an empty string where one is
+absent. The package pages (docs/processes/<name>.md) list each process's kinds.
+
+``renshi notify preview [kind ...]`` prints every sample for proofreading.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
-import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
+from states.process.package import Catalogue, NoticeKind
+
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 SUFFIX = ".txt.j2"
 SHORT_LIMIT = 70
 
+# The generic kinds: the engine's, the sweeps', the accounts' and the audit's own notices.
 KINDS: tuple[str, ...] = (
     "case_update",
     "task_assigned",
@@ -137,30 +100,6 @@ KINDS: tuple[str, ...] = (
     "escalation",
     "verification_code",
     "audit_digest",
-    "title_appointed",
-    "rotation_eligible",
-    "rotation_placed",
-    "rotation_dispatched",
-    "rotation_term_ending",
-    "rotation_extended",
-    "support_need_approved",
-    "support_need_rejected",
-    "support_selected",
-    "support_dispatched",
-    "support_checkin_due",
-    "support_term_ending",
-    "support_assessed",
-    "support_terminated",
-    "task_progress",
-    "task_reminder",
-    "task_escalated",
-    "task_stagnant",
-    "task_scores_published",
-    "compliance_found",
-    "supervision_visit",
-    "supervision_finding",
-    "supervision_rectified",
-    "supervision_publicized",
 )
 
 COMMON_KEYS = frozenset(
@@ -186,60 +125,19 @@ KIND_KEYS: dict[str, frozenset[str]] = {
     "escalation": frozenset({"due_on", "days_overdue", "handler_unit"}),
     "verification_code": frozenset({"code", "minutes"}),
     "audit_digest": frozenset({"taken_at", "fingerprint", "digest_file", "case_count", "breaks"}),
-    "title_appointed": frozenset({"title_label", "doc_number", "doc_date"}),
-    **{
-        kind: frozenset({"rotation_school", "rotation_detail", "rotation_date"})
-        for kind in (
-            "rotation_eligible",
-            "rotation_placed",
-            "rotation_dispatched",
-            "rotation_term_ending",
-            "rotation_extended",
-        )
-    },
-    **{
-        kind: frozenset({"support_school", "support_detail", "support_date"})
-        for kind in (
-            "support_need_approved",
-            "support_need_rejected",
-            "support_selected",
-            "support_dispatched",
-            "support_checkin_due",
-            "support_term_ending",
-            "support_assessed",
-            "support_terminated",
-        )
-    },
-    **{
-        kind: frozenset({"task_title", "task_detail", "task_date"})
-        for kind in (
-            "task_progress",
-            "task_reminder",
-            "task_escalated",
-            "task_stagnant",
-            "task_scores_published",
-            "compliance_found",
-        )
-    },
-    **{
-        kind: frozenset({"supervision_title", "supervision_detail", "supervision_date"})
-        for kind in (
-            "supervision_visit",
-            "supervision_finding",
-            "supervision_rectified",
-            "supervision_publicized",
-        )
-    },
 }
-# Every key the dispatcher must supply, per kind.
+# Every key the dispatcher must supply, per generic kind.
 CONTRACT: dict[str, frozenset[str]] = {kind: COMMON_KEYS | KIND_KEYS[kind] for kind in KINDS}
+# The keys the dispatcher builds itself: a package's kind declares keys of its own.
+BUILT_KEYS: frozenset[str] = COMMON_KEYS.union(*KIND_KEYS.values())
 
 
 class UnknownKind(ValueError):
-    """A notice kind with no template: an outbox row from newer code, or a typo."""
+    """A notice kind with no template: an outbox row from newer code (or of a process no
+    longer installed), or a typo."""
 
-    def __init__(self, kind: str) -> None:
-        super().__init__(f"没有通知类型 {kind!r} 的模板（已知：{', '.join(KINDS)}）")
+    def __init__(self, kind: str, known: Iterable[str] = KINDS) -> None:
+        super().__init__(f"没有通知类型 {kind!r} 的模板（已知：{', '.join(known)}）")
         self.kind = kind
 
 
@@ -282,22 +180,40 @@ def _no_none(value: Any) -> Any:
     return value
 
 
-ENV = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
-    undefined=jinja2.StrictUndefined,
-    autoescape=False,  # plain text: e-mail text/plain, SMS, robot text messages
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=False,
-    finalize=_no_none,
-    auto_reload=False,  # templates ship with the code; a stat per render buys nothing
-)
-ENV.filters["cn_date"] = _cn_date
-ENV.filters["wrap"] = _wrap
-
-
 def template_name(kind: str) -> str:
     return f"{kind}{SUFFIX}"
+
+
+def _package_loader(declared: Iterable[NoticeKind]) -> jinja2.BaseLoader:
+    """Each declared kind's template, read from its own package's folder and nowhere else."""
+    files = {template_name(n.kind): n.folder / template_name(n.kind) for n in declared}
+
+    def load(name: str) -> tuple[str, str, Callable[[], bool]] | None:
+        path = files.get(name)
+        if path is None or not path.is_file():
+            return None
+        return path.read_text(encoding="utf-8"), str(path), lambda: True
+
+    return jinja2.FunctionLoader(load)
+
+
+def _environment(declared: Iterable[NoticeKind]) -> jinja2.Environment:
+    env = jinja2.Environment(
+        # a package's kinds from their packages, then the generic kinds from templates/
+        loader=jinja2.ChoiceLoader(
+            [_package_loader(declared), jinja2.FileSystemLoader(TEMPLATE_DIR)]
+        ),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # plain text: e-mail text/plain, SMS, robot text messages
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+        finalize=_no_none,
+        auto_reload=False,  # templates ship with the code; a stat per render buys nothing
+    )
+    env.filters["cn_date"] = _cn_date
+    env.filters["wrap"] = _wrap
+    return env
 
 
 _SPACE = re.compile(r"\s+")
@@ -315,28 +231,94 @@ def _body(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.strip("\n").splitlines()).strip()
 
 
+class Notices:
+    """The kinds of notice one installation knows: the generic kinds here and the kinds the
+    installed packages declare (``Catalogue.notices``), with their contract, samples and
+    templates. A declared kind that is a generic one, or a declared key the dispatcher builds
+    itself, is an error here, when the dispatcher first renders."""
+
+    def __init__(self, declared: Iterable[NoticeKind] = ()) -> None:
+        own: dict[str, NoticeKind] = {}
+        for n in declared:
+            if n.kind in CONTRACT:
+                raise ValueError(f"notice kind {n.kind} is a generic kind")
+            if n.kind in own:
+                raise ValueError(f"notice kind {n.kind} registered twice")
+            if n.keys & BUILT_KEYS:
+                raise ValueError(
+                    f"notice kind {n.kind} declares keys the dispatcher builds itself: "
+                    f"{', '.join(sorted(n.keys & BUILT_KEYS))}"
+                )
+            own[n.kind] = n
+        self.declared: Mapping[str, NoticeKind] = own
+        self.kinds: tuple[str, ...] = (*KINDS, *own)
+        self.contract: dict[str, frozenset[str]] = {
+            **CONTRACT,
+            **{kind: COMMON_KEYS | n.keys for kind, n in own.items()},
+        }
+        self.samples: dict[str, dict[str, Any]] = {
+            **SAMPLE_CONTEXTS,
+            **{kind: dict(n.sample) for kind, n in own.items()},
+        }
+        self.env = _environment(own.values())
+
+    def keys(self, kind: str) -> frozenset[str]:
+        """The payload keys the dispatcher copies for ``kind`` (none for a generic kind: it
+        builds those itself)."""
+        n = self.declared.get(kind)
+        return n.keys if n else frozenset()
+
+    def render(self, kind: str, context: Mapping[str, Any]) -> Rendered:
+        """Render one notice. Raises UnknownKind for a kind with no template and
+        jinja2.UndefinedError for a context that breaks the contract."""
+        if kind not in self.contract:
+            raise UnknownKind(kind, self.kinds)
+        missing = self.contract[kind] - context.keys()
+        if missing:
+            raise jinja2.UndefinedError(f"通知 {kind} 的上下文缺少：{', '.join(sorted(missing))}")
+        return self.render_template(kind, context)
+
+    def render_template(self, kind: str, context: Mapping[str, Any]) -> Rendered:
+        """The template alone, without the contract check (the tests prove each template
+        fails on its own when a variable it prints is missing)."""
+        template = self.env.get_template(template_name(kind))
+        ctx = template.new_context(dict(context))
+        parts = {name: "".join(template.blocks[name](ctx)) for name in ("subject", "body", "short")}
+        return Rendered(
+            subject=_one_line(parts["subject"]),
+            body=_body(parts["body"]),
+            short=_cut(_one_line(parts["short"])),
+        )
+
+    def proof(self, kind: str, site: str = "") -> str:
+        """One kind's sample as a bureau proofreads it: subject, letter, and the short form
+        with its length; ``site`` makes the sample's link the full address a phone opens."""
+        if kind not in self.samples:
+            raise UnknownKind(kind, self.kinds)
+        sample = dict(self.samples[kind])
+        if site and sample.get("link"):
+            sample["link"] = site + sample["link"]
+        out = self.render(kind, sample)
+        return (
+            f"===== {kind} =====\n标题：{out.subject}\n{out.body}\n"
+            f"--- 短信（{len(out.short)}字）---\n{out.short}\n"
+        )
+
+
+@functools.lru_cache(maxsize=8)
+def _notices(declared: tuple[NoticeKind, ...]) -> Notices:
+    return Notices(declared)
+
+
+def notices_of(catalogue: Catalogue) -> Notices:
+    """The notices of the installed packages in ``catalogue`` (built once per set of
+    declarations: each has its own template environment)."""
+    return _notices(tuple(catalogue.notices.values()))
+
+
 def render(kind: str, context: Mapping[str, Any]) -> Rendered:
-    """Render one notice. Raises UnknownKind for a kind with no template and
-    jinja2.UndefinedError for a context that breaks the contract."""
-    if kind not in CONTRACT:
-        raise UnknownKind(kind)
-    missing = CONTRACT[kind] - context.keys()
-    if missing:
-        raise jinja2.UndefinedError(f"通知 {kind} 的上下文缺少：{', '.join(sorted(missing))}")
-    return _render(kind, context)
-
-
-def _render(kind: str, context: Mapping[str, Any]) -> Rendered:
-    """The templates alone, without the contract check (the tests prove each template fails
-    on its own when a variable it prints is missing)."""
-    template = ENV.get_template(template_name(kind))
-    ctx = template.new_context(dict(context))
-    parts = {name: "".join(template.blocks[name](ctx)) for name in ("subject", "body", "short")}
-    return Rendered(
-        subject=_one_line(parts["subject"]),
-        body=_body(parts["body"]),
-        short=_cut(_one_line(parts["short"])),
-    )
+    """Render one notice of a generic kind (a package's kinds: ``notices_of(catalogue)``)."""
+    return GENERIC.render(kind, context)
 
 
 _CASE: dict[str, Any] = {
@@ -410,260 +392,8 @@ SAMPLE_CONTEXTS: dict[str, dict[str, Any]] = {
         "case_count": 41827,
         "breaks": 2,
     },
-    "title_appointed": {
-        **_CASE,
-        "recipient_name": "李明",
-        "state_label": "已认定聘任",
-        "title_label": "高级教师",
-        "doc_number": "某市人社〔2026〕12号",
-        "doc_date": "2026-10-20",
-    },
-    # teacher rotation (交流轮岗)
-    "rotation_eligible": {
-        "recipient_name": "李明",
-        "case_id": None,
-        "process_label": "",
-        "applicant_name": "",
-        "unit_name": "",
-        "state_label": "",
-        "link": "",
-        "rotation_school": "东县2026学年教师交流轮岗",
-        "rotation_detail": "志愿填报时间：2026年9月1日至2026年9月15日",
-        "rotation_date": "2026-09-15",
-    },
-    "rotation_placed": {
-        **_CASE,
-        "process_label": "交流轮岗",
-        "recipient_name": "李明",
-        "state_label": "公示中",
-        "rotation_school": "东县乡村小学",
-        "rotation_detail": "初中数学；第1志愿录取（普通名额）；第1次匹配",
-        "rotation_date": "2026-10-16",
-    },
-    "rotation_dispatched": {
-        **_CASE,
-        "process_label": "交流轮岗",
-        "recipient_name": "李明",
-        "state_label": "交流任职中",
-        "rotation_school": "东县乡村小学",
-        "rotation_detail": "交流期3年，自2026年10月20日起",
-        "rotation_date": "2029-10-20",
-    },
-    "rotation_term_ending": {
-        **_CASE,
-        "process_label": "交流轮岗",
-        "recipient_name": "王芳",
-        "state_label": "交流任职中",
-        "rotation_school": "东县乡村小学",
-        "rotation_detail": "期满后返回城关县第一中学，或经县教育局批准延长",
-        "rotation_date": "2029-10-20",
-    },
-    "rotation_extended": {
-        **_CASE,
-        "process_label": "交流轮岗",
-        "recipient_name": "李明",
-        "state_label": "交流任职中",
-        "rotation_school": "东县乡村小学",
-        "rotation_detail": "延长理由：接收学校毕业班教学需要",
-        "rotation_date": "2030-07-31",
-    },
-    # support teaching (支教)
-    "support_need_approved": {
-        **_CASE,
-        "process_label": "支教需求",
-        "recipient_name": "赵老师",
-        "unit_name": "东县乡村小学",
-        "state_label": "已批准",
-        "support_school": "东县乡村小学",
-        "support_detail": "初中数学2名，支教期2027年9月1日至2028年8月31日；已开始受理报名和推荐",
-        "support_date": "2027-09-01",
-    },
-    "support_need_rejected": {
-        **_CASE,
-        "process_label": "支教需求",
-        "recipient_name": "赵老师",
-        "unit_name": "东县乡村小学",
-        "state_label": "未批准",
-        "support_school": "东县乡村小学",
-        "support_detail": "初中数学2名；理由：该校数学教师已满编",
-        "support_date": "2027-09-01",
-    },
-    "support_selected": {
-        **_CASE,
-        "process_label": "支教",
-        "recipient_name": "李明",
-        "state_label": "公示中",
-        "support_school": "东县乡村小学",
-        "support_detail": "初中数学，支教期2027-09-01至2028-08-31，公示至2027年7月9日",
-        "support_date": "2027-07-09",
-    },
-    "support_dispatched": {
-        **_CASE,
-        "process_label": "支教",
-        "recipient_name": "李明",
-        "state_label": "在岗支教",
-        "support_school": "东县乡村小学",
-        "support_detail": "李明自2027年9月1日起在东县乡村小学支教（初中数学）；"
-        "接收学校每月填报考勤",
-        "support_date": "2028-08-31",
-    },
-    "support_checkin_due": {
-        "recipient_name": "赵老师",
-        "case_id": None,
-        "process_label": "",
-        "applicant_name": "",
-        "unit_name": "",
-        "state_label": "",
-        "link": "",
-        "support_school": "东县乡村小学",
-        "support_detail": "3名支教教师2027-09的月度考勤待填报",
-        "support_date": "2027-10-15",
-    },
-    "support_term_ending": {
-        **_CASE,
-        "process_label": "支教",
-        "recipient_name": "李明",
-        "state_label": "在岗支教",
-        "support_school": "东县乡村小学",
-        "support_detail": "李明在东县乡村小学的支教期即将期满，期满后由接收学校进行期满考核",
-        "support_date": "2028-08-31",
-    },
-    "support_assessed": {
-        **_CASE,
-        "process_label": "支教",
-        "recipient_name": "李明",
-        "state_label": "已返回",
-        "support_school": "东县乡村小学",
-        "support_detail": "期满考核称职；已计入农村或薄弱学校任教经历12个月（1年）",
-        "support_date": "2028-08-31",
-    },
-    "support_terminated": {
-        **_CASE,
-        "process_label": "支教",
-        "recipient_name": "李明",
-        "state_label": "期满考核",
-        "support_school": "东县乡村小学",
-        "support_detail": "支教提前终止（因病），由接收学校进行考核，"
-        "已服务时间按考核结果计入任教经历",
-        "support_date": "2028-02-29",
-    },
-    # task lists (任务清单)
-    "task_progress": {
-        **_CASE,
-        "process_label": "任务",
-        "recipient_name": "刘洋",
-        "unit_name": "东县实验中学",
-        "state_label": "延期审批",
-        "task_title": "全县教师师德承诺书签订",
-        "task_detail": "牵头单位申请延期：等待市局统一文本",
-        "task_date": "2026-11-30",
-    },
-    "task_reminder": {
-        **_CASE,
-        "process_label": "任务",
-        "state_label": "办理中",
-        "task_title": "全县教师师德承诺书签订",
-        "task_detail": "时间节点“完成签订”将于2026-10-15到期",
-        "task_date": "2026-10-15",
-    },
-    "task_escalated": {
-        **_CASE,
-        "process_label": "任务",
-        "recipient_name": "刘洋",
-        "unit_name": "东县实验中学",
-        "state_label": "办理中",
-        "task_title": "教师培训学时登记",
-        "task_detail": "东县实验中学牵头的任务已于2026-10-15到期，至今未办结",
-        "task_date": "2026-10-15",
-    },
-    "task_stagnant": {
-        **_CASE,
-        "process_label": "任务",
-        "state_label": "办理中",
-        "task_title": "职称评审材料归档",
-        "task_detail": "东县实验中学牵头的任务自2026-09-01起未报告进展，已列为停滞",
-        "task_date": "2026-09-16",
-    },
-    "task_scores_published": {
-        **_CASE,
-        "process_label": "年终考核评分",
-        "state_label": "结果已公布",
-        "task_title": "东县2026年度目标责任考核",
-        "task_detail": "贵单位总分87.50分，排名第2名",
-        "task_date": "2026-12-28",
-    },
-    # automated compliance checks (合规检查)
-    "compliance_found": {
-        "recipient_name": "刘洋",
-        "case_id": None,
-        "process_label": "",
-        "applicant_name": "",
-        "unit_name": "",
-        "state_label": "",
-        "link": "",
-        "task_title": "师德承诺书未签署",
-        "task_detail": "东县实验中学新发现12项问题："
-        "请学校督促教师登录平台阅读并签署本学年师德承诺书",
-        "task_date": "2026-10-08",
-    },
-    # supervision (督查)
-    "supervision_visit": {
-        "recipient_name": "刘洋",
-        "case_id": None,
-        "process_label": "",
-        "applicant_name": "",
-        "unit_name": "",
-        "state_label": "",
-        "link": "",
-        "supervision_title": "在职教师有偿补课专项督查",
-        "supervision_detail": "检查时间：2026年10月12日至2026年10月16日",
-        "supervision_date": "2026-10-12",
-    },
-    "supervision_finding": {
-        **_CASE,
-        "process_label": "督查整改",
-        "recipient_name": "刘洋",
-        "state_label": "待整改",
-        "supervision_title": "在职教师有偿补课专项督查",
-        "supervision_detail": "有偿补课：两名教师在校外机构兼职授课",
-        "supervision_date": "2026-11-09",
-    },
-    "supervision_rectified": {
-        **_CASE,
-        "process_label": "督查整改",
-        "recipient_name": "刘洋",
-        "state_label": "整改到位",
-        "supervision_title": "在职教师有偿补课专项督查",
-        "supervision_detail": "城关县第一中学，有偿补课：经复查，整改到位",
-        "supervision_date": "2026-11-20",
-    },
-    "supervision_publicized": {
-        **_CASE,
-        "process_label": "督查整改",
-        "recipient_name": "刘洋",
-        "state_label": "已通报",
-        "supervision_title": "在职教师有偿补课专项督查",
-        "supervision_detail": "城关县第一中学，有偿补课：整改不到位，仍有教师兼职",
-        "supervision_date": "2026-11-20",
-    },
 }
 
-
-def main(argv: list[str] | None = None) -> int:
-    """Print the samples, so a bureau can proofread the wording without sending anything."""
-    kinds = (argv if argv is not None else sys.argv[1:]) or list(KINDS)
-    for kind in kinds:
-        if kind not in SAMPLE_CONTEXTS:
-            raise UnknownKind(kind)
-        out = render(kind, SAMPLE_CONTEXTS[kind])
-        print(f"===== {kind} =====")
-        print(f"标题：{out.subject}")
-        print(out.body)
-        print(f"--- 短信（{len(out.short)}字）---")
-        print(out.short)
-        print()
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+# The generic kinds alone, for a caller that has no catalogue.
+GENERIC = Notices()
+ENV = GENERIC.env

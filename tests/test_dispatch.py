@@ -290,3 +290,53 @@ def test_a_notice_that_cannot_be_rendered_fails_alone(d: Driver, world: World) -
             )
         ).one()
     assert bad.status == "failed" and "模板" in bad.last_error
+
+
+def test_a_package_notice_reaches_the_inbox(
+    d: Driver, world: World, smtp: tuple[Mailbox, int], tmp_path: Path
+) -> None:
+    """A process's own notice: its package declares the kind, the payload keys its template
+    prints and the template in its own folder; the dispatcher copies exactly those keys from
+    the payload (an absent one reads as empty) with nothing generic written for it."""
+    from states.engine import build_catalogue
+    from states.engine.outbox import notice, send
+    from states.process.package import NoticeKind, ProcessPackage
+    from states.processes import installed
+
+    folder = tmp_path / "leave_notes" / "notices"
+    folder.mkdir(parents=True)
+    (folder / "leave_granted.txt.j2").write_text(
+        "{% block subject %}【人事业务平台】请假获批：{{ leave_days }}天{% endblock %}\n"
+        "{% block body %}\n{{ recipient_name }}：\n您好！您的请假已获批准，共{{ leave_days }}天"
+        '{{ leave_reason|wrap("（", "）") }}。\n{% endblock %}\n'
+        "{% block short %}【人事业务平台】请假已获批准，共{{ leave_days }}天。{% endblock %}\n",
+        encoding="utf-8",
+    )
+    granted = NoticeKind(
+        "leave_granted",
+        frozenset({"leave_days", "leave_reason"}),
+        "to the teacher: the leave is granted",
+        {},
+        folder,
+    )
+    catalogue = build_catalogue(
+        (*installed(), ProcessPackage("leave_notes", "请假", (), notices=(granted,)))
+    )
+    box, port = smtp
+    d.clock.set(bureau_time(2026, 9, 1, 10))
+    _wants_email(d, "county_officer", "officer@county.test")
+    officer = world.actors["county_officer"].person_id
+    with d.eng.db.begin() as conn:
+        send(
+            conn, notice(None, "leave_granted", d.clock.now(), {"leave_days": 3}, person_id=officer)
+        )
+    channels = {"email": SmtpChannel("127.0.0.1", port, "renshi@bureau.test")}
+    report = dispatch(d.eng.db, d.clock, channels, catalogue=catalogue)
+    assert report.sent == {"inapp": 1, "email": 1} and report.failed == 0
+    with d.eng.db.connect() as conn:
+        note = conn.execute(
+            select(Notification.title, Notification.body).where(Notification.person_id == officer)
+        ).one()
+    assert note.title == "【人事业务平台】请假获批：3天"
+    assert "共3天。" in note.body and "（" not in note.body and "None" not in note.body
+    assert box.subjects() == ["【人事业务平台】请假获批：3天"]

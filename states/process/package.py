@@ -5,13 +5,15 @@ A process is one package under ``states/processes/<name>/`` (and its web twin un
 (the app, the CLI, the flows, the demo) hand the list of installed packages to the engine,
 which builds a ``Catalogue``: specs by name, and the open registries the engine consults —
 fact loaders by fact type, effect handlers by command type, hooks by state tag, contact
-resolvers for applicants without an account. The generic core never imports a process.
+resolvers for applicants without an account, the notice kinds the package sends. The generic
+core never imports a process.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from states.process.spec import ProcessSpec
@@ -107,6 +109,26 @@ COMPLIANCE_COUNTS: Mapping[str, str] = {
 ComplianceRunner = Callable[[Any, ComplianceRule], Mapping[str, int]]
 
 
+@dataclass(frozen=True, eq=False)  # one object per kind, compared and hashed by identity
+class NoticeKind:
+    """A kind of notice the package writes to the outbox (``notice(case_id, kind, ...)``).
+
+    Its text is ``<folder>/<kind>.txt.j2``, a plain-text file of the package (by convention
+    ``states/processes/<name>/notices/``) that the notifications adapter renders with its
+    blocks ``subject``, ``body`` and ``short``. ``keys`` are the payload keys the template
+    prints besides the common ones every notice has (recipient, case, process, applicant,
+    unit, step, link): the dispatcher copies exactly these from the outbox payload, an empty
+    string where one is absent, and refuses to render a context lacking any. ``about`` says in
+    one line what the notice tells and to whom; ``sample`` is a complete context (the common
+    keys and ``keys``) for proofreading (``renshi notify preview``) and the tests."""
+
+    kind: str
+    keys: frozenset[str]
+    about: str
+    sample: Mapping[str, Any]
+    folder: Path
+
+
 @dataclass(frozen=True)
 class ProcessPackage:
     name: str
@@ -128,13 +150,15 @@ class ProcessPackage:
     # runs any package's compliance rule and keeps the findings: given by the one package
     # that keeps them (compliance), so that the others only declare their rules
     compliance_runner: ComplianceRunner | None = None
+    # the kinds of notice it sends, each with its template in the package (notices/)
+    notices: tuple[NoticeKind, ...] = ()
 
 
 class Catalogue(Mapping[str, ProcessSpec]):
     """The installed processes by name, with the registries merged from every part.
 
-    Two parts registering the same fact type, command type or tag hook is an error at
-    start-up, not a silent override.
+    Two parts registering the same fact type, command type or tag hook, or two packages
+    declaring the same notice kind, is an error at start-up, not a silent override.
     """
 
     def __init__(self, packages: Sequence[ProcessPackage], base: Sequence[Parts] = ()) -> None:
@@ -145,6 +169,8 @@ class Catalogue(Mapping[str, ProcessSpec]):
         self.leave_hooks: dict[str, LeaveHook] = {}
         self.contacts: dict[str, ContactLoader] = {}
         self._rules: dict[str, ComplianceRule] = {}
+        # every installed package's notice kinds by kind, in the packages' order
+        self.notices: dict[str, NoticeKind] = {}
         runners = [p.compliance_runner for p in self.packages if p.compliance_runner]
         if len(runners) > 1:
             raise ValueError("compliance runner registered twice")
@@ -163,6 +189,10 @@ class Catalogue(Mapping[str, ProcessSpec]):
                 if rule.code in self._rules:
                     raise ValueError(f"compliance rule {rule.code} registered twice")
                 self._rules[rule.code] = rule
+            for notice in package.notices:
+                if notice.kind in self.notices:
+                    raise ValueError(f"notice kind {notice.kind} registered twice")
+                self.notices[notice.kind] = notice
 
     def __getitem__(self, name: str) -> ProcessSpec:
         return self._specs[name]

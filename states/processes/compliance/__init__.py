@@ -13,6 +13,7 @@ from states.process.package import ComplianceRule, NavEntry, ProcessPackage, Sch
 from states.processes.compliance import checks, pledge, records
 from states.processes.compliance.cli import compliance_cli
 from states.processes.compliance.findings import READERS
+from states.processes.compliance.notice_kinds import NOTICES
 from states.processes.compliance.tables import TABLES
 
 PLEDGE = ComplianceRule(
@@ -66,6 +67,7 @@ PACKAGE = ProcessPackage(
     cli=(compliance_cli,),
     compliance=(PLEDGE, REGISTRATION, HONOUR),
     compliance_runner=checks.run_rule,
+    notices=NOTICES,
 )
 
 __all__ = ["PACKAGE"]

@@ -19,6 +19,7 @@ from states.processes.rotation import checks, lists, moves, results
 from states.processes.rotation.cli import rotation_cli
 from states.processes.rotation.compliance import TARGETS
 from states.processes.rotation.facts import campaign_facts, exemption_facts
+from states.processes.rotation.notice_kinds import NOTICES
 from states.processes.rotation.rules import CampaignFacts, ExemptionFacts, ResultFacts
 from states.processes.rotation.spec import (
     CAMPAIGN_SPEC,
@@ -85,6 +86,7 @@ PACKAGE = ProcessPackage(
     nav=(NavEntry("交流轮岗", "/rotation", VIEWERS),),
     cli=(rotation_cli,),
     compliance=(TARGETS,),
+    notices=NOTICES,
 )
 
 __all__ = ["PACKAGE"]

@@ -62,7 +62,7 @@ from states.processes.rotation.rules import (
 
 SCHOOL, COUNTY, SYSTEM = By(officer="school"), By(officer="county"), By(system=True)
 
-# Notice kinds (notifications/templates/<kind>.txt.j2); each carries rotation_school,
+# Notice kinds (notices/<kind>.txt.j2, declared in notice_kinds.py); each carries rotation_school,
 # rotation_detail and rotation_date in its payload.
 ELIGIBLE_NOTICE = "rotation_eligible"
 PLACED_NOTICE = "rotation_placed"

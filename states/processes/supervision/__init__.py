@@ -19,6 +19,7 @@ from states.processes.supervision import checks
 from states.processes.supervision.cli import supervision_cli
 from states.processes.supervision.effects import HANDLERS
 from states.processes.supervision.facts import finding_facts, rectification_facts
+from states.processes.supervision.notice_kinds import NOTICES
 from states.processes.supervision.rules import FindingFacts, RectificationFacts
 from states.processes.supervision.spec import SPECS
 from states.processes.supervision.tables import TABLES
@@ -41,6 +42,7 @@ PACKAGE = ProcessPackage(
     web="api.processes.supervision",
     nav=(NavEntry("专项督查", "/supervision", VIEWERS),),
     cli=(supervision_cli,),
+    notices=NOTICES,
 )
 
 __all__ = ["PACKAGE"]

@@ -20,6 +20,7 @@ from states.process.package import NavEntry, Parts, ProcessPackage, Schedule, Sc
 from states.processes.support_teaching import applications, checkins, needs, terms
 from states.processes.support_teaching.cli import support_cli
 from states.processes.support_teaching.facts import application_facts, checkin_facts, need_facts
+from states.processes.support_teaching.notice_kinds import NOTICES
 from states.processes.support_teaching.rules import ApplicationFacts, CheckinFacts, NeedFacts
 from states.processes.support_teaching.spec import (
     APPLICATION_SPEC,
@@ -100,6 +101,7 @@ PACKAGE = ProcessPackage(
     web="api.processes.support_teaching",
     nav=(NavEntry("支教", "/support", VIEWERS),),
     cli=(support_cli,),
+    notices=NOTICES,
 )
 
 __all__ = ["PACKAGE"]

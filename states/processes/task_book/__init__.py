@@ -22,6 +22,7 @@ from states.processes.task_book.cli import tasks_cli
 from states.processes.task_book.compliance import OVERDUE
 from states.processes.task_book.effects import HANDLERS
 from states.processes.task_book.facts import book_facts, sheet_facts, task_facts
+from states.processes.task_book.notice_kinds import NOTICES
 from states.processes.task_book.rules import BookFacts, SheetFacts, TaskFacts
 from states.processes.task_book.spec import (
     SPECS,
@@ -61,6 +62,7 @@ PACKAGE = ProcessPackage(
     ),
     cli=(tasks_cli,),
     compliance=(OVERDUE,),
+    notices=NOTICES,
 )
 
 __all__ = ["PACKAGE"]

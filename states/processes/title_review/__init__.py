@@ -9,6 +9,7 @@ from states.org import CITY_OFFICER, COUNTY_OFFICER, PROVINCE_OFFICER, SCHOOL_OF
 from states.process.package import NavEntry, Parts, ProcessPackage
 from states.processes.title_review.cli import title_review_cli
 from states.processes.title_review.facts import quota_facts
+from states.processes.title_review.notice_kinds import NOTICES
 from states.processes.title_review.record import (
     appoint_title,
     appointment_notice,
@@ -41,6 +42,7 @@ PACKAGE = ProcessPackage(
         ),
     ),
     cli=(title_review_cli,),
+    notices=NOTICES,
 )
 
 __all__ = ["PACKAGE", "SPEC"]

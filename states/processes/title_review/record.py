@@ -33,7 +33,8 @@ def appoint_title(scope: EffectScope, cmd: AppointTitle) -> None:
     )
 
 
-# The notice kind (notifications/templates/title_appointed.txt.j2) and what its payload carries.
+# The notice kind (notices/title_appointed.txt.j2, declared in notice_kinds.py) and what its
+# payload carries.
 APPOINTED = "title_appointed"
 
 
