@@ -2,7 +2,8 @@
 
 The board is the county's (and the city's and province's over it): per receiving school the
 needs declared and approved, their places, how many are filled and on site; the needs
-waiting for approval with their buttons; the approved ones, each linked to its page; the
+waiting for approval with their buttons; the approved ones — taking candidates (受理中) or
+full (已满额, the need's own state) —, each linked to its page; the
 masked dispatch list to download; the city's paired regions.
 
 A need's page is where candidates meet it: the approver selects (the candidate's record
@@ -69,8 +70,8 @@ def board_for(
                 for k in ("declared", "approved", "places", "filled", "on_site")
             },
             "waiting": waiting,
-            "approved": [n for n in listed if n.state == "approved"],
-            "others": [n for n in listed if n.state not in ("review", "approved")],
+            "approved": [n for n in listed if n.state in needs.STANDING],
+            "others": [n for n in listed if n.state not in ("review", *needs.STANDING)],
             "regions": paired,
             "registers": who.actor.holds(CITY_OFFICER),
             "teacher_too": teaches(who.actor),
@@ -135,7 +136,7 @@ def need_page_for(
     mine = [c for c in found if c.teacher_id == who.actor.person_id]
     others = [c for c in found if c.teacher_id != who.actor.person_id]
     rows = [(c, buttons(who, c.case_id, c.version, APPLICATION)) for c in others]
-    volunteered = any(c.state in PENDING or c.state == "selected" for c in mine)
+    volunteered = any(c.state in (*PENDING, "selected", "confirmed") for c in mine)
     return webkit.render(
         request,
         "support/need.html",

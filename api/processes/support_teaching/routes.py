@@ -1,7 +1,7 @@
 """/api/v1/support: support teaching (支教) — the receiving schools' needs and the board, the
 candidates (a teacher volunteers, a school nominates) with their records beside them, the
-receiving school's monthly check-ins, a teacher's own terms, the dispatch list (JSON and a
-masked spreadsheet) and the paired regions.
+receiving school's monthly check-ins and their corrections, a teacher's own terms, the
+dispatch list (JSON and a masked spreadsheet) and the paired regions.
 
 Every other step — approving a need, confirming or selecting a candidate, dispatching,
 early termination, the end-of-term assessment — is an event of its case, fired through the
@@ -142,6 +142,17 @@ class CandidateOut(BaseModel):
     exemptions: list[str] = Field(description="支教期内已获批的免于派出")
 
 
+class CorrectionOut(BaseModel):
+    before: dict[str, int | str | None] = Field(
+        description="更正前：attendance_days、teaching_hours、assessment"
+    )
+    after: dict[str, int | str | None] = Field(description="更正后（未更正的项与更正前相同）")
+    changes: str = Field(description="更正内容，如“出勤天数 21→20”")
+    reason: str = Field(description="更正原因")
+    corrected_at: dt.datetime
+    by: str = Field(description="更正人")
+
+
 class CheckinOut(BaseModel):
     term_id: int = Field(description="支教事项编号")
     version: int = Field(description="支教事项的版本号（填报时提交）")
@@ -156,6 +167,8 @@ class CheckinOut(BaseModel):
     teaching_hours: int | None
     assessment: str | None
     submitted_at: dt.datetime | None
+    correctable: bool = Field(description="是否可更正（已填报，且支教尚未期满考核）")
+    corrections: list[CorrectionOut] = Field(description="更正记录，先后为序")
 
 
 class CheckinIn(s.In):
@@ -163,6 +176,26 @@ class CheckinIn(s.In):
     attendance_days: Annotated[SmallInt, Field(description="出勤天数（0至31）")]
     teaching_hours: Annotated[SmallInt, Field(description="授课课时（0至200）")]
     assessment: Annotated[s.Text, Field(max_length=500, description="表现评价")]
+    expected_version: Version
+
+
+class CorrectionIn(s.In):
+    """Which month of which term; only what changes need be given (at least one of the
+    three), and a reason."""
+
+    term_id: Annotated[s.Id, Field(description="支教事项编号")]
+    month: Annotated[s.Text, Field(max_length=7, description="月份，如 2027-09")]
+
+    attendance_days: Annotated[SmallInt | None, Field(description="更正后的出勤天数（0至31）")] = (
+        None
+    )
+    teaching_hours: Annotated[SmallInt | None, Field(description="更正后的授课课时（0至200）")] = (
+        None
+    )
+    assessment: Annotated[s.Text | None, Field(max_length=500, description="更正后的表现评价")] = (
+        None
+    )
+    reason: Annotated[s.Text | None, Field(max_length=500, description="更正原因（必填）")] = None
     expected_version: Version
 
 
@@ -412,6 +445,14 @@ def _checkin(c: checkins.CheckinRow) -> CheckinOut:
         teacher_id=c.teacher_id, teacher=c.teacher, month=c.month_label, due_on=c.due_on,
         status=c.status, status_label=c.status_label, attendance_days=c.attendance_days,
         teaching_hours=c.teaching_hours, assessment=c.assessment, submitted_at=c.submitted_at,
+        correctable=c.correctable,
+        corrections=[
+            CorrectionOut(
+                before=dict(x.before), after=dict(x.after), changes=x.changes, reason=x.reason,
+                corrected_at=x.corrected_at, by=x.by,
+            )
+            for x in c.corrections
+        ],
     )  # fmt: skip
 
 
@@ -453,6 +494,23 @@ def submit_checkin(term_id: TermId, body: CheckinIn, svc: Svc, actor: ApiActor) 
         case_id=term_id, event=fired.event, state=fired.to_state,
         state_label=spec.state_label(fired.to_state), version=fired.version,
         message=f"已填报{body.month}月度考勤",
+    )  # fmt: skip
+
+
+@router.post("/checkins/corrections", summary="更正月度考勤", response_model=FiredOut)
+def correct_checkin(body: CorrectionIn, svc: Svc, actor: ApiActor) -> FiredOut:
+    """接收学校人事干部更正已填报的一个月考勤：只填要更正的出勤天数、授课课时或表现评价，
+    并写明更正原因。该月尚未填报、更正内容与原填报相同、未写原因，或支教已完成期满考核的，
+    不予受理（field 指明字段）。更正前后的内容记入支教事项的办理记录。"""
+    payload = body.model_dump(exclude={"term_id", "expected_version"}, exclude_none=True)
+    fired = checkins.correct(
+        svc.engine, actor, body.term_id, payload, expected_version=body.expected_version
+    )
+    spec = svc.engine.processes[TERM]
+    return FiredOut(
+        case_id=body.term_id, event=fired.event, state=fired.to_state,
+        state_label=spec.state_label(fired.to_state), version=fired.version,
+        message=f"已更正{body.month}月度考勤",
     )  # fmt: skip
 
 

@@ -1,5 +1,6 @@
 """A school's support-teaching page (``/support/school``) and its check-in inbox
-(``/support/checkins``).
+(``/support/checkins``), where a filed month is also corrected (更正, until the term is
+assessed).
 
 One page for both sides a school stands on. As a receiving school (rural, weak, or in a paired
 region) it declares needs, follows them, and files each month's check-in of every teacher
@@ -38,7 +39,7 @@ from states.org import SCHOOL_OFFICER
 from states.processes.support_teaching import checkins, needs, terms
 from states.processes.support_teaching.facts import region_of
 from states.processes.support_teaching.machine import APPLICATION, NEED
-from states.processes.support_teaching.spec import CHECKIN, NEED_FORM
+from states.processes.support_teaching.spec import CHECKIN, CORRECTION, NEED_FORM
 from states.store.db import reader
 from states.store.models import OrgUnit
 
@@ -179,6 +180,7 @@ def _inbox(
         rows = checkins.school_checkins(conn, who.actor, school_id)
     waiting = [c for c in rows if c.status == "open"]
     done = [c for c in rows if c.status != "open"][:HISTORY]
+    acts = who.actor.holds(SCHOOL_OFFICER, school_id)
     return webkit.render(
         request,
         "support/checkins.html",
@@ -189,9 +191,9 @@ def _inbox(
             "school_id": school_id,
             "school": schools[school_id],
             "schools": schools,
-            "acts": who.actor.holds(SCHOOL_OFFICER, school_id),
+            "acts": acts,
             "waiting": [(c, _form(c, problem)) for c in waiting],
-            "done": done,
+            "done": [(c, _correction(c, problem) if acts and c.correctable else []) for c in done],
             "problem": problem,
         },
         status=status,
@@ -205,6 +207,23 @@ def _form(c: checkins.CheckinRow, problem: Problem | None) -> list[webkit.FieldV
     return [
         dataclasses.replace(webkit.field_view(f, prefix, problem, where), id=f"{prefix}-{f.name}")
         for f in CHECKIN.fields
+        if f.name != "month"
+    ]
+
+
+def _correction(c: checkins.CheckinRow, problem: Problem | None) -> list[webkit.FieldView]:
+    """A filed month's correction form, drawn with what the month says now (or the last
+    attempt, if it was this one): the values to change and the reason."""
+    where = f"correct:{c.term_case_id}:{c.month_label}"
+    prefix = f"cc-{c.term_case_id}-{c.month_label}"
+    now = {
+        "attendance_days": "" if c.attendance_days is None else str(c.attendance_days),
+        "teaching_hours": "" if c.teaching_hours is None else str(c.teaching_hours),
+        "assessment": c.assessment or "",
+    }
+    return [
+        webkit.field_view(f, prefix, problem, where, now.get(f.name, ""))
+        for f in CORRECTION.fields
         if f.name != "month"
     ]
 
@@ -245,6 +264,37 @@ def submit(request: Request, form: Posted, who: OnCheckins) -> Response:
     return webkit.redirect(
         f"/support/checkins?school={school_id}",
         f"已填报{teacher}{month}的月度考勤",
+        secure_cookie=who.svc.secure_cookies,
+    )
+
+
+@school_pages.post("/support/checkins/corrections")
+def correct(request: Request, form: Posted, who: OnCheckins) -> Response:
+    """A filed month corrected: the term's ``correct_checkin`` event at the version the page
+    was drawn at; a refusal (no reason, nothing changed, the term assessed) beside the form
+    with the input kept."""
+    school_id, schools = school_of(request, who, webkit.text(form, "school"))
+    term_id = webkit.parse_id(webkit.text(form, "term_id"))
+    month = webkit.text(form, "month").strip()
+    payload, values = webkit.payload(CORRECTION, form, comment=False)
+    payload["month"] = month
+    version = webkit.parse_id(webkit.text(form, "expected_version")) or 0
+    try:
+        if term_id is None:
+            raise FormError("term_id", "请选择要更正的支教教师")
+        checkins.correct(
+            who.svc.engine, who.actor, term_id, payload, expected_version=version,
+            idempotency_key=webkit.once_key(who, form, f"correct_checkin:{term_id}:{month}"),
+        )  # fmt: skip
+    except RenshiError as exc:
+        problem = webkit.problem(
+            exc, f"correct:{term_id}:{month}", [f.name for f in CORRECTION.fields], values
+        )
+        return _inbox(request, who, school_id, schools, problem=problem, status=exc.status)
+    teacher = _teacher_of(who, term_id)
+    return webkit.redirect(
+        f"/support/checkins?school={school_id}#done-checkins",
+        f"已更正{teacher}{month}的月度考勤",
         secure_cookie=who.svc.secure_cookies,
     )
 

@@ -37,7 +37,9 @@ def my_page(request: Request, who: SignedIn) -> Response:
         credits = service.entries(conn, me)
         years = service.credited_years(conn, me)
     busy = {
-        a.need_id for a in mine if a.state in ("draft", "school_review", "selection", "selected")
+        a.need_id
+        for a in mine
+        if a.state in ("draft", "school_review", "selection", "selected", "confirmed")
     }
     return webkit.render(
         request,

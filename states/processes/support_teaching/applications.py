@@ -6,7 +6,12 @@ leaves nothing behind.
 
 Selecting takes one of the need's places with a single guarded UPDATE (none left: refused,
 and nothing else is written) and opens the teacher's term at the receiving school, straight
-into publicity.
+into publicity. The selection that takes the last place moves the need to 已满额 (the need's
+``fill_up``, fired by the system in the same transaction); a selection withdrawn because an
+objection to it was upheld (``revoke_selection``, fired by the term) gives the place back with
+one guarded UPDATE and reopens a full need (``reopen_places``). Both decide on the count the
+UPDATE returns while it holds the need's row, so the state and ``filled`` never disagree
+however many selections and withdrawals run at once.
 
 An approved exemption (免于交流 and the like) is any case of the teacher whose state carries
 the core tag ``EXEMPT``: found through the engine's catalogue, never by naming the process.
@@ -32,13 +37,14 @@ from states.engine.outbox import notice, send
 from states.engine.scope import case_scope
 from states.engine.statements import tasks_t
 from states.errors import NotFound, PermissionDenied, RuleRefused
-from states.org import BACKBONE_LEVELS, SCHOOL_OFFICER, TITLE_LABELS, Actor
+from states.org import BACKBONE_LEVELS, SCHOOL_OFFICER, SYSTEM_ACTOR, TITLE_LABELS, Actor
 from states.process.forms import Field, Form
 from states.process.package import Catalogue
 from states.process.spec import EXEMPT, policy_for
 from states.processes.support_teaching import needs as needs_
 from states.processes.support_teaching.machine import (
     APPLICATION,
+    NEED,
     TERM,
     ApplicationMachine,
     TermMachine,
@@ -49,6 +55,8 @@ from states.processes.support_teaching.spec import (
     TERM_SPEC,
     NotExempt,
     OpenTerm,
+    ReleasePlace,
+    RevokedNotice,
     TakePlace,
 )
 from states.processes.support_teaching.tables import SupportNeed, SupportTerm
@@ -188,16 +196,29 @@ def nominate(
 
 
 # --- selecting --------------------------------------------------------------------------------
+def _move_need(engine: CaseEngine, conn: Connection, need_id: int, when: str, event: str) -> None:
+    """The need's ``event``, fired by the system, if the need stands in ``when`` (read under
+    its row lock, so a close by the approver at the same moment is seen, not written over)."""
+    found = conn.execute(
+        select(cases_t.c.state, cases_t.c.version)
+        .where(cases_t.c.id == need_id, cases_t.c.process == NEED)
+        .with_for_update()
+    ).one_or_none()
+    if found is not None and found.state == when:
+        engine.fire_in(conn, need_id, event, SYSTEM_ACTOR, expected_version=int(found.version))
+
+
 def take_place(scope: EffectScope, cmd: TakePlace) -> None:
     """One place of the need, taken only if one is left: two selections at once queue on the
-    need's row and the second finds it full."""
+    need's row and the second finds it full. The last place taken, the need is full."""
     need_id = int(scope.ctx.data["need_id"])
     taken = scope.conn.execute(
         update(needs_t)
         .where(needs_t.c.case_id == need_id, needs_t.c.filled < needs_t.c.places)
         .values(filled=needs_t.c.filled + 1)
-    ).rowcount
-    if not taken:
+        .returning(needs_t.c.filled, needs_t.c.places)
+    ).one_or_none()
+    if taken is None:
         places = scope.conn.execute(
             select(needs_t.c.places).where(needs_t.c.case_id == need_id)
         ).scalar_one()
@@ -205,6 +226,8 @@ def take_place(scope: EffectScope, cmd: TakePlace) -> None:
             "places_left", full(need_id, str(scope.ctx.data.get("need", "")), int(places)),
             field="need_id",
         )  # fmt: skip
+    if taken.filled >= taken.places:
+        _move_need(scope.engine, scope.conn, need_id, "approved", "fill_up")
 
 
 def open_term(scope: EffectScope, cmd: OpenTerm) -> None:
@@ -260,6 +283,35 @@ def open_term(scope: EffectScope, cmd: OpenTerm) -> None:
         "support_date": due.isoformat() if due is not None else "",
     }
     send(conn, notice(term_id, SELECTED_NOTICE, ctx.now, payload, person_id=teacher))
+
+
+def give_back(engine: CaseEngine, conn: Connection, need_id: int) -> None:
+    """One place of the need given back (never below none); a full need accepts again."""
+    freed = conn.execute(
+        update(needs_t)
+        .where(needs_t.c.case_id == need_id, needs_t.c.filled > 0)
+        .values(filled=needs_t.c.filled - 1)
+        .returning(needs_t.c.filled, needs_t.c.places)
+    ).one_or_none()
+    if freed is not None and freed.filled < freed.places:
+        _move_need(engine, conn, need_id, "filled_up", "reopen_places")
+
+
+def release_place(scope: EffectScope, cmd: ReleasePlace) -> None:
+    give_back(scope.engine, scope.conn, int(scope.ctx.data["need_id"]))
+
+
+def revoked_notice(scope: EffectScope, cmd: RevokedNotice) -> None:
+    """The sending school's personnel officers hear that their teacher's selection was
+    withdrawn, and why: the progress notice the teacher gets from the engine, addressed to
+    the school where the application sits."""
+    ctx = scope.ctx
+    body = {
+        "case_id": ctx.case.id, "process": APPLICATION, "event": "revoke_selection",
+        "from": ctx.case.state, "to": "revoked", "reason": str(scope.record.get("reason", "")),
+    }  # fmt: skip
+    send(scope.conn, notice(ctx.case.id, "case_update", ctx.now, body, role=SCHOOL_OFFICER,
+                            unit_id=ctx.case.org_unit_id))  # fmt: skip
 
 
 # --- the selection's list ---------------------------------------------------------------------

@@ -18,18 +18,25 @@ them — and tells each receiving school once. Each term remembers the last mont
 nothing; run at once on PostgreSQL, the unique (term, month) keeps one month and the other
 run, rolled back whole, looks again and reports the race.
 
+A filed month may be corrected by the receiving school until the term is assessed: the term's
+``correct_checkin`` event (``correct`` here, for the pages and the API) with the values that
+change and a reason; its effect rewrites the month and keeps the old values beside the new
+(on the audit row, and a row of ``support_checkin_corrections`` the lists show).
+
 ``end_terms`` is the scheduled check ``support_term_end``: a term whose end date has passed
 ends (``end_term``) once its last month is filed or past its deadline; a term about to end
 reminds the teacher and the approver once per end date.
 
 Rows: ``CheckinRow(id, term_case_id, version, term_state, teacher_id, teacher, month,
 month_label, due_on, status, status_label, task_id, attendance_days, teaching_hours,
-assessment, submitted_at, receiving_school_id, receiving_school)``; ``term_id`` is
-``term_case_id``.
+assessment, submitted_at, receiving_school_id, receiving_school, corrections)``; ``term_id``
+is ``term_case_id``, ``correctable`` whether the school may still correct it;
+``Correction(id, checkin_id, month_label, before, after, reason, corrected_at, by)``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import math
@@ -54,15 +61,18 @@ from sqlalchemy.exc import IntegrityError
 
 from states.calendar import UnknownCalendarYear
 from states.clock import local_date
+from states.engine import CaseEngine, FireResult
 from states.engine.effects import EffectScope
 from states.engine.outbox import notice, send_many
 from states.engine.statements import TASK_COLUMNS, tasks_t
 from states.engine.tasks import Due, task_row
-from states.errors import Conflict, NotFound, RenshiError
+from states.errors import Conflict, NotFound, RenshiError, RuleRefused
 from states.org import SCHOOL_OFFICER, SCOPE_ROLES, SYSTEM, SYSTEM_ACTOR, Actor
 from states.process.spec import policy_for
 from states.processes.support_teaching.machine import TERM, TermMachine
 from states.processes.support_teaching.rules import (
+    CORRECTED,
+    CORRECTED_LABELS,
     add_months,
     month_end,
     month_of,
@@ -73,15 +83,22 @@ from states.processes.support_teaching.rules import (
 from states.processes.support_teaching.spec import (
     CHECKIN_DUE_NOTICE,
     TERM_SPEC,
+    CorrectCheckin,
     RecordCheckin,
     ReopenCheckins,
 )
-from states.processes.support_teaching.tables import SupportCheckin, SupportTerm
+from states.processes.support_teaching.tables import (
+    SupportCheckin,
+    SupportCheckinCorrection,
+    SupportTerm,
+)
+from states.registry.service import ASSESSMENTS
 from states.store.models import Case, OrgUnit, Person, table_of
 
 log = logging.getLogger(__name__)
 
 terms_t, checkins_t = table_of(SupportTerm), table_of(SupportCheckin)
+corrections_t = table_of(SupportCheckinCorrection)
 cases_t, units_t, people_t = table_of(Case), table_of(OrgUnit), table_of(Person)
 ON_SITE = "on_site"
 STATUS_LABELS = {"open": "待填报", "submitted": "已填报", "missed": "未填报"}
@@ -371,6 +388,82 @@ def record_checkin(scope: EffectScope, cmd: RecordCheckin) -> None:
     scope.record["checkin_id"] = int(row.id)
 
 
+# --- correcting a filed month -------------------------------------------------------------------
+# The term states in which a filed month may still be corrected: until the assessment.
+CORRECTABLE = frozenset(
+    s for s in TERM_SPEC.states if "correct_checkin" in TERM_SPEC.allowed_events(s)
+)
+
+
+def correct_checkin(scope: EffectScope, cmd: CorrectCheckin) -> None:
+    """The month's values replaced by those given that differ; the old ones on the audit
+    row (``before``) and, with the new, on a row of ``support_checkin_corrections``."""
+    conn, ctx, record = scope.conn, scope.ctx, scope.record
+    month = parse_month(record["month"])
+    row = conn.execute(
+        select(checkins_t).where(
+            checkins_t.c.term_case_id == ctx.case.id,
+            checkins_t.c.month == month,
+            checkins_t.c.status == "submitted",
+        )
+    ).one()
+    was = {k: getattr(row, k) for k in CORRECTED}
+    changed = {k: record[k] for k in CORRECTED if k in record and record[k] != was[k]}
+    for k in CORRECTED:  # a value given unchanged is no part of the correction
+        if k in record and k not in changed:
+            del record[k]
+    conn.execute(update(checkins_t).where(checkins_t.c.id == row.id).values(**changed))
+    now = {**was, **changed}
+    correction_id = conn.execute(
+        insert(corrections_t)
+        .values(
+            checkin_id=row.id, term_case_id=ctx.case.id,
+            was_attendance_days=was["attendance_days"], was_teaching_hours=was["teaching_hours"],
+            was_assessment=was["assessment"], attendance_days=now["attendance_days"],
+            teaching_hours=now["teaching_hours"], assessment=now["assessment"],
+            reason=str(record["reason"]), corrected_at=ctx.now,
+            corrected_by=ctx.actor.person_id,
+        )
+        .returning(corrections_t.c.id)
+    ).scalar_one()  # fmt: skip
+    record.update(
+        before={k: was[k] for k in changed}, checkin_id=int(row.id),
+        correction_id=int(correction_id),
+    )  # fmt: skip
+
+
+def correct(
+    engine: CaseEngine,
+    actor: Actor,
+    term_id: int,
+    form: Mapping[str, Any],
+    *,
+    expected_version: int,
+    idempotency_key: str | None = None,
+) -> FireResult:
+    """The receiving school corrects a filed month (the term's ``correct_checkin``). A term
+    already assessed is refused naming the month, in words a school understands rather
+    than the engine's "no such step"."""
+    with engine.db.connect() as conn:
+        case = engine.ensure_visible(conn, term_id, actor)
+        if case.process != TERM:
+            raise NotFound("支教事项不存在")
+        grade = conn.execute(
+            select(terms_t.c.assessment).where(terms_t.c.case_id == term_id)
+        ).scalar()
+    if case.state not in CORRECTABLE and grade:
+        raise RuleRefused(
+            "checkin_correctable",
+            f"支教事项{term_id}已完成期满考核（{ASSESSMENTS.get(grade, grade)}），"
+            "月度考勤不能再更正",
+            field="month",
+        )
+    return engine.fire(
+        term_id, "correct_checkin", actor, dict(form), expected_version=expected_version,
+        idempotency_key=idempotency_key,
+    )  # fmt: skip
+
+
 def reopen_checkins(scope: EffectScope, cmd: ReopenCheckins) -> None:
     """Back on site after a refused termination: the months still open lost their tasks when
     the term left the site; marked here, they are handed to the receiving school again by
@@ -452,6 +545,35 @@ def end_terms(engine: Any) -> dict[str, int]:
 
 # --- reading ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
+class Correction:
+    """One correction of a filed month: what it said before and after, why, who, when."""
+
+    id: int
+    checkin_id: int
+    month_label: str
+    before: Mapping[str, Any]
+    after: Mapping[str, Any]
+    reason: str
+    corrected_at: dt.datetime
+    by: str
+
+    @property
+    def changes(self) -> str:
+        """出勤天数 21→20；表现评价 “按时到岗”→“两天病假”."""
+
+        def show(key: str, value: Any) -> str:
+            if value is None:
+                return "—"
+            return f"“{value}”" if key == "assessment" else str(value)
+
+        return "；".join(
+            f"{CORRECTED_LABELS[k]} {show(k, self.before[k])}→{show(k, self.after[k])}"
+            for k in CORRECTED
+            if self.before[k] != self.after[k]
+        )
+
+
+@dataclass(frozen=True)
 class CheckinRow:
     id: int
     term_case_id: int
@@ -471,6 +593,8 @@ class CheckinRow:
     submitted_at: dt.datetime | None
     receiving_school_id: int
     receiving_school: str
+    correctable: bool = False  # filed, and its term not assessed yet
+    corrections: tuple[Correction, ...] = ()  # oldest first
 
     @property
     def term_id(self) -> int:
@@ -501,7 +625,41 @@ def _row(r: Any) -> CheckinRow:
         assessment=r.assessment, submitted_at=r.submitted_at,
         receiving_school_id=int(r.receiving_school_id),
         receiving_school=str(r.receiving_school),
+        correctable=r.status == "submitted" and r.state in CORRECTABLE,
     )  # fmt: skip
+
+
+def _with_corrections(conn: Connection, rows: list[CheckinRow]) -> list[CheckinRow]:
+    """Each filed month with its corrections, oldest first (one read for the list)."""
+    ids = [c.id for c in rows if c.status == "submitted"]
+    found: dict[int, list[Correction]] = {}
+    for i in range(0, len(ids), CHUNK):
+        for r in conn.execute(
+            select(corrections_t, people_t.c.name)
+            .outerjoin(people_t, people_t.c.id == corrections_t.c.corrected_by)
+            .where(corrections_t.c.checkin_id.in_(ids[i : i + CHUNK]))
+            .order_by(corrections_t.c.id)
+        ):
+            found.setdefault(int(r.checkin_id), []).append(
+                Correction(
+                    id=int(r.id), checkin_id=int(r.checkin_id), month_label="",
+                    before={k: getattr(r, f"was_{k}") for k in CORRECTED},
+                    after={k: getattr(r, k) for k in CORRECTED}, reason=str(r.reason),
+                    corrected_at=r.corrected_at, by=str(r.name or ""),
+                )
+            )  # fmt: skip
+    if not found:
+        return rows
+    out = []
+    for c in rows:
+        made = found.get(c.id)
+        if made:
+            c = dataclasses.replace(
+                c, corrections=tuple(dataclasses.replace(x, month_label=c.month_label)
+                                     for x in made),
+            )  # fmt: skip
+        out.append(c)
+    return out
 
 
 def school_checkins(
@@ -524,9 +682,10 @@ def school_checkins(
     query = CHECKINS.where(terms_t.c.receiving_school_id.in_(schools))
     if status is not None:
         query = query.where(checkins_t.c.status == status)
-    rows = [
-        _row(r) for r in conn.execute(query.order_by(checkins_t.c.month.desc(), people_t.c.name))
-    ]
+    rows = _with_corrections(
+        conn,
+        [_row(r) for r in conn.execute(query.order_by(checkins_t.c.month.desc(), people_t.c.name))],
+    )
     waiting = sorted((c for c in rows if c.status == "open"), key=lambda c: (c.month, c.teacher))
     return waiting + [c for c in rows if c.status != "open"]
 
@@ -536,4 +695,4 @@ def term_checkins(conn: Connection, term_case_id: int) -> list[CheckinRow]:
     rows = conn.execute(
         CHECKINS.where(checkins_t.c.term_case_id == term_case_id).order_by(checkins_t.c.month)
     )
-    return [_row(r) for r in rows]
+    return _with_corrections(conn, [_row(r) for r in rows])

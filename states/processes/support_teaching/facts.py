@@ -11,6 +11,7 @@ from states.engine.context import CaseContext
 from states.org import path_ids
 from states.processes.support_teaching.machine import APPLICATION
 from states.processes.support_teaching.rules import (
+    CORRECTED,
     LEVELS,
     ApplicationFacts,
     Busy,
@@ -35,6 +36,8 @@ regions_t, units_t, cases_t = table_of(SupportRegion), table_of(OrgUnit), table_
 teachers_t, people_t = table_of(Teacher), table_of(Person)
 # A term that was never served (an objection upheld) keeps no one busy.
 NOT_SERVED = ("removed",)
+# An application selected and still open (its term in publicity) is busy through its term.
+HELD_BY_TERM = ("selected",)
 
 
 def region_of(conn: Connection, org_path: str) -> tuple[int, str] | None:
@@ -65,13 +68,15 @@ def need_label(school: str, level: str, subject: str) -> str:
 
 def busy(conn: Connection, teacher_id: int, *, leave_out: int | None = None) -> tuple[Busy, ...]:
     """The teacher's applications still being decided and terms not withdrawn by an upheld
-    objection, with the dates each holds them (a term ended early: until it ended)."""
+    objection, with the dates each holds them (a term ended early: until it ended). A
+    selected application is its term: named once, as the term."""
     out: list[Busy] = []
     for r in conn.execute(
         select(cases_t.c.id, cases_t.c.data).where(
             cases_t.c.process == APPLICATION,
             cases_t.c.applicant_id == teacher_id,
             cases_t.c.closed_at.is_(None),
+            cases_t.c.state.not_in(HELD_BY_TERM),
         )
     ):
         if r.id == leave_out or not r.data.get("starts_on"):
@@ -141,16 +146,17 @@ def checkin_facts(conn: Connection, ctx: CaseContext) -> CheckinFacts:
             terms_t.c.dispatched_on, terms_t.c.starts_on, terms_t.c.ends_on, terms_t.c.ended_on
         ).where(terms_t.c.case_id == ctx.case.id)
     ).one()
-    months = {
-        r.month: str(r.status)
-        for r in conn.execute(
-            select(checkins_t.c.month, checkins_t.c.status).where(
-                checkins_t.c.term_case_id == ctx.case.id
-            )
-        )
-    }
+    rows = conn.execute(
+        select(
+            checkins_t.c.month, checkins_t.c.status, checkins_t.c.attendance_days,
+            checkins_t.c.teaching_hours, checkins_t.c.assessment,
+        ).where(checkins_t.c.term_case_id == ctx.case.id)
+    ).all()  # fmt: skip
     return CheckinFacts(
         first=month_of(term.dispatched_on or term.starts_on),
         last=month_of(term.ended_on or term.ends_on),
-        months=months,
+        months={r.month: str(r.status) for r in rows},
+        filed={
+            r.month: {k: getattr(r, k) for k in CORRECTED} for r in rows if r.status == "submitted"
+        },
     )

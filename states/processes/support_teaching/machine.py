@@ -3,11 +3,15 @@ Three machines:
 
 - a receiving school's need (rural, weak, or in a paired region): drafted → the county (the
   city, for a paired region) approves → open for nominations until the county closes it;
+  full (已满额) by itself when its last place is taken, open again when a place is given back;
 - one candidate against one need: the teacher volunteers (their school confirms) or the
-  school nominates → the county selects, or passes over → a selected candidate's term opens;
+  school nominates → the county selects, or passes over → a selected candidate's term opens
+  in publicity; the selection stands when the publicity ends, and is withdrawn (撤销选派)
+  when an objection to it is upheld;
 - the teacher's term: publicity (objections suspend it) → dispatched → on site, checked in
-  monthly by the receiving school → assessed at the end (or after an approved early
-  termination) → returned, the time served credited to the service ledger.
+  monthly by the receiving school (a month filed may be corrected until the assessment) →
+  assessed at the end (or after an approved early termination) → returned, the time served
+  credited to the service ledger.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ class NeedMachine(StateMachine):
     draft = State("草稿", initial=True)
     review = State("待审批")
     approved = State("已批准")
+    # every place taken: moved here by the selection that took the last one, and back to
+    # approved when an upheld objection gives a place back (system steps, no one presses them)
+    filled_up = State("已满额")
     finished = State("已结束", final=True)
     rejected = State("未批准", final=True)
     withdrawn = State("已撤回", final=True)
@@ -31,14 +38,20 @@ class NeedMachine(StateMachine):
     approve = review.to(approved)
     reject = review.to(rejected)
     withdraw = draft.to(withdrawn) | review.to(withdrawn)
-    close_need = approved.to(finished)
+    fill_up = approved.to(filled_up)
+    reopen_places = filled_up.to(approved)
+    close_need = approved.to(finished) | filled_up.to(finished)
 
 
 class ApplicationMachine(StateMachine):
     draft = State("草稿", initial=True)
     school_review = State("学校确认")
     selection = State("县级遴选")
-    selected = State("已选派", final=True)
+    # selected, the term in publicity: the selection stands once the publicity is over, and
+    # is withdrawn if an objection to it is upheld
+    selected = State("已选派（公示中）")
+    confirmed = State("已选派", final=True)
+    revoked = State("撤销选派", final=True)
     not_selected = State("未选派", final=True)
     declined = State("学校未同意", final=True)
     withdrawn = State("已撤回", final=True)
@@ -50,13 +63,16 @@ class ApplicationMachine(StateMachine):
     decline = school_review.to(declined)
     select_teacher = selection.to(selected)
     not_select = selection.to(not_selected)
+    # fired by the term: its publicity over (the selection stands), or an objection upheld
+    confirm_selection = selected.to(confirmed)
+    revoke_selection = selected.to(revoked)
     withdraw = draft.to(withdrawn) | school_review.to(withdrawn) | selection.to(withdrawn)
 
 
 class TermMachine(StateMachine):
     publicity = State("公示中", initial=True)
     objection_review = State("异议核查")
-    removed = State("异议成立取消选派", final=True)
+    removed = State("异议成立，未派出", final=True)
     to_dispatch = State("待派出")
     on_site = State("在岗支教")
     termination_review = State("提前终止审批")
@@ -73,6 +89,12 @@ class TermMachine(StateMachine):
     # still within its deadline is filed while the term is assessed)
     check_in = on_site.to.itself(internal=True) | assessing.to.itself(  # type: ignore[no-untyped-call]
         internal=True
+    )
+    # the receiving school corrects a month it filed, until the term is assessed
+    correct_checkin = (
+        on_site.to.itself(internal=True)  # type: ignore[no-untyped-call]
+        | termination_review.to.itself(internal=True)  # type: ignore[no-untyped-call]
+        | assessing.to.itself(internal=True)  # type: ignore[no-untyped-call]
     )
     remind_term_end = on_site.to.itself(internal=True)  # type: ignore[no-untyped-call]
     # early termination, asked by the receiving school or by the teacher

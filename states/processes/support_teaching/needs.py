@@ -38,8 +38,10 @@ needs_t, terms_t, cases_t = table_of(SupportNeed), table_of(SupportTerm), table_
 units_t, teachers_t = table_of(OrgUnit), table_of(Teacher)
 # Needs that count as declared on the board: submitted at least (a draft never outlives
 # its transaction; a withdrawn one was taken back).
-DECLARED = ("review", "approved", "finished", "rejected")
-APPROVED = ("approved", "finished")
+DECLARED = ("review", "approved", "filled_up", "finished", "rejected")
+APPROVED = ("approved", "filled_up", "finished")
+# Approved and not closed: taking candidates (approved) or full until a place comes back.
+STANDING = ("approved", "filled_up")
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,11 @@ class NeedRow:
     @property
     def left(self) -> int:
         return max(0, self.places - self.filled)
+
+    @property
+    def full(self) -> bool:
+        """已满额: every place taken (the need's own state says so)."""
+        return self.state == "filled_up"
 
 
 @dataclass(frozen=True)
@@ -275,10 +282,11 @@ def _homes(conn: Connection, actor: Actor) -> list[str]:
 
 
 def open_needs(conn: Connection, actor: Actor, *, today: dt.date | None = None) -> list[NeedRow]:
-    """The approved needs the actor may answer: a teacher or a school those of their county
-    (of their city, for a paired region's); an officer those in their subtree. ``today``:
-    needs whose term has begun are left out."""
-    query = NEEDS.where(cases_t.c.state == "approved")
+    """The approved needs the actor may answer — full ones too (已满额: a candidate waits for a
+    place given back) —: a teacher or a school those of their county (of their city, for a
+    paired region's); an officer those in their subtree. ``today``: needs whose term has
+    begun are left out."""
+    query = NEEDS.where(cases_t.c.state.in_(STANDING))
     if today is not None:
         query = query.where(needs_t.c.starts_on >= today)
     rows = conn.execute(query.order_by(needs_t.c.starts_on, needs_t.c.case_id)).all()

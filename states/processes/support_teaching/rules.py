@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from states.process.rules import Facts, Verdict
 
@@ -20,6 +21,13 @@ TERMINATION_KINDS = {
     "other": "其他原因",
 }
 MAX_YEARS = 3
+# What a correction of a filed month may change.
+CORRECTED = ("attendance_days", "teaching_hours", "assessment")
+CORRECTED_LABELS = {
+    "attendance_days": "出勤天数",
+    "teaching_hours": "授课课时",
+    "assessment": "表现评价",
+}
 
 
 def cn_date(day: dt.date) -> str:
@@ -189,7 +197,8 @@ def _app(facts: Facts) -> ApplicationFacts:
 @dataclass(frozen=True)
 class NeedOpen:
     """Candidates are put forward and chosen while the need is approved and its term has
-    not begun."""
+    not begun. A full need (已满额) still takes candidates, as reserves for a place given
+    back: only their selection is refused while none is (``PlacesLeft``)."""
 
     code: str = "need_open"
     label: str = "支教需求受理中"
@@ -199,7 +208,7 @@ class NeedOpen:
         a = _app(facts)
         if a.need_state is None:
             return Verdict.failed(f"支教需求{a.need_id}不存在", field="need_id")
-        if a.need_state != "approved":
+        if a.need_state not in ("approved", "filled_up"):
             return Verdict.failed(f"支教需求{a.need_id}（{a.need}）未在受理中", field="need_id")
         if facts.today > a.starts_on:
             return Verdict.failed(
@@ -284,6 +293,8 @@ class CheckinFacts:
     first: dt.date  # the dispatch month
     last: dt.date  # the month the term ends
     months: Mapping[dt.date, str]
+    # the values of each filed month: attendance_days, teaching_hours, assessment
+    filed: Mapping[dt.date, Mapping[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -312,6 +323,38 @@ class CheckinMonth:
             return Verdict.failed(f"{ym(month)}的月度考勤已填报", field="month")
         if status != "open":
             return Verdict.failed(f"{ym(month)}的月度考勤已关闭", field="month")
+        return Verdict.passed()
+
+
+@dataclass(frozen=True)
+class CorrectableCheckin:
+    """A correction is of a month already filed, and changes something of it. (A term
+    assessed takes no correction: the event is not there any more.)"""
+
+    code: str = "checkin_correctable"
+    label: str = "更正已填报的月度考勤"
+    needs: frozenset[type] = frozenset({CheckinFacts})
+
+    def check(self, facts: Facts) -> Verdict:
+        c = facts.get(CheckinFacts)
+        month = parse_month(facts.payload.get("month"))
+        if month is None:
+            return Verdict.failed("月份应为“年-月”，如2027-09", field="month")
+        status = c.months.get(month)
+        if status == "missed":
+            return Verdict.failed(
+                f"{ym(month)}的月度考勤未按期填报，没有可更正的内容", field="month"
+            )
+        if status != "submitted":
+            return Verdict.failed(f"{ym(month)}的月度考勤尚未填报，不能更正", field="month")
+        given = [k for k in CORRECTED if facts.payload.get(k) is not None]
+        if not given:
+            return Verdict.failed(
+                "请填写要更正的出勤天数、授课课时或表现评价", field="attendance_days"
+            )
+        was = c.filed.get(month, {})
+        if all(facts.payload[k] == was.get(k) for k in given):
+            return Verdict.failed(f"更正的内容与{ym(month)}已填报的相同，无需更正", field=given[0])
         return Verdict.passed()
 
 

@@ -52,6 +52,7 @@ from states.processes.support_teaching.rules import (
     LEVELS,
     TERMINATION_KINDS,
     CheckinMonth,
+    CorrectableCheckin,
     DayBetween,
     NeedOpen,
     NoOverlap,
@@ -65,7 +66,7 @@ from states.processes.support_teaching.rules import (
 SCHOOL, APPROVER, SYSTEM = By(officer="school"), By(officer="approver"), By(system=True)
 APPLICANT = By(applicant=True)
 
-# Notice kinds (notifications/templates/<kind>.txt.j2); each carries support_school,
+# Notice kinds (notices/<kind>.txt.j2, declared in notice_kinds.py); each carries support_school,
 # support_detail and support_date in its payload.
 NEED_APPROVED_NOTICE = "support_need_approved"
 NEED_REJECTED_NOTICE = "support_need_rejected"
@@ -122,7 +123,33 @@ class OpenTerm(Command):
 
 @dataclass(frozen=True)
 class ReleasePlace(Command):
-    """An upheld objection gives the need its place back."""
+    """A withdrawn selection gives the need its place back (one guarded UPDATE); a need
+    that was full is open again."""
+
+
+@dataclass(frozen=True)
+class ConfirmSelection(Command):
+    """The term's publicity is over: its application's selection stands (已选派)."""
+
+
+@dataclass(frozen=True)
+class RevokeSelection(Command):
+    """An objection to the term was upheld: its application's selection is withdrawn
+    (撤销选派), for ``reason``, which gives the need its place back."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class RevokedNotice(Command):
+    """The sending school told that its teacher's selection was withdrawn, and why (the
+    teacher hears it from the engine's own progress notice)."""
+
+
+@dataclass(frozen=True)
+class CorrectCheckin(Command):
+    """A filed month's values replaced by the ones given, the old ones kept beside them
+    (on the audit row and in ``support_checkin_corrections``)."""
 
 
 @dataclass(frozen=True)
@@ -179,6 +206,8 @@ NEED_STATES: Mapping[str, StateSpec] = {
     "review": StateSpec("review", APPROVER, 10),
     # open for candidates until the approver closes it; the candidates carry the work
     "approved": StateSpec("approved"),
+    # every place taken (by the selection that took the last); a place given back reopens it
+    "filled_up": StateSpec("filled_up"),
     "finished": StateSpec("finished"),
     "rejected": StateSpec("rejected", tags=frozenset({TERMINAL_NEGATIVE})),
     "withdrawn": StateSpec("withdrawn", tags=frozenset({TERMINAL_NEGATIVE})),
@@ -199,6 +228,8 @@ NEED_EVENTS: Mapping[str, EventSpec] = {
             form=Form((Field("reason", "撤回原因", required=False, max_length=500),)),
             decision=False, style="danger",
         ),
+        EventSpec("fill_up", "名额已满", SYSTEM, decision=False),
+        EventSpec("reopen_places", "名额退回，恢复受理", SYSTEM, decision=False),
         EventSpec(
             "close_need", "结束受理", APPROVER,
             form=Form((Field("reason", "结束原因", required=False, max_length=500),)),
@@ -225,7 +256,7 @@ NEED_SPEC = ProcessSpec(
     start_form=NEED_FORM,
     resolve_tier=approver_tier,
     effects=_need_effects,
-    main_path=("draft", "review", "approved", "finished"),
+    main_path=("draft", "review", "approved", "filled_up", "finished"),
     # declared by the receiving school through the support-teaching pages and API (needs.py)
     opened_by="county",
     once_per_year=False,
@@ -246,7 +277,10 @@ APPLICATION_STATES: Mapping[str, StateSpec] = {
     "draft": StateSpec("draft"),
     "school_review": StateSpec("school_review", SCHOOL, 5),
     "selection": StateSpec("selection", APPROVER, 10),
+    # the term is in publicity; the term's own steps settle the selection either way
     "selected": StateSpec("selected"),
+    "confirmed": StateSpec("confirmed"),
+    "revoked": StateSpec("revoked", tags=frozenset({TERMINAL_NEGATIVE})),
     "not_selected": StateSpec("not_selected", tags=frozenset({TERMINAL_NEGATIVE})),
     "declined": StateSpec("declined", tags=frozenset({TERMINAL_NEGATIVE})),
     "withdrawn": StateSpec("withdrawn", tags=frozenset({TERMINAL_NEGATIVE})),
@@ -267,6 +301,11 @@ APPLICATION_EVENTS: Mapping[str, EventSpec] = {
             "not_select", "不予选派", form=Form((REASON,)), overrides_signers=True,
             style="danger",
         ),
+        EventSpec("confirm_selection", "公示期满，选派生效", SYSTEM, decision=False),
+        EventSpec(
+            "revoke_selection", "撤销选派（异议成立）", SYSTEM, form=Form((REASON,)),
+            decision=False, style="danger",
+        ),
         EventSpec(
             "withdraw", "撤回报名", APPLICANT,
             form=Form((Field("reason", "撤回原因", required=False, max_length=500),)),
@@ -281,6 +320,8 @@ def _application_effects(ctx: EffectContext) -> Sequence[Command]:
         return (NotExempt(),)
     if ctx.event == "select_teacher":
         return (NotExempt(), TakePlace(), OpenTerm())
+    if ctx.event == "revoke_selection":
+        return (ReleasePlace(), RevokedNotice())
     return ()
 
 
@@ -292,7 +333,7 @@ APPLICATION_SPEC = ProcessSpec(
     events=APPLICATION_EVENTS,
     resolve_tier=approver_tier,
     effects=_application_effects,
-    main_path=("draft", "school_review", "selection", "selected"),
+    main_path=("draft", "school_review", "selection", "selected", "confirmed"),
     # a teacher volunteers, or the school nominates, through applications.py
     opened_by="county",
     once_per_year=False,
@@ -325,6 +366,16 @@ CHECKIN = Form(
         Field("attendance_days", "出勤天数", "int", min_value=0, max_value=31),
         Field("teaching_hours", "授课课时", "int", min_value=0, max_value=200),
         Field("assessment", "表现评价", max_length=500),
+    )
+)
+# A filed month corrected: the month, what changes (at least one of the three), and why.
+CORRECTION = Form(
+    (
+        Field("month", "月份", max_length=7, pattern=r"\d{4}-\d{2}", help="如 2027-09"),
+        Field("attendance_days", "出勤天数", "int", required=False, min_value=0, max_value=31),
+        Field("teaching_hours", "授课课时", "int", required=False, min_value=0, max_value=200),
+        Field("assessment", "表现评价", required=False, max_length=500),
+        Field("reason", "更正原因", max_length=500, help="如“出勤天数误填，应为20天”"),
     )
 )
 TERMINATION = Form(
@@ -378,6 +429,10 @@ TERM_EVENTS: Mapping[str, EventSpec] = {
             "check_in", "填报月度考勤", SCHOOL, (RuleUse(CheckinMonth()),), CHECKIN,
             decision=False,
         ),
+        EventSpec(
+            "correct_checkin", "更正月度考勤", SCHOOL, (RuleUse(CorrectableCheckin()),),
+            CORRECTION, decision=False, style="secondary",
+        ),
         EventSpec("remind_term_end", "支教期满提醒", SYSTEM, decision=False),
         EventSpec(
             "request_termination", "申请提前终止", SCHOOL, form=TERMINATION, decision=False,
@@ -405,13 +460,13 @@ def _term_effects(ctx: EffectContext) -> Sequence[Command]:
     today = ctx.facts.today.isoformat()
     data = ctx.facts.data
     if ctx.event == "close_publicity":
-        return (SetData({"publicity_closed_on": today}),)
+        return (SetData({"publicity_closed_on": today}), ConfirmSelection())
     if ctx.event == "raise_objection":
         return (FileObjection(), SuspendWindow())
     if ctx.event == "dismiss_objection":
         return (SettleObjection(DISMISSED), ResumeWindow())
     if ctx.event == "uphold_objection":
-        return (SettleObjection(UPHELD), ReleasePlace())
+        return (SettleObjection(UPHELD), RevokeSelection(str(ctx.payload.get("reason", ""))))
     if ctx.event == "dispatch_teacher":
         patch = {"dispatched_on": str(ctx.payload["on"])}
         if ctx.payload.get("doc_number"):
@@ -419,6 +474,8 @@ def _term_effects(ctx: EffectContext) -> Sequence[Command]:
         return (SetData(patch), RecordDispatch())
     if ctx.event == "check_in":
         return (RecordCheckin(),)
+    if ctx.event == "correct_checkin":
+        return (CorrectCheckin(),)
     if ctx.event == "remind_term_end":
         return (
             SetData({"reminded_for": data.get("ends_on")}),
@@ -495,6 +552,8 @@ TERM_SPEC = ProcessSpec(
                 # the term: publicity over, dispatched, the reminder, its end
                 "publicity_closed_on", "dispatched_on", "doc_number", "reminded_for",
                 "ended_on", "ended_early", "checkin_id",
+                # a month corrected: its values before, the correction's row
+                "before", "correction_id",
                 # the assessment and what it earned on the service ledger
                 "grade_label", "credit_id", "credited_months", "credit_note",
             }

@@ -1,6 +1,7 @@
 """Support teaching's own tables: the paired regions a city supports, the receiving schools'
-needs, the teachers' terms and their monthly check-ins. They join the one schema through the
-shared declarative base (``ProcessPackage.tables``); migration 0025 creates them.
+needs, the teachers' terms, their monthly check-ins and the corrections of filed months. They
+join the one schema through the shared declarative base (``ProcessPackage.tables``); migration
+0025 creates them, 0028 the corrections.
 
 The case rows stay the truth of where each need, application and term stands; these tables
 hold what the board, the sweep and the rules query by column (dates, places, who and where),
@@ -126,3 +127,25 @@ class SupportCheckin(Base):
     assessment: Mapped[str | None] = mapped_column(Text)
     submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     submitted_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+
+
+class SupportCheckinCorrection(Base):
+    """A filed month corrected by the receiving school (its term's ``correct_checkin``
+    event, which carries the same on its audit row): the values before and after — a value
+    not corrected is the same on both sides — why, by whom and when. Oldest first per
+    month, the history of what the month said."""
+
+    __tablename__ = "support_checkin_corrections"
+    __table_args__ = (Index("ix_support_checkin_corrections_checkin", "checkin_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    checkin_id: Mapped[int] = mapped_column(ForeignKey("support_checkins.id"))
+    term_case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    was_attendance_days: Mapped[int | None] = mapped_column(Integer)
+    was_teaching_hours: Mapped[int | None] = mapped_column(Integer)
+    was_assessment: Mapped[str | None] = mapped_column(Text)
+    attendance_days: Mapped[int | None] = mapped_column(Integer)
+    teaching_hours: Mapped[int | None] = mapped_column(Integer)
+    assessment: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    corrected_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    corrected_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))

@@ -1,5 +1,6 @@
 """A teacher's term (支教) and the records: the day dispatched and the day it ended kept on the
-term's row; an upheld objection gives the need its place back; the receiving school's
+term's row; the publicity's end confirms the selection that opened the term, an upheld
+objection withdraws it (撤销选派, the need's place given back); the receiving school's
 assessment credits the time served to the service ledger (``states.registry.service``) when
 it is competent or better, which title review's rural-experience rule reads. The teacher's
 own terms, and the dispatch lists an officer exports (the ID number masked by the declared
@@ -27,9 +28,18 @@ from sqlalchemy import Connection, delete, or_, select, update
 from states.engine.effects import EffectScope
 from states.engine.outbox import notice, send
 from states.engine.visibility import Viewer, shown_record
-from states.org import GENDERS, OFFICER_OF_TIER, SCHOOL_OFFICER, SCOPE_ROLES, SYSTEM, Actor
+from states.org import (
+    GENDERS,
+    OFFICER_OF_TIER,
+    SCHOOL_OFFICER,
+    SCOPE_ROLES,
+    SYSTEM,
+    SYSTEM_ACTOR,
+    Actor,
+)
 from states.process.visibility import Audience
-from states.processes.support_teaching.machine import TermMachine
+from states.processes.support_teaching.applications import give_back
+from states.processes.support_teaching.machine import APPLICATION, TermMachine
 from states.processes.support_teaching.rules import LEVELS, cn_date, month_of
 from states.processes.support_teaching.spec import (
     ASSESSED_NOTICE,
@@ -37,10 +47,11 @@ from states.processes.support_teaching.spec import (
     TERM_ENDING_NOTICE,
     TERM_SPEC,
     TERMINATED_NOTICE,
+    ConfirmSelection,
     CreditTerm,
     EndTerm,
     RecordDispatch,
-    ReleasePlace,
+    RevokeSelection,
     TermNotice,
 )
 from states.processes.support_teaching.tables import SupportCheckin, SupportNeed, SupportTerm
@@ -62,13 +73,44 @@ def _term(scope: EffectScope) -> Any:
 
 
 # --- effects ----------------------------------------------------------------------------------
-def release_place(scope: EffectScope, cmd: ReleasePlace) -> None:
-    need_id = int(scope.ctx.data["need_id"])
-    scope.conn.execute(
-        update(needs_t)
-        .where(needs_t.c.case_id == need_id, needs_t.c.filled > 0)
-        .values(filled=needs_t.c.filled - 1)
-    )
+def _selection(scope: EffectScope) -> Any:
+    """The application that opened the term, under its row lock: (id, state, version)."""
+    return scope.conn.execute(
+        select(cases_t.c.id, cases_t.c.state, cases_t.c.version)
+        .where(
+            cases_t.c.id == int(scope.ctx.data["application_id"]),
+            cases_t.c.process == APPLICATION,
+        )
+        .with_for_update()
+    ).one_or_none()
+
+
+def confirm_selection(scope: EffectScope, cmd: ConfirmSelection) -> None:
+    """Publicity over with no objection upheld: the selection stands (the application
+    closes as 已选派)."""
+    app = _selection(scope)
+    if app is not None and app.state == "selected":
+        scope.engine.fire_in(
+            scope.conn, int(app.id), "confirm_selection", SYSTEM_ACTOR,
+            expected_version=int(app.version),
+        )  # fmt: skip
+
+
+def revoke_selection(scope: EffectScope, cmd: RevokeSelection) -> None:
+    """An objection upheld: the application's selection is withdrawn for the officer's
+    reason (撤销选派), which gives the need its place back and tells the sending school.
+    (An application found in any other state has no selection left to withdraw: the place
+    is given back all the same.)"""
+    app = _selection(scope)
+    said = f"：{cmd.reason}" if cmd.reason else ""
+    reason = f"公示期间异议经核查成立（支教事项{scope.ctx.case.id}）{said}"[:1000]
+    if app is not None and app.state == "selected":
+        scope.engine.fire_in(
+            scope.conn, int(app.id), "revoke_selection", SYSTEM_ACTOR, {"reason": reason},
+            expected_version=int(app.version),
+        )  # fmt: skip
+    else:
+        give_back(scope.engine, scope.conn, int(scope.ctx.data["need_id"]))
 
 
 def record_dispatch(scope: EffectScope, cmd: RecordDispatch) -> None:
