@@ -217,7 +217,7 @@ def _who(spec: ProcessSpec, event: str) -> str:
     if by.applicant:
         return "申请人本人"
     if by.panel:
-        return "评审专家（抽取的评委会）"
+        return by.panel_label or "评审专家（抽取的评委会）"
     if by.system:
         return "系统（到期自动）"
     if by.public:
@@ -233,7 +233,7 @@ def _who(spec: ProcessSpec, event: str) -> str:
         elif state.actor.applicant:
             holders["申请人本人"] = None
         elif state.actor.panel:
-            holders["评审专家"] = None
+            holders[state.actor.panel_label or "评审专家"] = None
     return "当前环节的办理人：" + ("、".join(holders) or "按环节确定")
 
 

@@ -565,6 +565,10 @@ def test_every_case_endpoint_from_out_of_scope(live: Live) -> None:
             "decision": "accept"
         },
         ("post", "/api/v1/supervision/rectifications/{case_id}/reinspector"): {"person_id": 1},
+        # a compliance finding in the demo county (情况说明, 人工销号), from the next county
+        ("get", "/api/v1/compliance/findings/{finding_id}"): None,
+        ("post", "/api/v1/compliance/findings/{finding_id}/notes"): {"text": "已安排整改"},
+        ("post", "/api/v1/compliance/findings/{finding_id}/close"): {"reason": "已整改"},
     }
     campaign = live.client("county_officer").post(
         "/api/v1/rotation/campaigns",
@@ -604,6 +608,19 @@ def test_every_case_endpoint_from_out_of_scope(live: Live) -> None:
             ended_on=dt.date(2026, 8, 31), assessment="competent", actor=SYSTEM_ACTOR,
             at=live.clock.now(),
         )  # fmt: skip
+    from states.processes.compliance import checks
+    from states.processes.compliance.tables import ComplianceFinding
+
+    checks.run_all(live.services.engine)
+    with live.services.db.connect() as conn:
+        county_path = conn.execute(
+            select(OrgUnit.path).where(OrgUnit.id == ids["county"])
+        ).scalar_one()
+        finding = conn.execute(
+            select(ComplianceFinding.id)
+            .where(ComplianceFinding.unit_path.startswith(county_path))
+            .limit(1)
+        ).scalar_one()
     scoped = {
         (m, p)
         for p, ops in spec["paths"].items()
@@ -633,6 +650,7 @@ def test_every_case_endpoint_from_out_of_scope(live: Live) -> None:
             need_id=need,
             term_id=cid,
             sheet_id=1,
+            finding_id=finding,
         )
 
         if body == "upload":

@@ -532,3 +532,23 @@ def test_a_campaign_over_the_api(live: Live, county: County) -> None:
     assert "按检查项目" in pages.get(f"/supervision/{cid}/report").text
     mine_page, _ = _sign_in(live, finder)
     assert "我记录的问题" in mine_page.get(f"/supervision/{cid}/mine").text
+
+
+def test_the_catalogue_names_the_inspectors_and_the_reinspectors(live: Live) -> None:
+    """Who acts at each step, as the process catalogue says it: supervision's steps name
+    the inspectors drawn and the re-inspector; title review's committee is still named."""
+    client = live.client("county_officer")
+
+    def who(process: str) -> dict[str, str]:
+        body = _ok(client.get(f"/api/v1/processes/{process}"))
+        return {e["id"]: e["who"] for e in body["events"]}
+
+    campaign, rectification = who("inspection_campaign"), who("rectification")
+    assert campaign["record_finding"] == "检查人员（抽取的督查员）"
+    for event in ("accept_rectification", "return_rectification", "escalate_rectification"):
+        assert rectification[event] == "当前环节的办理人：复查人员", event
+    assert rectification["report_rectification"] == "当前环节的办理人：学校人事干部"
+    said = {w for p in ("inspection_campaign", "rectification") for w in who(p).values()}
+    assert not [w for w in said if "评审专家" in w or "评委" in w], said
+    title = who("title_review")
+    assert "评审专家（抽取的评委会）" in title.values(), title

@@ -133,6 +133,7 @@ def _api_bodies(client: httpx.Client, cid: int, applicant: int) -> dict[str, htt
         "book_id": 1,
         "task_id": 1,
         "need_id": 1,
+        "finding_id": 1,
     }
     out = {}
     for template, operations in schema["paths"].items():

@@ -35,7 +35,9 @@ class By:
 
     ``officer`` is a tier alias the process resolves per case ("school", "county",
     "organizer" ...) to the unit whose personnel officer acts. ``panel``: a member of the
-    panel drawn for the case (an expert, an inspector) who has not yet acted.
+    panel drawn for the case (an expert, an inspector) who has not yet acted;
+    ``panel_label`` names them as the catalogue says it to a person ("检查人员"), the
+    committee's experts when left out.
     """
 
     officer: str | None = None
@@ -43,6 +45,7 @@ class By:
     panel: bool = False
     system: bool = False
     public: bool = False
+    panel_label: str | None = None
 
 
 STATE_ACTOR = By()  # "whoever the current state hands its task to"

@@ -1,9 +1,11 @@
 """Pages of the automated compliance checks: the inspectors' board (``/compliance``: counts by
 check and unit, the open findings, the recently closed, filters, the masked export, and for
-the province's officers 「立即检查」), a teacher's ethics pledge (``/compliance/pledge``: the
-text, 签署), and the honour certificates the province or a city records
-(``/compliance/honours``: one by hand, or a sheet). Same web kit, same operations and the
-same visibility as the JSON API."""
+the province's officers 「立即检查」), a finding's own page (``/compliance/findings/<id>``:
+the subject, the rule, the unit, its explanations and closing; the forms for an explanation
+(情况说明) and for closing by hand (人工销号) to those who may), a teacher's ethics pledge
+(``/compliance/pledge``: the text, 签署), and the honour certificates the province or a city
+records (``/compliance/honours``: one by hand, or a sheet). Same web kit, same operations
+and the same visibility as the JSON API."""
 
 from __future__ import annotations
 
@@ -16,9 +18,9 @@ from starlette.datastructures import UploadFile
 
 from api import webkit
 from api.webkit import Posted, Problem, SignedIn, Who
-from states.errors import FormError, PermissionDenied, RenshiError
+from states.errors import FormError, NotFound, PermissionDenied, RenshiError
 from states.org import PROVINCE_OFFICER, SYSTEM, TEACHER
-from states.processes.compliance import checks, findings, pledge, records
+from states.processes.compliance import checks, findings, notes, pledge, records
 from states.processes.compliance.records import ISSUERS
 from states.registry import history
 from states.registry.roster_sheet import parse_date
@@ -32,6 +34,7 @@ MAX_UPLOAD: Final = 16 * 1024 * 1024
 OnBoard = Annotated[Who, Depends(webkit.guarded("/compliance"))]
 OnPledge = Annotated[Who, Depends(webkit.guarded("/compliance/pledge"))]
 OnHonours = Annotated[Who, Depends(webkit.guarded("/compliance/honours"))]
+OnFinding = Annotated[Who, Depends(webkit.guarded("/compliance/findings/{finding_id}"))]
 
 
 def _reader(who: Who) -> bool:
@@ -140,6 +143,93 @@ def run_page(request: Request, form: Posted, who: OnBoard) -> Response:
     if failed:
         said += f"；{len(failed)}项未能完成，请查看系统运行记录"
     return webkit.redirect("/compliance", said)
+
+
+# --- one finding --------------------------------------------------------------------------------
+def _finding_page(
+    request: Request,
+    who: Who,
+    raw_id: str,
+    *,
+    problem: Problem | None = None,
+    status: int = 200,
+) -> Response:
+    finding_id = _id(raw_id)
+    if finding_id is None:
+        return webkit.not_found(request, who, "问题")
+    rules = who.svc.engine.processes.compliance_rules()
+    try:
+        with reader(who.svc.db).connect() as conn:
+            page = findings.finding(conn, who.actor, rules, finding_id)
+    except RenshiError:  # a teacher, another unit's finding, or none: the same answer
+        return webkit.not_found(request, who, "问题")
+    return webkit.render(
+        request,
+        "compliance/finding.html",
+        who,
+        {
+            "nav": "/compliance",
+            "page": page,
+            "x": page.line,
+            "problem": problem,
+            "values": problem.values if problem else {},
+            "field": problem.field if problem else None,
+            "max_text": notes.MAX_TEXT,
+        },
+        status=status,
+    )
+
+
+@compliance_pages.get("/compliance/findings/{finding_id}")
+def finding_page(request: Request, finding_id: str, who: SignedIn) -> Response:
+    return _finding_page(request, who, finding_id)
+
+
+def _act_on_finding(
+    request: Request, who: Who, raw_id: str, where: str, values: dict[str, str], act: Any
+) -> Response:
+    finding_id = _id(raw_id)
+    if finding_id is None:
+        return webkit.not_found(request, who, "问题")
+    try:
+        said = act(finding_id)
+    except (NotFound, PermissionDenied) as exc:
+        if isinstance(exc, NotFound) or not _reader(who):
+            return webkit.not_found(request, who, "问题")
+        problem = Problem(where, webkit.said(exc), None, values)
+        return _finding_page(request, who, raw_id, problem=problem, status=exc.status)
+    except RenshiError as exc:
+        field = exc.field if exc.field in values else None
+        problem = Problem(where, webkit.said(exc), field, values)
+        return _finding_page(request, who, raw_id, problem=problem, status=exc.status)
+    return webkit.redirect(f"/compliance/findings/{finding_id}", said)
+
+
+@compliance_pages.post("/compliance/findings/{finding_id}/notes")
+def note_page(request: Request, finding_id: str, form: Posted, who: OnFinding) -> Response:
+    values = {k: webkit.text(form, k) for k in ("text", "until")}
+
+    def act(fid: int) -> str:
+        raw = values["until"].strip()
+        try:
+            until = parse_date(raw) if raw else None
+        except ValueError as exc:
+            raise FormError("until", str(exc)) from None
+        notes.note(who.svc.engine, who.actor, fid, values["text"], until)
+        return "已填写情况说明"
+
+    return _act_on_finding(request, who, finding_id, "note", values, act)
+
+
+@compliance_pages.post("/compliance/findings/{finding_id}/close")
+def close_page(request: Request, finding_id: str, form: Posted, who: OnFinding) -> Response:
+    values = {"reason": webkit.text(form, "reason")}
+
+    def act(fid: int) -> str:
+        notes.close(who.svc.engine, who.actor, fid, values["reason"])
+        return "已人工销号"
+
+    return _act_on_finding(request, who, finding_id, "close", values, act)
 
 
 # --- the teacher's pledge -----------------------------------------------------------------------

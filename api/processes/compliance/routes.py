@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, File, Path, Query, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
@@ -20,7 +20,7 @@ from api.errors import ERRORS
 from states.clock import local_date
 from states.errors import FormError, NotFound, PermissionDenied
 from states.org import PROVINCE_OFFICER, SYSTEM, Actor
-from states.processes.compliance import checks, findings, pledge, records
+from states.processes.compliance import checks, findings, notes, pledge, records
 from states.registry import history
 from states.sheets import SheetError, read_table, write_xlsx
 from states.store.db import reader
@@ -38,8 +38,15 @@ class RuleOut(BaseModel):
     subject: str = Field(description="对象类别：教师、单位、事项")
     advice: str = Field(description="整改要求")
     open: int = Field(description="未整改问题数")
+    explained: int = Field(description="未整改问题中已填写情况说明的")
     opened_recently: int = Field(description="近30天新发现")
-    closed_recently: int = Field(description="近30天销号")
+    closed_recently: int = Field(description="近30天销号（合计）")
+    closed_by_data: int = Field(description="近30天销号中，数据更新（整改完成）销号的")
+    closed_by_hand: int = Field(description="近30天销号中，上级单位人工销号的")
+
+
+def _rule_out(r: findings.RuleCount) -> RuleOut:
+    return RuleOut(**vars(r), closed_by_data=r.closed_by_data)
 
 
 class UnitCountOut(BaseModel):
@@ -68,6 +75,51 @@ class FindingOut(BaseModel):
     closed_at: dt.datetime | None
     closed_how: str
     link: str
+    note: str = Field(description="最近一次情况说明；没有为空")
+    note_until: dt.date | None = Field(description="最近一次情况说明写明的预计整改日期")
+    noted_at: dt.datetime | None = Field(description="最近一次情况说明的填写时间")
+    noted_by: str = Field(description="最近一次情况说明的填写人")
+    by_hand: bool = Field(description="是否为上级单位人工销号")
+    closed_by: str = Field(description="人工销号的办理人；数据更新销号的为空")
+    closed_unit: str = Field(description="人工销号的单位")
+    close_reason: str = Field(description="人工销号的理由")
+
+
+class NoteOut(BaseModel):
+    id: int
+    text: str = Field(description="情况说明")
+    until: dt.date | None = Field(description="预计整改日期")
+    at: dt.datetime = Field(description="填写时间")
+    author: str = Field(description="填写人")
+    author_unit: str = Field(description="填写人所在单位")
+
+
+class FindingDetailOut(FindingOut):
+    notes: list[NoteOut] = Field(description="全部情况说明，按填写时间先后")
+    may_note: bool = Field(description="本人可否填写情况说明")
+    may_close: bool = Field(description="本人可否人工销号")
+    summary: str = Field(description="概况（文字）")
+
+
+class NoteIn(s.In):
+    text: Annotated[
+        s.Text,
+        Field(
+            title="情况说明",
+            max_length=2000,
+            description="暂不能整改的原因、已采取的措施等（必填，至多500字）",
+        ),
+    ]
+    until: Annotated[
+        dt.date | None, Field(title="预计整改日期", description="可不填；不能早于今天")
+    ] = None
+
+
+class CloseIn(s.In):
+    reason: Annotated[
+        s.Text,
+        Field(title="销号理由", max_length=2000, description="人工销号的理由（必填，至多500字）"),
+    ]
 
 
 class BoardOut(BaseModel):
@@ -162,7 +214,7 @@ def _operator(actor: Actor) -> None:
 
 def _words(counts: dict[str, int]) -> str:
     words = {"issued": "下发承诺书", "open": "现有问题", "found": "新发现", "closed": "销号",
-             "notified": "通知单位"}  # fmt: skip
+             "notified": "通知单位", "waived": "本学年已人工销号不再登记"}  # fmt: skip
     return "，".join(f"{words.get(k, k)}{n}" for k, n in counts.items())
 
 
@@ -172,7 +224,9 @@ def summary_of(b: findings.Board) -> str:
     parts = "、".join(f"{r.label}{r.open}项" for r in b.rules if r.open)
     text = f"{b.unit.name}：未整改问题共{total}项" + (f"（{parts}）" if parts else "")
     closed = sum(r.closed_recently for r in b.rules)
-    return text + f"；近{findings.CLOSED_DAYS}天销号{closed}项"
+    by_hand = sum(r.closed_by_hand for r in b.rules)
+    text += f"；近{findings.CLOSED_DAYS}天销号{closed}项"
+    return text + (f"（数据更新{closed - by_hand}项、人工销号{by_hand}项）" if by_hand else "")
 
 
 def _filters(svc: Svc, rule: str | None, status: str | None, unit_id: int | None) -> Any:
@@ -197,7 +251,7 @@ def list_rules(svc: Svc, actor: ApiActor, unit_id: Unit = None) -> list[RuleOut]
         b = findings.board(
             conn, actor, rules, findings.Filters(unit_id=unit_id), svc.now(), limit=0
         )
-    return [RuleOut(**vars(r)) for r in b.rules]
+    return [_rule_out(r) for r in b.rules]
 
 
 @router.get("/findings", summary="问题清单", response_model=BoardOut)
@@ -220,7 +274,7 @@ def list_findings(
         unit=b.unit.name,
         status=filters.status,
         summary=summary_of(b),
-        rules=[RuleOut(**vars(r)) for r in b.rules],
+        rules=[_rule_out(r) for r in b.rules],
         units=[
             UnitCountOut(unit_id=u.unit_id, name=u.name, counts=u.counts, total=u.total)
             for u in b.units
@@ -250,6 +304,59 @@ def export_findings(
         media_type=XLSX,
         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(title)}.xlsx"},
     )
+
+
+FindingId = Annotated[int, Path(ge=1, le=2**53, description="问题编号")]
+
+
+def _detail_out(page: findings.FindingPage) -> FindingDetailOut:
+    x = page.line
+    if x["closed_at"] is not None:
+        said = f"已于{local_date(x['closed_at']).isoformat()}销号（{x['closed_how']}）"
+    else:
+        said = "未整改" + (f"，已填写情况说明{len(x['notes'])}次" if x["notes"] else "")
+    return FindingDetailOut(
+        **x, may_note=page.may_note, may_close=page.may_close,
+        summary=f"{x['rule_label']}：{x['detail']}。{said}",
+    )  # fmt: skip
+
+
+def _detail(svc: Svc, actor: Actor, finding_id: int) -> FindingDetailOut:
+    with reader(svc.db).connect() as conn:
+        page = findings.finding(conn, actor, svc.engine.processes.compliance_rules(), finding_id)
+    return _detail_out(page)
+
+
+@router.get("/findings/{finding_id}", summary="一个问题的详情", response_model=FindingDetailOut)
+def get_finding(finding_id: FindingId, svc: Svc, actor: ApiActor) -> FindingDetailOut:
+    """一个问题：对象、检查项、发现时间、责任单位、全部情况说明和销号情况，与看板一样按本人身份脱敏；
+    以及本人可否填写情况说明、人工销号。管辖范围以外的问题回答“未找到”。"""
+    return _detail(svc, actor, finding_id)
+
+
+@router.post(
+    "/findings/{finding_id}/notes",
+    summary="填写情况说明",
+    response_model=FindingDetailOut,
+    status_code=201,
+)
+def note_finding(
+    finding_id: FindingId, body: NoteIn, svc: Svc, actor: ApiActor
+) -> FindingDetailOut:
+    """责任单位或其上级单位的人事干部就未整改的问题填写情况说明（如暂不能整改的原因），可写明预计整改日期。
+    问题仍为未整改，数据更新后照常自动销号。"""
+    notes.note(svc.engine, actor, finding_id, body.text, body.until)
+    return _detail(svc, actor, finding_id)
+
+
+@router.post("/findings/{finding_id}/close", summary="人工销号", response_model=FindingDetailOut)
+def close_finding(
+    finding_id: FindingId, body: CloseIn, svc: Svc, actor: ApiActor
+) -> FindingDetailOut:
+    """责任单位的上级单位人事干部写明理由，将未整改的问题人工销号。同一检查项对同一对象，本学年（9月1日起）
+    内不再登记；下一学年起照常检查。"""
+    notes.close(svc.engine, actor, finding_id, body.reason)
+    return _detail(svc, actor, finding_id)
 
 
 @router.post("/run", summary="立即运行自动检查", response_model=RunOut)

@@ -11,7 +11,9 @@ Per run of one rule:
 4. the open findings no longer hit are closed, 已整改（数据已更新）;
 5. a finding is opened for each new hit — INSERT … SELECT … ON CONFLICT DO NOTHING against
    the partial unique index of open findings, so neither a second run nor a racing one can
-   open a second finding for the same open problem;
+   open a second finding for the same open problem — except a hit whose finding of this
+   rule an officer above closed by hand (人工销号) in the current school year (from 1
+   September): that is not opened again until the next school year (counted ``waived``);
 6. the officers of each unit with new findings are told once (one notice per unit and run,
    however many teachers).
 
@@ -24,6 +26,7 @@ anyway.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import zlib
 from collections import Counter
@@ -46,11 +49,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError
 
-from states.clock import local_date
+from states.clock import BUREAU_TZ, local_date
 from states.engine.outbox import notice, send_many
 from states.errors import FormError, RenshiError
 from states.org import OFFICER_OF_TIER
 from states.process.package import ComplianceRule
+from states.processes.compliance.pledge import school_year
 from states.processes.compliance.tables import ComplianceFinding
 from states.registry.imports import chunks
 from states.store.models import OrgUnit, table_of
@@ -116,8 +120,27 @@ def _drop(conn: Connection) -> None:
     # PostgreSQL drops it at the commit (ON COMMIT DROP)
 
 
-def _open_new(conn: Connection, rule: ComplianceRule, now: Any) -> list[int]:
-    """A finding for each hit without an open one; the units of those opened."""
+def period_start(today: dt.date) -> dt.datetime:
+    """The start of the period a finding closed by hand stays closed in: the school year
+    (1 September, as the pledge's and rotation's years) that ``today`` falls in."""
+    return dt.datetime(school_year(today), 9, 1, tzinfo=BUREAU_TZ)
+
+
+def _waived(rule: ComplianceRule, since: dt.datetime) -> Any:
+    """This run's hit closed by hand for the same rule and subject since ``since``."""
+    f, h = findings_t, hits_t
+    return exists().where(
+        f.c.rule == rule.code,
+        f.c.subject_kind == rule.subject,
+        f.c.subject_id == h.c.subject_id,
+        f.c.closed_by.is_not(None),
+        f.c.closed_at >= since,
+    )
+
+
+def _open_new(conn: Connection, rule: ComplianceRule, now: Any, since: dt.datetime) -> list[int]:
+    """A finding for each hit without an open one, unless closed by hand since ``since``;
+    the units of those opened."""
     f, h, u = findings_t, hits_t, units_t
     new = (
         select(
@@ -137,7 +160,8 @@ def _open_new(conn: Connection, rule: ComplianceRule, now: Any) -> list[int]:
                 f.c.subject_kind == rule.subject,
                 f.c.subject_id == h.c.subject_id,
                 f.c.closed_at.is_(None),
-            )
+            ),
+            ~_waived(rule, since),
         )
     )
     if conn.dialect.name == "postgresql":
@@ -213,10 +237,16 @@ def _run(conn: Connection, rule: ComplianceRule, now: Any) -> dict[str, int]:
         .where(*mine, ~exists().where(h.c.subject_id == f.c.subject_id))
         .values(closed_at=now, closed_how=CLOSED_HOW)
     ).rowcount
-    opened = _open_new(conn, rule, now)
+    since = period_start(today)
+    waived = int(
+        conn.execute(select(func.count()).select_from(h).where(_waived(rule, since))).scalar_one()
+    )
+    opened = _open_new(conn, rule, now, since)
     notified = _notify(conn, rule, Counter(opened), today, now)
     _drop(conn)
-    counts.update(open=hit, found=len(opened), closed=int(closed or 0), notified=notified)
+    counts.update(open=hit - waived, found=len(opened), closed=int(closed or 0), notified=notified)
+    if waived:
+        counts["waived"] = waived
     return counts
 
 

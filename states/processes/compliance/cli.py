@@ -1,7 +1,9 @@
 """``renshi compliance …``: run the automated checks now, list the findings as the board
-shows them to someone, issue the year's ethics pledges, record the honour certificates the
-province or a city issued — the same operations as the board, the pledge page and the JSON
-API. Each check also runs on its own schedule (``renshi sweep compliance-<code>``)."""
+shows them to someone, show one finding, record an explanation (情况说明) on it or close it
+by hand (人工销号), issue the year's ethics pledges, record the honour certificates the
+province or a city issued — the same operations as the board, the finding's page, the
+pledge page and the JSON API. Each check also runs on its own schedule
+(``renshi sweep compliance-<code>``)."""
 
 from __future__ import annotations
 
@@ -13,8 +15,10 @@ from pathlib import Path
 import click
 
 from states import commands
+from states.clock import BUREAU_TZ
 from states.engine import CaseEngine
 from states.errors import RenshiError
+from states.org import Actor
 from states.sheets import SheetError, read_table
 from states.store.db import make_engine, reader
 
@@ -40,7 +44,7 @@ def _engine() -> Iterator[CaseEngine]:
 
 def _counts(counts: Mapping[str, int]) -> str:
     words = {"issued": "下发承诺书", "open": "现有问题", "found": "新发现", "closed": "已销号",
-             "notified": "通知单位"}  # fmt: skip
+             "notified": "通知单位", "waived": "本学年已人工销号不再登记"}  # fmt: skip
     return "，".join(f"{words.get(k, k)}{n}" for k, n in counts.items())
 
 
@@ -95,7 +99,86 @@ def findings_list(who: str, rule: str | None, unit_id: int | None, closed: bool)
     click.echo(f"{b.unit.name}：" + "；".join(f"{r.label}{r.open}项" for r in b.rules))
     for line in b.lines:
         who_ = " ".join(x for x in (line["name"], line["id_number"], line["subject"]) if x)
-        click.echo(f"{line['rule_label']}\t{line['unit']}\t{who_}\t{line['detail']}")
+        click.echo(f"{line['id']}\t{line['rule_label']}\t{line['unit']}\t{who_}\t{line['detail']}")
+
+
+def _show(engine: CaseEngine, actor: Actor, finding_id: int) -> None:
+    from states.processes.compliance import findings
+
+    with reader(engine.db).connect() as conn:
+        page = findings.finding(conn, actor, engine.processes.compliance_rules(), finding_id)
+    x = page.line
+    who_ = " ".join(v for v in (x["name"], x["id_number"], x["subject"]) if v)
+    click.echo(f"问题{x['id']}：{x['rule_label']}（{x['subject_label']}：{who_}）")
+    click.echo(f"责任单位：{x['unit']}")
+    click.echo(f"问题：{x['detail']}")
+    click.echo(f"发现时间：{_at(x['opened_at'])}")
+    for n in x["notes"]:
+        until = f"（预计{n['until'].isoformat()}整改）" if n["until"] else ""
+        click.echo(
+            f"情况说明：{_at(n['at'])} {n['author']}（{n['author_unit']}）：{n['text']}{until}"
+        )
+    if x["closed_at"] is None:
+        click.echo("状态：未整改")
+    elif x["by_hand"]:
+        click.echo(
+            f"状态：已于{_at(x['closed_at'])}{x['closed_how']}，{x['closed_by']}（{x['closed_unit']}）："
+            f"{x['close_reason']}"
+        )
+    else:
+        click.echo(f"状态：已于{_at(x['closed_at'])}销号（{x['closed_how']}）")
+
+
+def _at(at: dt.datetime) -> str:
+    return at.astimezone(BUREAU_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+@compliance_cli.command("show")
+@AS
+@click.argument("finding_id", type=click.IntRange(1, 2**53))
+def finding_show(who: str, finding_id: int) -> None:
+    """一个问题的详情：对象、责任单位、情况说明和销号情况（按本人权限脱敏）。"""
+    with _engine() as engine:
+        actor = commands.actor(engine.db, who)
+        try:
+            _show(engine, actor, finding_id)
+        except RenshiError as exc:
+            commands.refuse(exc)
+
+
+@compliance_cli.command("note")
+@AS
+@click.argument("finding_id", type=click.IntRange(1, 2**53))
+@click.option("--text", required=True, help="情况说明（如暂不能整改的原因，至多500字）")
+@click.option("--until", type=DATE, default=None, help="预计整改日期，如 2026-12-31（可不填）")
+def finding_note(who: str, finding_id: int, text: str, until: dt.datetime | None) -> None:
+    """就未整改的问题填写情况说明（责任单位或其上级单位的人事干部）。"""
+    from states.processes.compliance import notes
+
+    with _engine() as engine:
+        actor = commands.actor(engine.db, who)
+        try:
+            notes.note(engine, actor, finding_id, text, until.date() if until else None)
+            _show(engine, actor, finding_id)
+        except RenshiError as exc:
+            commands.refuse(exc)
+
+
+@compliance_cli.command("close")
+@AS
+@click.argument("finding_id", type=click.IntRange(1, 2**53))
+@click.option("--reason", required=True, help="销号理由（至多500字）")
+def finding_close(who: str, finding_id: int, reason: str) -> None:
+    """人工销号：责任单位的上级单位人事干部写明理由销号；本学年内同一对象不再登记该项问题。"""
+    from states.processes.compliance import notes
+
+    with _engine() as engine:
+        actor = commands.actor(engine.db, who)
+        try:
+            notes.close(engine, actor, finding_id, reason)
+            _show(engine, actor, finding_id)
+        except RenshiError as exc:
+            commands.refuse(exc)
 
 
 @compliance_cli.group("pledge")

@@ -5,9 +5,11 @@ filters by rule, unit and status, and the masked export.
 Who reads it: inspectors, personnel officers and leaders, each over their own subtree (a
 finding belongs to the unit that answers for it: a teacher's school, a county, a task's
 lead unit). What each of them reads of a line is declared once (``FINDING_RECORD``) and
-applied the same way to the page, the API and the export: the teacher's ID number in full
-for inspectors only (region and last four for everyone else), the teacher's name for those
-who act on it (officers) and check it (inspectors) — a leader's board shows the surname.
+applied the same way to the page, the API, the export and a finding's own page
+(``finding``): the teacher's ID number in full for inspectors only (region and last four
+for everyone else), the teacher's name for those who act on it (officers) and check it
+(inspectors) — a leader's board shows the surname. A finding's explanations (情况说明) and
+its closing by hand (人工销号, ``notes.py``) are for every reader of the board.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, and_, exists, func, or_, select
 
 from states.clock import local_date
 from states.engine.visibility import Viewer, shown_record
@@ -32,15 +34,17 @@ from states.org import (
     SCHOOL_OFFICER,
     SYSTEM,
     Actor,
+    Binding,
     in_scope,
     path_ids,
 )
 from states.process.package import ComplianceRule
 from states.process.visibility import Audience, Shown, Visibility
-from states.processes.compliance.tables import ComplianceFinding
+from states.processes.compliance.tables import ComplianceFinding, ComplianceNote
 from states.store.models import OrgUnit, Person, table_of
 
 findings_t, units_t, people_t = table_of(ComplianceFinding), table_of(OrgUnit), table_of(Person)
+notes_t = table_of(ComplianceNote)
 
 OFFICERS: Final = frozenset(
     {SCHOOL_OFFICER, COUNTY_OFFICER, CITY_OFFICER, PROVINCE_OFFICER, SYSTEM}
@@ -50,6 +54,8 @@ LIST_LIMIT: Final = 200
 CLOSED_DAYS: Final = 30  # "recently closed": within this many days
 STATUSES: Final = {"open": "未整改", "closed": "已销号"}
 SUBJECT_KINDS: Final = {"teacher": "教师", "unit": "单位", "case": "事项"}
+# How a finding closed by hand says so (``closed_how``); the reason is kept beside it.
+BY_HAND_HOW: Final = "人工销号"
 
 
 def mask_name(value: str) -> str:
@@ -68,6 +74,11 @@ FINDING_RECORD: Final = Visibility(
             "id", "rule", "rule_label", "subject_kind", "subject_label", "subject_id",
             "subject", "unit_id", "unit", "detail", "advice", "opened_at", "last_seen_at",
             "closed_at", "closed_how", "link",
+            # the latest explanation (情况说明), and the closing by hand (人工销号)
+            "note", "note_until", "noted_at", "noted_by", "by_hand", "closed_by",
+            "closed_unit", "close_reason",
+            # a finding's own page: every explanation, oldest first
+            "notes",
         }
     ),
 )  # fmt: skip
@@ -85,6 +96,35 @@ def viewer(actor: Actor) -> Viewer:
     if LEADER in roles:
         audiences.add(Audience.READER)
     return Viewer(frozenset(audiences), actor.person_id)
+
+
+# Who acts on a finding (情况说明, 人工销号): the personnel officers, never a system account.
+ACTING: Final = frozenset({SCHOOL_OFFICER, COUNTY_OFFICER, CITY_OFFICER, PROVINCE_OFFICER})
+
+
+def _nearest(bindings: Sequence[Binding]) -> Binding | None:
+    return max(bindings, key=lambda b: len(path_ids(b.unit_path))) if bindings else None
+
+
+def note_binding(actor: Actor, unit_path: str) -> Binding | None:
+    """Where ``actor`` explains a finding of the unit at ``unit_path`` (情况说明): as an
+    officer of that unit or of a unit above it, the nearest; None when they may not."""
+    return _nearest(
+        [b for b in actor.bindings if b.role in ACTING and in_scope(b.unit_path, unit_path)]
+    )
+
+
+def close_binding(actor: Actor, unit_path: str) -> Binding | None:
+    """Where ``actor`` closes a finding of the unit at ``unit_path`` by hand (人工销号): as
+    an officer of a unit above it — the unit that supervises the one answering for it, never
+    that unit itself; the nearest. None when they may not."""
+    return _nearest(
+        [
+            b
+            for b in actor.bindings
+            if b.role in ACTING and in_scope(b.unit_path, unit_path) and b.unit_path != unit_path
+        ]
+    )
 
 
 def scope_paths(actor: Actor) -> list[str]:
@@ -144,8 +184,14 @@ class RuleCount:
     subject: str
     advice: str
     open: int = 0
+    explained: int = 0  # open, with an explanation (情况说明) on record
     opened_recently: int = 0  # within CLOSED_DAYS
-    closed_recently: int = 0
+    closed_recently: int = 0  # by the data and by hand
+    closed_by_hand: int = 0  # of those, closed by hand (人工销号)
+
+    @property
+    def closed_by_data(self) -> int:
+        return self.closed_recently - self.closed_by_hand
 
 
 @dataclass
@@ -247,11 +293,23 @@ def board(
         .where(f.c.closed_at.is_(None), *where)
         .group_by(f.c.rule, f.c.unit_id, f.c.unit_path)
     ).all()
+    explained = conn.execute(
+        select(f.c.rule, func.count().label("n"))
+        .where(f.c.closed_at.is_(None), *where)
+        .where(exists().where(notes_t.c.finding_id == f.c.id))
+        .group_by(f.c.rule)
+    ).all()
+    for r in explained:
+        if r.rule in counts:
+            counts[r.rule].explained = int(r.n)
     recent = conn.execute(
         select(
             f.c.rule,
             func.count().filter(f.c.opened_at >= since).label("opened"),
             func.count().filter(f.c.closed_at >= since).label("closed"),
+            func.count()
+            .filter(f.c.closed_at >= since, f.c.closed_by.is_not(None))
+            .label("by_hand"),
         )
         .where(*where, or_(f.c.opened_at >= since, f.c.closed_at >= since))
         .group_by(f.c.rule)
@@ -260,6 +318,7 @@ def board(
         if r.rule in counts:
             counts[r.rule].opened_recently = int(r.opened)
             counts[r.rule].closed_recently = int(r.closed)
+            counts[r.rule].closed_by_hand = int(r.by_hand)
     depth = len(path_ids(unit.path))
     children: dict[int, int | None] = {}
     units: dict[int | None, UnitCount] = {}
@@ -318,16 +377,27 @@ def board(
 
 def _lines(state: Any, where: Sequence[Any]) -> Any:
     """Findings with what a line names: the answering unit, and for a teacher's finding the
-    teacher (a unit's finding names the unit, a case's the case)."""
-    f = findings_t
+    teacher (a unit's finding names the unit, a case's the case); the latest explanation
+    and its author; who closed it by hand, for which unit."""
+    f, n = findings_t, notes_t
     person = and_(f.c.subject_kind == "teacher", people_t.c.id == f.c.subject_id)
     subject_unit = units_t.alias("subject_unit")
+    latest = select(n.c.finding_id, func.max(n.c.id).label("note_id")).group_by(
+        n.c.finding_id
+    ).subquery("latest")  # fmt: skip
+    note = n.alias("note")
+    noter, closer = people_t.alias("noter"), people_t.alias("closer")
+    closed_unit = units_t.alias("closed_unit")
     return (
         select(
             f.c.id, f.c.rule, f.c.subject_kind, f.c.subject_id, f.c.unit_id, f.c.detail,
             f.c.opened_at, f.c.last_seen_at, f.c.closed_at, f.c.closed_how,
             units_t.c.name.label("unit"), people_t.c.name.label("name"),
             people_t.c.id_number, subject_unit.c.name.label("subject_unit"),
+            note.c.text.label("note"), note.c.until.label("note_until"),
+            note.c.at.label("noted_at"), noter.c.name.label("noted_by"),
+            f.c.closed_by.is_not(None).label("by_hand"), closer.c.name.label("closed_by"),
+            closed_unit.c.name.label("closed_unit"), f.c.close_reason,
         )
         .join(units_t, units_t.c.id == f.c.unit_id)
         .outerjoin(people_t, person)
@@ -335,12 +405,23 @@ def _lines(state: Any, where: Sequence[Any]) -> Any:
             subject_unit,
             and_(f.c.subject_kind == "unit", subject_unit.c.id == f.c.subject_id),
         )
+        .outerjoin(latest, latest.c.finding_id == f.c.id)
+        .outerjoin(note, note.c.id == latest.c.note_id)
+        .outerjoin(noter, noter.c.id == note.c.author_id)
+        .outerjoin(closer, closer.c.id == f.c.closed_by)
+        .outerjoin(closed_unit, closed_unit.c.id == f.c.closed_unit_id)
         .where(state, *where)
     )  # fmt: skip
 
 
-def line(r: Any, rules: dict[str, ComplianceRule], by: Viewer) -> dict[str, Any]:
-    """One finding as ``by`` may read it (FINDING_RECORD)."""
+def line(
+    r: Any,
+    rules: dict[str, ComplianceRule],
+    by: Viewer,
+    notes: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """One finding as ``by`` may read it (FINDING_RECORD); with ``notes``, every
+    explanation on it (its own page)."""
     rule = rules.get(r.rule)
     kind = r.subject_kind
     if kind == "teacher":
@@ -368,8 +449,80 @@ def line(r: Any, rules: dict[str, ComplianceRule], by: Viewer) -> dict[str, Any]
         "closed_at": r.closed_at,
         "closed_how": r.closed_how or "",
         "link": link,
+        "note": r.note or "",
+        "note_until": r.note_until,
+        "noted_at": r.noted_at,
+        "noted_by": r.noted_by or "",
+        "by_hand": bool(r.by_hand),
+        "closed_by": r.closed_by or "",
+        "closed_unit": r.closed_unit or "",
+        "close_reason": r.close_reason or "",
     }
+    if notes is not None:
+        record["notes"] = notes
     return shown_record(FINDING_RECORD, record, by)
+
+
+# --- one finding --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FindingPage:
+    """A finding as its own page shows it to one reader: the line (FINDING_RECORD applied,
+    with every explanation), and what this reader may do on it."""
+
+    line: dict[str, Any]
+    may_note: bool
+    may_close: bool
+
+
+def located(conn: Connection, actor: Actor, finding_id: int, *, lock: bool = False) -> Any:
+    """A finding the actor reads on the board (id, unit, unit_path, closed_at, closed_how):
+    refused for anyone who reads no board (a teacher), not found outside their scope —
+    the same answer as a finding that does not exist."""
+    paths = scope_paths(actor)
+    f = findings_t
+    query = select(
+        f.c.id, f.c.rule, f.c.unit_id, f.c.unit_path, f.c.closed_at, f.c.closed_how
+    ).where(f.c.id == finding_id)
+    found = conn.execute(query.with_for_update() if lock else query).one_or_none()
+    if found is None or not any(in_scope(p, found.unit_path) for p in paths):
+        raise NotFound("问题不存在或不在您的查看范围内")
+    return found
+
+
+def notes_of(conn: Connection, finding_id: int) -> list[dict[str, Any]]:
+    """Every explanation on a finding, oldest first: what, until when, who, for which unit,
+    when."""
+    n = notes_t
+    author_unit = units_t.alias("author_unit")
+    rows = conn.execute(
+        select(n.c.id, n.c.text, n.c.until, n.c.at, people_t.c.name.label("author"),
+               author_unit.c.name.label("author_unit"))
+        .join(people_t, people_t.c.id == n.c.author_id)
+        .join(author_unit, author_unit.c.id == n.c.author_unit_id)
+        .where(n.c.finding_id == finding_id)
+        .order_by(n.c.id)
+    ).all()  # fmt: skip
+    return [
+        {"id": int(r.id), "text": r.text, "until": r.until, "at": r.at, "author": r.author,
+         "author_unit": r.author_unit}
+        for r in rows
+    ]  # fmt: skip
+
+
+def finding(
+    conn: Connection, actor: Actor, rules: Sequence[ComplianceRule], finding_id: int
+) -> FindingPage:
+    """One finding on its own page: the subject, the rule, when it was found, the unit that
+    answers for it, its explanations and its closing — cut for the reader as the board is."""
+    at = located(conn, actor, finding_id)
+    row = conn.execute(_lines(findings_t.c.id == finding_id, [])).one()
+    shown = line(row, {r.code: r for r in rules}, viewer(actor), notes_of(conn, finding_id))
+    still_open = at.closed_at is None
+    return FindingPage(
+        line=shown,
+        may_note=still_open and note_binding(actor, at.unit_path) is not None,
+        may_close=still_open and close_binding(actor, at.unit_path) is not None,
+    )
 
 
 EXPORT_COLUMNS: Final = (
@@ -383,8 +536,11 @@ EXPORT_COLUMNS: Final = (
     ("advice", "整改要求"),
     ("opened_at", "发现时间"),
     ("last_seen_at", "最近核查时间"),
+    ("note", "情况说明（最近一次）"),
+    ("note_until", "预计整改日期"),
     ("closed_at", "销号时间"),
     ("closed_how", "销号方式"),
+    ("close_reason", "销号理由"),
 )
 
 
@@ -407,7 +563,7 @@ def export_rows(
     def rows() -> Iterator[dict[str, Any]]:
         for r in conn.execute(query):
             out = line(r, titles, by)
-            for key in ("opened_at", "last_seen_at", "closed_at"):
+            for key in ("opened_at", "last_seen_at", "closed_at", "note_until"):
                 out[key] = out[key] or ""
             yield out
 

@@ -7,6 +7,9 @@ the one schema through the shared declarative base (``ProcessPackage.tables``); 
 What the database itself guarantees, whatever the code does: one open finding per rule and
 subject (a partial unique index — a check run twice, or two runs at once, cannot open a
 second), one pledge per teacher and school year, one honour certificate per teacher.
+
+A finding's explanations (情况说明) are kept one row each, never changed; a finding closed by
+hand (人工销号) keeps who closed it, for which unit and why. Migration 0029 adds both.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from states.store.models import Base, BigId, UTCDateTime
 
 OPEN = text("closed_at IS NULL")
+BY_HAND = text("closed_by IS NOT NULL")
 
 
 class ComplianceFinding(Base):
@@ -55,6 +59,16 @@ class ComplianceFinding(Base):
             postgresql_where=OPEN,
         ),
         Index("ix_compliance_findings_closed", "closed_at"),
+        # the findings closed by hand, which keep a check from opening them again this year
+        Index(
+            "ix_compliance_findings_by_hand",
+            "rule",
+            "subject_kind",
+            "subject_id",
+            "closed_at",
+            sqlite_where=BY_HAND,
+            postgresql_where=BY_HAND,
+        ),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     rule: Mapped[str] = mapped_column(String(48))
@@ -67,6 +81,27 @@ class ComplianceFinding(Base):
     last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     closed_how: Mapped[str | None] = mapped_column(String(64))
+    # closed by hand (人工销号): by whom, as the officer of which unit, and why; None when the
+    # data (or the act that mended it) closed it
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    closed_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+    close_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class ComplianceNote(Base):
+    """An explanation (情况说明) recorded on an open finding by an officer of the unit that
+    answers for it or of a unit above: why it cannot be mended yet, and optionally by when
+    it will be (``until``). Appended, never changed: the finding's history."""
+
+    __tablename__ = "compliance_notes"
+    __table_args__ = (Index("ix_compliance_notes_finding", "finding_id", "id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    finding_id: Mapped[int] = mapped_column(ForeignKey("compliance_findings.id"))
+    text: Mapped[str] = mapped_column(Text)
+    until: Mapped[dt.date | None] = mapped_column(Date)
+    author_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    author_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 class EthicsPledge(Base):
@@ -102,4 +137,4 @@ class RuralHonour(Base):
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
-TABLES = (ComplianceFinding, EthicsPledge, RuralHonour)
+TABLES = (ComplianceFinding, ComplianceNote, EthicsPledge, RuralHonour)

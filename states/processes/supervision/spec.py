@@ -41,9 +41,12 @@ from states.processes.supervision.rules import (
 )
 
 ORGANISER = By(officer="campaign_organiser")
-INSPECTORS = By(panel=True)  # an inspector the campaign drew, holding the step's task
+# An inspector the campaign drew, holding the step's task; the one re-inspecting a finding
+# (the inspector who found it, or another the organiser named). The catalogue names each.
+INSPECTORS = By(panel=True, panel_label="检查人员（抽取的督查员）")
+REINSPECTORS = By(panel=True, panel_label="复查人员")
 
-# Notice kinds (notifications/templates/<kind>.txt.j2); each carries supervision_title,
+# Notice kinds (notices/<kind>.txt.j2, declared in notice_kinds.py); each carries supervision_title,
 # supervision_detail and supervision_date in its payload.
 VISIT_NOTICE = "supervision_visit"
 FINDING_NOTICE = "supervision_finding"
@@ -285,7 +288,7 @@ RECTIFICATION_STATES: Mapping[str, StateSpec] = {
     # the campaign sets the working days (rectify_days); overdue escalates once to the unit
     # above (the generic deadline sweep)
     "to_rectify": StateSpec("to_rectify", By(officer="school"), 20),
-    "reinspection": StateSpec("reinspection", INSPECTORS, 10, escalation="none"),
+    "reinspection": StateSpec("reinspection", REINSPECTORS, 10, escalation="none"),
     "rectified": StateSpec("rectified"),
     "publicized": StateSpec("publicized", tags=frozenset({TERMINAL_NEGATIVE})),
 }
