@@ -360,7 +360,10 @@ def test_bad_input_is_refused_with_its_reason_and_nothing_half_written(
                  expected_version=_case(eng, rect).version)  # fmt: skip
     with pytest.raises(RuleRefused, match=r"您是被检查单位（东县实验中学）的人员，应当回避"):
         findings.reinspect(eng, k.part_timer, rect, "accept")
-    with pytest.raises(PermissionDenied, match="只有本整改事项的复查人员可以复查"):
+    # the engine's one authorization says it in supervision's words (By.panel_label)
+    with pytest.raises(
+        PermissionDenied, match="您不是本事项的复查人员，或已办理「复查通过，整改到位」"
+    ):
         findings.reinspect(eng, k.inspectors[2], rect, "accept")
     with pytest.raises(PermissionDenied, match="只有被抽取的检查人员可以记录发现的问题"):
         findings.record_finding(eng, k.organiser, cid, target_id=urban, item="A2", text="x")

@@ -41,6 +41,8 @@ def authorize(ctx: CaseContext, ev: EventSpec, by: By | None) -> None:
         if not any(
             t.assignee_id == actor.person_id and t.role in PANEL_ROLES for t in ctx.open_tasks
         ):
+            if by.panel_label:  # the process names its panel: inspectors, re-inspectors
+                raise PermissionDenied(f"您不是本事项的{by.panel_label}，或已办理「{ev.label}」")
             raise PermissionDenied("您不是本事项评审委员会的评委，或已投票")
         return
     if by.officer:
