@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,8 @@ from states.seed.builders import bind
 from states.store import queries
 from states.store.models import Attachment, AuditEvent, Case, OutboxMessage, Person, Task, table_of
 from states.sweeps import checks_sweep, deadline_sweep
+from tests.cli import renshi_here as here
+from tests.cli import renshi_process
 from tests.live import PASSWORD, Live, serve
 from tests.test_pages import _sign_in
 from tests.world import World, undeclared_keys
@@ -555,3 +558,35 @@ def test_the_catalogue_names_the_inspectors_and_the_reinspectors(live: Live) -> 
     assert not [w for w in said if "评审专家" in w or "评委" in w], said
     title = who("title_review")
     assert "评审专家（抽取的评委会）" in title.values(), title
+
+
+def test_the_command_line_opens_draws_verifies_and_reports(
+    db_url: str, county: County, tmp_path: Path
+) -> None:
+    """What a county's personnel section does from the command line: open a campaign with its
+    checklist, draw, verify the draw from the record (a real ``renshi`` process), and read
+    the report; a bad ratio is refused naming the field, with nothing opened."""
+    who = ("--as", county.organiser.name)
+    at = ("--at", "2026-09-01T09:00")
+    opening = [
+        *at, "supervision", "open", *who, "--title", "有偿补课专项督查", "--year", "2026",
+        "--visit-from", "2026-09-07", "--visit-to", "2026-09-11",
+        "--item", "A1|在职教师有偿补课|是", "--item", "A2|师德承诺书签订",
+    ]  # fmt: skip
+    bad = here(db_url, *opening, "--ratio", "0")
+    assert bad.returncode != 0 and "抽取比例" in bad.stderr, bad.stderr
+    assert "没有专项督查" in here(db_url, *at, "supervision", "list", *who).stdout
+    opened = here(db_url, *opening, "--ratio", "50")
+    assert opened.returncode == 0, opened.stderr
+    cid = int(re.search(r"编号(\d+)", opened.stdout).group(1))  # type: ignore[union-attr]
+    listed = here(db_url, *at, "supervision", "list", *who).stdout
+    assert f"{cid}\t" in listed and "有偿补课专项督查" in listed
+    drawn = here(db_url, *at, "supervision", "step", str(cid), "draw", *who)
+    assert drawn.returncode == 0 and "已完成双随机抽取" in drawn.stdout, drawn.stderr
+    checked = renshi_process(db_url, *at, "supervision", "redraw", str(cid), *who)
+    assert checked.returncode == 0, checked.stderr
+    assert "重新抽取结果与记录一致：检查对象4所" in checked.stdout
+    out = tmp_path / "督查问题清单.xlsx"
+    reported = here(db_url, *at, "supervision", "report", str(cid), *who, "--xlsx", str(out))
+    assert reported.returncode == 0, reported.stderr
+    assert "检查对象4所，发现问题0个" in reported.stdout and out.stat().st_size > 0

@@ -7,14 +7,12 @@ recorded on the pages or through the API; a rectification's steps are also
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import click
 
 from states import commands
-from states.engine import CaseEngine
 from states.errors import RenshiError
 from states.processes.supervision import campaigns, report
 from states.sheets import write_xlsx_to
@@ -32,13 +30,7 @@ DONE = {
 }
 
 
-@contextmanager
-def _engine() -> Iterator[CaseEngine]:
-    """This package's engine (the package imports this module, hence the late import)."""
-    from states.processes.supervision import PACKAGE
-
-    with commands.package_engine(PACKAGE) as engine:
-        yield engine
+_engine = partial(commands.own_engine, __name__)
 
 
 @click.group("supervision")

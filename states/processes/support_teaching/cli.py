@@ -7,13 +7,11 @@ dispatched teachers — the same operations as the JSON API (``needs``, ``region
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
+from functools import partial
 
 import click
 
 from states import commands
-from states.engine import CaseEngine
 from states.errors import RenshiError
 from states.processes.support_teaching import checkins, needs, regions, terms
 from states.processes.support_teaching.rules import LEVELS
@@ -24,13 +22,7 @@ DATE = commands.DATE
 LEVEL_WORDS = {**{v: k for k, v in LEVELS.items()}, **{k: k for k in LEVELS}}
 
 
-@contextmanager
-def _engine() -> Iterator[CaseEngine]:
-    """This package's engine (the package imports this module, hence the late import)."""
-    from states.processes.support_teaching import PACKAGE
-
-    with commands.package_engine(PACKAGE) as engine:
-        yield engine
+_engine = partial(commands.own_engine, __name__)
 
 
 @click.group("support")
