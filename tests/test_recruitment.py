@@ -182,6 +182,10 @@ def test_a_round_from_plan_to_confirmation(d: Driver, world: World) -> None:
         d.fire(third, "raise_objection", PUBLIC_ACTOR, {**objection, "content": "另有问题"})
     assert again.value.field == "contact_phone"
 
+    # the window is not cut short, not even by the system: only after its last day
+    d.clock.set(bureau_time(2026, 3, 11, 23, 55))
+    with pytest.raises(RuleRefused, match="公示期未满，公示至2026-03-11（含）"):
+        d.fire(first, "close_publicity", SYSTEM_ACTOR)
     d.clock.set(bureau_time(2026, 3, 12, 0, 5))
     d.fire(first, "close_publicity", SYSTEM_ACTOR)
     end = resumed.due_on + dt.timedelta(days=1)

@@ -31,9 +31,9 @@ from typing import Any, Final, Literal
 
 from states.errors import FormError
 from states.identity import validate_phone
-from states.process.forms import Field, Form
+from states.process.forms import REASON, Field, Form
 from states.process.rules import Facts, Verdict
-from states.process.spec import Command, RuleUse
+from states.process.spec import By, Command, EventSpec, RuleUse
 
 # An objection from the public during a publicity window: anonymous objections are not taken,
 # and the mobile is the one the SMS code went to.
@@ -211,3 +211,54 @@ class WindowOver:
         if facts.today <= due:
             return Verdict.failed(f"公示期未满，公示至{due.isoformat()}（含）")
         return Verdict.passed()
+
+
+def window_closing(name: str, *before: RuleUse) -> EventSpec:
+    """The event that closes a process's window (its state's ``on_expiry``, named by the
+    process): the system fires it, and :class:`WindowOver` refuses it before the last day is
+    over, after the process's own rules (``before``: title review's ethics veto)."""
+    return EventSpec(name, "公示期满", By(system=True), (*before, RuleUse(WindowOver())))
+
+
+@dataclass(frozen=True)
+class ObjectionSteps:
+    """A process's objection steps: the public objects (the window suspended), the officers
+    find the objection unfounded (the window resumed) or true (the window over).
+
+    The block declares the events, their effects and what they load; the process names the
+    events (its states and events are its own: generic code never names them) and says what
+    upholding means for it, on the button (``upheld_label``) and in its effects function,
+    which adds its own commands after the block's (support teaching revokes the selection).
+    """
+
+    objection: str  # the public's objection, fired from the window's state
+    dismissal: str  # 异议不成立: the window resumes with the days it had left
+    upholding: str  # 异议成立: the window is over
+    upheld_label: str  # the upholding button, as the process says it ("异议成立，取消交流")
+
+    def events(self) -> tuple[EventSpec, EventSpec, EventSpec]:
+        reasoned = Form((REASON,))
+        return (
+            EventSpec(
+                self.objection, "提出异议", By(public=True), OBJECTION_RULES, form=OBJECTION,
+                decision=False,
+            ),
+            EventSpec(self.dismissal, "异议不成立", form=reasoned, style="secondary"),
+            EventSpec(self.upholding, self.upheld_label, form=reasoned, style="danger"),
+        )  # fmt: skip
+
+    def effects(self, event: str) -> tuple[Command, ...]:
+        """The block's commands for ``event``, first of the event's; none for an event that
+        is not one of these steps."""
+        if event == self.objection:
+            return (FileObjection(), SuspendWindow())
+        if event == self.dismissal:
+            return (SettleObjection(DISMISSED), ResumeWindow())
+        if event == self.upholding:
+            return (SettleObjection(UPHELD),)
+        return ()
+
+    @property
+    def needs(self) -> Mapping[str, frozenset[type]]:
+        """The facts the steps load beyond their rules', for the spec's ``extra_needs``."""
+        return {self.objection: frozenset({WindowFacts})}

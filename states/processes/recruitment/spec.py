@@ -6,17 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from states.blocks.publicity import (
-    DISMISSED,
-    OBJECTION,
-    OBJECTION_RULES,
-    UPHELD,
-    FileObjection,
-    ResumeWindow,
-    SettleObjection,
-    SuspendWindow,
-    WindowFacts,
-)
+from states.blocks.publicity import ObjectionSteps, window_closing
 from states.blocks.publicity.visibility import VISIBILITY as PUBLICITY_VISIBILITY
 from states.process.forms import REASON, Field, Form
 from states.process.spec import (
@@ -134,6 +124,9 @@ APPLICANT_STATES: Mapping[str, StateSpec] = {
     },
 }
 
+OBJECTION_STEPS = ObjectionSteps(
+    "raise_objection", "dismiss_objection", "uphold_objection", upheld_label="异议成立，不予录用"
+)
 SCORE = Form(
     (Field("score", "成绩", "float", required=False, min_value=0, max_value=100, help="缺考不填"),)
 )
@@ -157,17 +150,8 @@ APPLICANT_EVENTS: Mapping[str, EventSpec] = {
         EventSpec("fail_physical", "体检不合格", form=Form((REASON,))),
         EventSpec("pass_background", "考察合格"),
         EventSpec("fail_background", "考察不合格", form=Form((REASON,))),
-        EventSpec("close_publicity", "公示期满", By(system=True)),
-        EventSpec(
-            "raise_objection",
-            "提出异议",
-            By(public=True),
-            OBJECTION_RULES,
-            form=OBJECTION,
-            decision=False,
-        ),
-        EventSpec("dismiss_objection", "异议不成立", form=Form((REASON,)), style="secondary"),
-        EventSpec("uphold_objection", "异议成立，不予录用", form=Form((REASON,)), style="danger"),
+        window_closing("close_publicity"),
+        *OBJECTION_STEPS.events(),
         EventSpec("choose_post", "选定岗位", form=Form((Field("seat_id", "岗位学校", "int"),))),
         EventSpec("confirm", "转正定级", rules=(RuleUse(ProbationOver()),)),
         EventSpec("close_reserve", "候补截止", By(system=True)),
@@ -216,16 +200,12 @@ class SettleClaims(Command):
 
 
 def _effects(ctx: EffectContext) -> Sequence[Command]:
+    if steps := OBJECTION_STEPS.effects(ctx.event):
+        return steps
     if ctx.event == "choose_post":
         return (
             SetData({"hired_on": ctx.facts.today.isoformat(), "seat_id": ctx.payload["seat_id"]}),
         )
-    if ctx.event == "raise_objection":
-        return (FileObjection(), SuspendWindow())
-    if ctx.event == "dismiss_objection":
-        return (SettleObjection(DISMISSED), ResumeWindow())
-    if ctx.event == "uphold_objection":
-        return (SettleObjection(UPHELD),)
     if ctx.event == "void_registration":
         return (SettleClaims("voided"),)
     if ctx.event == "confirm_identity":
@@ -264,7 +244,7 @@ APPLICANT_SPEC = ProcessSpec(
     effects=_effects,
     extra_needs={
         "qualify": frozenset({ApplicantFacts}),
-        "raise_objection": frozenset({WindowFacts}),
+        **OBJECTION_STEPS.needs,
     },
     reject_event="veto",
     opened_by="public",

@@ -8,18 +8,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from states.blocks.publicity import (
-    DISMISSED,
-    OBJECTION,
-    OBJECTION_RULES,
-    UPHELD,
-    FileObjection,
-    ResumeWindow,
-    SettleObjection,
-    SuspendWindow,
-    WindowFacts,
-    WindowOver,
-)
+from states.blocks.publicity import ObjectionSteps, window_closing
 from states.blocks.publicity.visibility import VISIBILITY as PUBLICITY_VISIBILITY
 from states.identity import mask_id_number
 from states.process.forms import REASON, Field, Form
@@ -223,21 +212,15 @@ PLACEMENT_STATES: Mapping[str, StateSpec] = {
     "removed": StateSpec("removed", tags=frozenset({TERMINAL_NEGATIVE})),
 }  # fmt: skip
 
+OBJECTION_STEPS = ObjectionSteps(
+    "raise_objection", "dismiss_objection", "uphold_objection", upheld_label="异议成立，取消交流"
+)
 PLACEMENT_EVENTS: Mapping[str, EventSpec] = {
     e.name: e
     for e in (
         EventSpec("publicize", "公示交流安排", COUNTY, decision=False),
-        EventSpec("close_publicity", "公示期满", SYSTEM, (RuleUse(WindowOver()),)),
-        EventSpec(
-            "raise_objection",
-            "提出异议",
-            By(public=True),
-            OBJECTION_RULES,
-            form=OBJECTION,
-            decision=False,
-        ),
-        EventSpec("dismiss_objection", "异议不成立", form=Form((REASON,)), style="secondary"),
-        EventSpec("uphold_objection", "异议成立，取消交流", form=Form((REASON,)), style="danger"),
+        window_closing("close_publicity"),
+        *OBJECTION_STEPS.events(),
         EventSpec(
             "dispatch_teacher",
             "派出",
@@ -258,15 +241,11 @@ PLACEMENT_EVENTS: Mapping[str, EventSpec] = {
 
 
 def _placement_effects(ctx: EffectContext) -> Sequence[Command]:
+    if steps := OBJECTION_STEPS.effects(ctx.event):
+        return steps
     today = ctx.facts.today.isoformat()
     if ctx.event == "close_publicity":
         return (SetData({"publicity_closed_on": today}),)
-    if ctx.event == "raise_objection":
-        return (FileObjection(), SuspendWindow())
-    if ctx.event == "dismiss_objection":
-        return (SettleObjection(DISMISSED), ResumeWindow())
-    if ctx.event == "uphold_objection":
-        return (SettleObjection(UPHELD),)
     if ctx.event == "dispatch_teacher":
         on = dt.date.fromisoformat(str(ctx.payload["on"]))
         ends = years_after(on, int(ctx.facts.data.get("term_years", 3)))
@@ -318,7 +297,7 @@ PLACEMENT_SPEC = ProcessSpec(
     states=PLACEMENT_STATES,
     events=PLACEMENT_EVENTS,
     effects=_placement_effects,
-    extra_needs={"raise_objection": frozenset({WindowFacts})},
+    extra_needs=OBJECTION_STEPS.needs,
     opened_by="county",
     once_per_year=False,
     main_path=("placed", "publicity", "to_dispatch", "in_service", "returned"),

@@ -12,18 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from states.blocks.publicity import (
-    DISMISSED,
-    OBJECTION,
-    OBJECTION_RULES,
-    UPHELD,
-    FileObjection,
-    ResumeWindow,
-    SettleObjection,
-    SuspendWindow,
-    WindowFacts,
-    WindowOver,
-)
+from states.blocks.publicity import ObjectionSteps, window_closing
 from states.blocks.publicity.visibility import VISIBILITY as PUBLICITY_VISIBILITY
 from states.identity import mask_id_number
 from states.process.forms import REASON, Field, Form
@@ -411,16 +400,14 @@ TERM_STATES: Mapping[str, StateSpec] = {
     "returned": StateSpec("returned"),
 }  # fmt: skip
 
+OBJECTION_STEPS = ObjectionSteps(
+    "raise_objection", "dismiss_objection", "uphold_objection", upheld_label="异议成立，取消选派"
+)
 TERM_EVENTS: Mapping[str, EventSpec] = {
     e.name: e
     for e in (
-        EventSpec("close_publicity", "公示期满", SYSTEM, (RuleUse(WindowOver()),)),
-        EventSpec(
-            "raise_objection", "提出异议", By(public=True), OBJECTION_RULES, form=OBJECTION,
-            decision=False,
-        ),
-        EventSpec("dismiss_objection", "异议不成立", form=Form((REASON,)), style="secondary"),
-        EventSpec("uphold_objection", "异议成立，取消选派", form=Form((REASON,)), style="danger"),
+        window_closing("close_publicity"),
+        *OBJECTION_STEPS.events(),
         EventSpec(
             "dispatch_teacher", "派出", rules=(RuleUse(DayBetween("on", "publicity_closed_on")),),
             form=DISPATCH,
@@ -457,16 +444,15 @@ TERM_EVENTS: Mapping[str, EventSpec] = {
 
 
 def _term_effects(ctx: EffectContext) -> Sequence[Command]:
+    steps = OBJECTION_STEPS.effects(ctx.event)
+    if ctx.event == "uphold_objection":  # the block settles the objection, then the revocation
+        return (*steps, RevokeSelection(str(ctx.payload.get("reason", ""))))
+    if steps:
+        return steps
     today = ctx.facts.today.isoformat()
     data = ctx.facts.data
     if ctx.event == "close_publicity":
         return (SetData({"publicity_closed_on": today}), ConfirmSelection())
-    if ctx.event == "raise_objection":
-        return (FileObjection(), SuspendWindow())
-    if ctx.event == "dismiss_objection":
-        return (SettleObjection(DISMISSED), ResumeWindow())
-    if ctx.event == "uphold_objection":
-        return (SettleObjection(UPHELD), RevokeSelection(str(ctx.payload.get("reason", ""))))
     if ctx.event == "dispatch_teacher":
         patch = {"dispatched_on": str(ctx.payload["on"])}
         if ctx.payload.get("doc_number"):
@@ -531,7 +517,7 @@ TERM_SPEC = ProcessSpec(
     },
     resolve_tier=approver_tier,
     effects=_term_effects,
-    extra_needs={"raise_objection": frozenset({WindowFacts})},
+    extra_needs=OBJECTION_STEPS.needs,
     main_path=("publicity", "to_dispatch", "on_site", "assessing", "returned"),
     # opened by a selection (applications.py), never by hand
     opened_by="county",

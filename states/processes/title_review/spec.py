@@ -18,18 +18,7 @@ from states.blocks.panel import (
     SeatedNotVoted,
 )
 from states.blocks.panel import passed as panel_passed
-from states.blocks.publicity import (
-    DISMISSED,
-    OBJECTION,
-    OBJECTION_RULES,
-    UPHELD,
-    FileObjection,
-    ResumeWindow,
-    SettleObjection,
-    SuspendWindow,
-    WindowFacts,
-    WindowOver,
-)
+from states.blocks.publicity import ObjectionSteps, window_closing
 from states.blocks.publicity.visibility import VISIBILITY as PUBLICITY_VISIBILITY
 from states.blocks.slots import HoldSlot
 from states.identity import mask_id_number
@@ -135,6 +124,9 @@ DECLARATION_FORM = Visibility(
 )
 
 WINDOW = frozenset({PUBLIC_WINDOW})
+OBJECTION_STEPS = ObjectionSteps(
+    "raise_objection", "dismiss_objection", "uphold_objection", upheld_label="异议成立"
+)
 STATES: Mapping[str, StateSpec] = {
     "draft": StateSpec("draft", By(applicant=True), escalation="none"),
     "school_review": StateSpec("school_review", SCHOOL, 5),
@@ -175,7 +167,7 @@ EVENTS: Mapping[str, EventSpec] = {
             decision=False,
         ),
         EventSpec("school_approve", "学校审核通过", rules=(ETHICS, *_eligibility(vetoes=True))),
-        EventSpec("close_publicity", "公示期满", By(system=True), (ETHICS, RuleUse(WindowOver()))),
+        window_closing("close_publicity", ETHICS),
         EventSpec("recommend", "学校推荐", rules=(ETHICS, RuleUse(QuotaAvailable()))),
         EventSpec("qualify", "资格审查通过", rules=(ETHICS, *_eligibility(vetoes=True))),
         EventSpec(
@@ -188,16 +180,7 @@ EVENTS: Mapping[str, EventSpec] = {
             sealed=("choice",),
         ),
         EventSpec("close_sitting", "评审结束", ORGANIZER, (ETHICS, RuleUse(Quorum()))),
-        EventSpec(
-            "raise_objection",
-            "提出异议",
-            By(public=True),
-            OBJECTION_RULES,
-            form=OBJECTION,
-            decision=False,
-        ),
-        EventSpec("dismiss_objection", "异议不成立", form=REASONED, style="secondary"),
-        EventSpec("uphold_objection", "异议成立", form=REASONED, style="danger"),
+        *OBJECTION_STEPS.events(),
         EventSpec(
             "appoint",
             "发文认定",
@@ -278,7 +261,8 @@ class AppointmentNotice(Command):
 
 def effects(ctx: EffectContext) -> Sequence[Command]:
     """What each event changes besides the state, as commands the engine carries out."""
-    data, policy, out = ctx.facts.data, ctx.facts.policy, list[Command]()
+    data, policy = ctx.facts.data, ctx.facts.policy
+    out: list[Command] = [*OBJECTION_STEPS.effects(ctx.event)]
     if ctx.event == "send_back":
         out.append(SetData({"returned_from": ctx.source, "return_reason": ctx.payload["reason"]}))
     elif ctx.event == "recommend":
@@ -300,12 +284,6 @@ def effects(ctx: EffectContext) -> Sequence[Command]:
         )
     elif ctx.event == "vote":
         out.append(RecordVote(str(ctx.payload["choice"])))
-    elif ctx.event == "raise_objection":
-        out.extend((FileObjection(), SuspendWindow()))
-    elif ctx.event == "dismiss_objection":
-        out.extend((SettleObjection(DISMISSED), ResumeWindow()))
-    elif ctx.event == "uphold_objection":
-        out.append(SettleObjection(UPHELD))
     elif ctx.event == "appoint":
         number, on = str(ctx.payload["doc_number"]), dt.date.fromisoformat(ctx.payload["doc_date"])
         title = str(data["target_title"])
@@ -344,7 +322,7 @@ SPEC = ProcessSpec(
         "close_sitting": frozenset({PanelFacts}),
         "recommend": frozenset({TeacherFacts}),
         "qualify": frozenset({TeacherFacts}),
-        "raise_objection": frozenset({WindowFacts}),
+        **OBJECTION_STEPS.needs,
     },
     reject_event="veto",
     visibility=PANEL_VISIBILITY
