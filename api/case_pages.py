@@ -19,7 +19,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from api import webkit
 from api.files import UploadRejected
-from api.inbox_pages import TASK_KINDS
+from api.inbox_pages import TASK_KINDS, applicant_names
 from api.present import event_label
 from api.processes import web_of
 from api.routes import case_detail, detail_out
@@ -92,12 +92,15 @@ def cases(
             state=state or None,
             year=year_value,
             applicant=applicant or None,
+            finders=webkit.catalogue(request).finders,
             page=page_no,
             page_size=CASES_PAGE,
         )
+        names = applicant_names(webkit.catalogue(request), conn, result.items, "id")
     items = [
         {
             **row,
+            "applicant_name": row["applicant_name"] or names.get(row["id"]),
             "process_label": webkit.catalogue(request)[row["process"]].label,
             "state_label": webkit.catalogue(request)[row["process"]].state_label(row["state"]),
             "updated": webkit.local(row["updated_at"]),

@@ -55,6 +55,27 @@ def what_is_asked(web: Web, conn: Connection, items: Sequence[Mapping[str, Any]]
     return out
 
 
+def applicant_names(
+    catalogue: Catalogue,
+    conn: Connection,
+    items: Sequence[Mapping[str, Any]],
+    key: str = "case_id",
+) -> dict[int, str]:
+    """Case id (``item[key]``) → the name of an applicant without an account (whom the search
+    finds through their process's finder), from the process's contact loader: one read per
+    process on the page. Account holders' names come with the items (``applicant_name``)."""
+    by_process: dict[str, list[int]] = {}
+    for item in items:
+        if not item.get("applicant_name"):
+            by_process.setdefault(str(item["process"]), []).append(int(item[key]))
+    out: dict[int, str] = {}
+    for process, ids in by_process.items():
+        contacts = catalogue.contacts.get(process)
+        if contacts is not None:
+            out.update((cid, name) for cid, (name, _) in contacts(conn, ids).items())
+    return out
+
+
 def step_options(catalogue: Catalogue, process: str = "") -> list[tuple[str, str]]:
     """The steps the step filter offers: the chosen process's, or every process's."""
     seen: dict[str, str] = {}
@@ -168,18 +189,20 @@ def _inbox_page(
             result = queries.Page([], 0, page, INBOX_PAGE)  # what cannot be read finds nothing
         else:
             result = queries.inbox(
-                conn, actor, box, today, filters=query.filters, drafts=drafts, page=page,
-                page_size=INBOX_PAGE,
+                conn, actor, box, today, filters=query.filters, drafts=drafts,
+                finders=catalogue.finders, page=page, page_size=INBOX_PAGE,
             )  # fmt: skip
         counts = queries.inbox_counts(conn, actor, today)
         notes = queries.notifications(conn, actor, unread=True, page_size=INBOX_NOTES)
         all_notes = queries.notification_count(conn, actor)
         done = queries.inbox(conn, actor, "done", today, page_size=1).total
         asks = what_is_asked(web_of(request), conn, result.items)
+        names = applicant_names(catalogue, conn, result.items)
         units = queries.inbox_units(conn, actor, box)
     items = [
         {
             **item,
+            "applicant_name": item["applicant_name"] or names.get(item["case_id"]),
             "process_label": catalogue[item["process"]].label,
             "state_label": catalogue[item["process"]].state_label(item["state"]),
             "kind_label": TASK_KINDS.get(item["kind"] or "", ""),

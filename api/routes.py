@@ -14,7 +14,7 @@ from api.auth import issue_token, token_expires_in
 from api.deps import Address, ApiActor, Services, Svc
 from api.errors import ERRORS
 from api.files import UploadRejected
-from api.inbox_pages import step_options, what_is_asked
+from api.inbox_pages import applicant_names, step_options, what_is_asked
 from api.present import (
     audit_row,
     case_summary,
@@ -285,11 +285,15 @@ def list_cases(
             state=state,
             year=year,
             applicant=applicant,
+            finders=svc.engine.processes.finders,
             sort=sort,
             order=order,
             page=page,
             page_size=page_size,
         )
+        names = applicant_names(svc.engine.processes, conn, result.items, "id")
+    for r in result.items:
+        r["applicant_name"] = r["applicant_name"] or names.get(r["id"])
     return s.CaseList(
         items=[case_summary(svc.engine.processes, r) for r in result.items],
         total=result.total,
@@ -635,14 +639,17 @@ def my_tasks(
     with reader(svc.db).connect() as conn:
         result = queries.inbox(
             conn, actor, box, today, filters=filters,
-            drafts=queries.draft_states(catalogue.values()), page=page, page_size=page_size,
+            drafts=queries.draft_states(catalogue.values()), finders=catalogue.finders,
+            page=page, page_size=page_size,
         )  # fmt: skip
         counts = queries.inbox_counts(conn, actor, today)
         asks = what_is_asked(web_of(request), conn, result.items)
+        names = applicant_names(catalogue, conn, result.items)
     items = [
         s.InboxItem(
             **{
                 **i,
+                "applicant_name": i["applicant_name"] or names.get(i["case_id"]),
                 "state_label": catalogue[i["process"]].state_label(i["state"]),
                 "asks": asks.get(i["case_id"], ""),
             }

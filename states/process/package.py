@@ -5,8 +5,8 @@ A process is one package under ``states/processes/<name>/`` (and its web twin un
 (the app, the CLI, the flows, the demo) hand the list of installed packages to the engine,
 which builds a ``Catalogue``: specs by name, and the open registries the engine consults —
 fact loaders by fact type, effect handlers by command type, hooks by state tag, contact
-resolvers for applicants without an account, the notice kinds the package sends. The generic
-core never imports a process.
+resolvers and case finders for applicants without an account, the notice kinds the package
+sends. The generic core never imports a process.
 """
 
 from __future__ import annotations
@@ -27,6 +27,10 @@ EffectHandler = Callable[[Any, Any], None]
 LeaveHook = Callable[[Any], None]
 # (connection, case ids) -> {case id: (name, mobile)}
 ContactLoader = Callable[[Any, Sequence[int]], Mapping[int, tuple[str, str]]]
+# (part of a name, full ID number) -> a SELECT of the ids of the process's cases whose
+# applicant, kept in the package's own table, matches: the search box's match for
+# applicants without an account. It only names cases; the caller keeps its own scope.
+CaseFinder = Callable[[str | None, str | None], Any]
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,8 @@ class ProcessPackage:
     parts: Parts = field(default_factory=Parts)
     # process name -> where notices for its applicants go when they have no account
     contacts: Mapping[str, ContactLoader] = field(default_factory=dict)
+    # process name -> its cases whose applicant (without an account) a search names
+    finders: Mapping[str, CaseFinder] = field(default_factory=dict)
     checks: tuple[ScheduledCheck, ...] = ()
     # the process's own tables (models on the shared declarative base), for the schema
     tables: tuple[type, ...] = ()
@@ -158,7 +164,8 @@ class Catalogue(Mapping[str, ProcessSpec]):
     """The installed processes by name, with the registries merged from every part.
 
     Two parts registering the same fact type, command type or tag hook, or two packages
-    declaring the same notice kind, is an error at start-up, not a silent override.
+    declaring the same notice kind, contact loader or case finder, is an error at start-up,
+    not a silent override.
     """
 
     def __init__(self, packages: Sequence[ProcessPackage], base: Sequence[Parts] = ()) -> None:
@@ -168,6 +175,7 @@ class Catalogue(Mapping[str, ProcessSpec]):
         self.effect_handlers: dict[type, EffectHandler] = {}
         self.leave_hooks: dict[str, LeaveHook] = {}
         self.contacts: dict[str, ContactLoader] = {}
+        self.finders: dict[str, CaseFinder] = {}
         self._rules: dict[str, ComplianceRule] = {}
         # every installed package's notice kinds by kind, in the packages' order
         self.notices: dict[str, NoticeKind] = {}
@@ -185,6 +193,7 @@ class Catalogue(Mapping[str, ProcessSpec]):
                     raise ValueError(f"process {spec.name} registered twice")
                 self._specs[spec.name] = spec
             _merge(self.contacts, package.contacts, "contact loader")
+            _merge(self.finders, package.finders, "case finder")
             for rule in package.compliance:
                 if rule.code in self._rules:
                     raise ValueError(f"compliance rule {rule.code} registered twice")

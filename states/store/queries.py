@@ -8,7 +8,7 @@ they were handed. Out of scope is indistinguishable from absent.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +32,7 @@ from sqlalchemy import (
 from states.engine.scope import case_scope
 from states.identity import validate_id_number
 from states.org import SCOPE_ROLES, Actor
+from states.process.package import CaseFinder
 from states.process.spec import ProcessSpec
 from states.store.models import (
     Attachment,
@@ -69,6 +70,28 @@ class Page:
     page_size: int
 
 
+def applicant_match(
+    name: str | None, id_number: str | None, finders: Mapping[str, CaseFinder] = {}
+) -> ColumnElement[bool] | None:
+    """The search's one definition of "the case's applicant is …" (inbox, case list): the
+    account holder in ``people`` (joined on ``cases.applicant_id``) whose name contains
+    ``name`` and whose ID number is ``id_number``, or — for the processes whose applicants
+    have no account — a case their package's finder names (``Catalogue.finders``). None
+    when neither is given: nothing to add, not even an OR. Only ever ANDed to the caller's
+    scope, so a finder narrows what the reader sees and never widens it."""
+    if name is None and id_number is None:
+        return None
+    person: list[ColumnElement[bool]] = []
+    if id_number is not None:
+        person.append(people_t.c.id_number == id_number)
+    if name is not None:
+        person.append(people_t.c.name.contains(name, autoescape=True))
+    terms = [and_(*person)]
+    for process, find in finders.items():
+        terms.append(and_(cases_t.c.process == process, cases_t.c.id.in_(find(name, id_number))))
+    return or_(*terms)
+
+
 def _page(
     conn: Connection, base: Select[Any], order: Sequence[Any], page: int, page_size: int
 ) -> Page:
@@ -88,6 +111,7 @@ def list_cases(
     state: str | None = None,
     year: int | None = None,
     applicant: str | None = None,
+    finders: Mapping[str, CaseFinder] = {},
     sort: str = "updated_at",
     order: str = "desc",
     page: int = 1,
@@ -100,8 +124,9 @@ def list_cases(
         where.append(cases_t.c.state == state)
     if year:
         where.append(cases_t.c.year == year)
-    if applicant:
-        where.append(people_t.c.name.contains(applicant, autoescape=True))
+    match = applicant_match(applicant or None, None, finders)
+    if match is not None:
+        where.append(match)
     base: Select[Any] = (
         select(
             cases_t.c.id,
@@ -226,7 +251,8 @@ def _my_task_filter(actor: Actor) -> ColumnElement[bool]:
 class InboxFilter:
     """What the inbox is narrowed to. ``search`` is one box: a case number (digits), a full
     ID number (18 characters, matched exactly: a part of one never finds anybody), or a part
-    of the applicant's name. The inbox lists only the reader's own work, so nothing here
+    of the applicant's name — an account holder's, or one a process keeps in its own table
+    (``applicant_match``). The inbox lists only the reader's own work, so nothing here
     reaches beyond it."""
 
     search: str = ""
@@ -250,16 +276,19 @@ class InboxFilter:
 
 
 def _inbox_where(
-    conn: Connection, f: InboxFilter, box: str, today: dt.date
+    conn: Connection,
+    f: InboxFilter,
+    box: str,
+    today: dt.date,
+    finders: Mapping[str, CaseFinder] = {},
 ) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = []
     case_id, id_number, name = f.terms()
     if case_id is not None:
         where.append(cases_t.c.id == case_id)
-    if id_number is not None:
-        where.append(people_t.c.id_number == id_number)
-    if name is not None:
-        where.append(people_t.c.name.contains(name, autoescape=True))
+    match = applicant_match(name, id_number, finders)
+    if match is not None:
+        where.append(match)
     if f.process:
         where.append(cases_t.c.process == f.process)
     if f.state:
@@ -283,6 +312,7 @@ def inbox(
     *,
     filters: InboxFilter = InboxFilter(),
     drafts: Collection[tuple[str, str]] = (),
+    finders: Mapping[str, CaseFinder] = {},
     page: int = 1,
     page_size: int = 50,
 ) -> Page:
@@ -291,7 +321,8 @@ def inbox(
     Each item carries the case's ``data`` (for the line a process writes of what is asked)
     and ``submitted_at``: when it left the opener's draft — ``drafts`` are the (process,
     initial state) pairs that are one — or, for a process without a draft, when it was
-    opened."""
+    opened. ``finders`` (``Catalogue.finders``) let the search find applicants without an
+    account (``applicant_match``)."""
     columns = (
         cases_t.c.id.label("case_id"),
         cases_t.c.process,
@@ -303,7 +334,7 @@ def inbox(
         people_t.c.name.label("applicant_name"),
         units_t.c.name.label("unit_name"),
     )
-    where = _inbox_where(conn, filters, box, today)
+    where = _inbox_where(conn, filters, box, today, finders)
     if box == "cc":
         base: Select[Any] = (
             select(

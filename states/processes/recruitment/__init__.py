@@ -13,6 +13,7 @@ from states.processes.recruitment.facts import (
     applicant_facts,
     identity_claims,
 )
+from states.processes.recruitment.finder import find_applicants
 from states.processes.recruitment.machine import APPLICANT
 from states.processes.recruitment.registration import settle_claims
 from states.processes.recruitment.rules import ApplicantFacts, IdentityClaims
@@ -34,6 +35,7 @@ PACKAGE = ProcessPackage(
         effect_handlers={SettleClaims: settle_claims},
     ),
     contacts={APPLICANT: applicant_contacts},
+    finders={APPLICANT: find_applicants},
     tables=(RecruitmentRound, Post, PostSeat, Applicant, RegistrationConflict),
     web="api.processes.recruitment",
     nav=(
