@@ -218,10 +218,12 @@ def _who(spec: ProcessSpec, event: str) -> str:
         return "申请人本人"
     if by.panel:
         return by.panel_label or "评审专家（抽取的评委会）"
-    if by.system:
-        return "系统（到期自动）"
     if by.public:
         return "公众（公示期内）"
+    if by.officer and by.system:  # an officer's step the system also takes when time is up
+        return f"{officer_label(by.officer)}，或系统（到期自动）"
+    if by.system:
+        return "系统（到期自动）"
     if by.officer:
         return officer_label(by.officer)
     holders: dict[str, None] = {}

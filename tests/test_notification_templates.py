@@ -209,6 +209,7 @@ PACKAGE_KINDS = {
     "support_teaching": {
         "support_need_approved",
         "support_need_rejected",
+        "support_revoked",
         "support_selected",
         "support_dispatched",
         "support_checkin_due",

@@ -412,3 +412,69 @@ def test_each_reader_gets_their_own_lines_and_no_full_id_number(live: Live, coun
     assert {r[1] for r in rows[1:]} == {mask_id_number(u1_id), mask_id_number(p1_id)}
     _, _, rows = reads("west_officer", ["/support/board"])
     assert rows[1:] == []
+
+
+# --- paired regions on the board ----------------------------------------------------------------
+def _choices(html: str) -> list[tuple[str, str]]:
+    """The units the region form offers to register: (value, text), the "new unit" first."""
+    found = re.search(r'<select id="region-unit_id" name="unit_id".*?</select>', html, re.S)
+    assert found, "no choice of existing units on the board"
+    return re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', found[0])
+
+
+@SQLITE
+def test_the_city_registers_an_existing_county_or_a_new_unit_as_a_paired_region(
+    live: Live, county: World
+) -> None:
+    w, eng = county, live.services.engine
+    city, csrf = _sign_in(live, "city_officer")
+    board = city.get("/support/board").text
+    _check_page(board)
+    east, west = str(w.unit("east")), str(w.unit("west"))
+    # the units the city may pair, as the API's rule has it: its county-tier units
+    new = ("", "不选：新建县级单位")
+    assert _choices(board) == [new, (east, "东县（Ueast）"), (west, "西县（Uwest）")]
+
+    def post(**values: str) -> httpx.Response:
+        return city.post("/support/regions", data={"csrf": csrf, "year": "2026", **values})
+
+    # refusals beside the field they are about, what was typed kept
+    wrong = post(unit_id="abc", name="")
+    assert wrong.status_code == 422
+    _check_page(wrong.text)
+    assert "请从列表中选择本市的县级单位" in _field_error(wrong.text, "region-unit_id")
+    school = post(unit_id=str(w.unit("rural")))
+    assert school.status_code == 422
+    assert "东县乡村小学不是本市直属的县级单位" in _field_error(school.text, "region-unit_id")
+    coded = post(unit_id=west, code="XJ-01")
+    assert coded.status_code == 422
+    assert "登记已有单位时不填单位代码" in _field_error(coded.text, "region-code")
+    assert 'value="XJ-01"' in coded.text and f'<option value="{west}" selected>' in coded.text
+    nothing = post()
+    assert nothing.status_code == 422 and "地区名称" in _field_error(nothing.text, "region-name")
+
+    # 西县 registered as it stands in the org tree: listed, no longer offered
+    board, said = _flash(city, post(unit_id=west))
+    assert said == "已登记对口支援地区：西县"
+    _check_page(board)
+    listed = re.search(r'<ul class="plain" id="region-list">.*?</ul>', board, re.S)
+    assert listed and "西县（单位代码 Uwest，示范市，学校 1 所）" in listed[0]
+    assert _choices(board) == [new, (east, "东县（Ueast）")]
+    # a second try (a stale page) refused beside the field: already registered
+    again = post(unit_id=west)
+    assert again.status_code == 409
+    assert "西县已登记为对口支援地区" in _field_error(again.text, "region-unit_id")
+    # its school now declares needs the city approves
+    made = needs.declare_need(eng, w.actors["west_school_officer"], {**NEED, "places": 1})
+    with live.services.db.connect() as conn:
+        data = conn.execute(select(cases_t.c.data).where(cases_t.c.id == made.case_id)).scalar()
+    assert data["paired"] is True and data["region"] == "西县"
+
+    # a new unit still made from a name, as before
+    board, said = _flash(city, post(name="西藏林芝（对口支援）"))
+    assert said == "已登记对口支援地区：西藏林芝（对口支援）"
+    assert "西藏林芝（对口支援）（单位代码 Ucity-ZY02" in board
+
+    # a county's board has no registration form and no choice of units
+    county_board = _sign_in(live, "county_officer")[0].get("/support/board").text
+    assert 'id="region-form"' not in county_board and 'id="region-unit_id"' not in county_board

@@ -9,6 +9,7 @@ place."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 from typing import Any
 
@@ -31,6 +32,7 @@ from states.registry import service
 from states.registry.history import TEACHER as HISTORY_TEACHER
 from states.seed.builders import Unit, add_officer, add_unit
 from states.store.models import (
+    AuditEvent,
     Case,
     OrgUnit,
     OutboxMessage,
@@ -39,10 +41,11 @@ from states.store.models import (
     Task,
     table_of,
 )
-from states.sweeps import deadline_sweep, publicity_sweep, reminder_sweep
+from states.sweeps import checks_sweep, deadline_sweep, publicity_sweep, reminder_sweep
 from tests.world import DECLARE, Driver, World, undeclared_keys
 
 cases_t, tasks_t, outbox_t = table_of(Case), table_of(Task), table_of(OutboxMessage)
+audit_t = table_of(AuditEvent)
 needs_t, checkins_t, history_t = (
     table_of(SupportNeed), table_of(SupportCheckin), table_of(RecordChange)
 )  # fmt: skip
@@ -404,6 +407,88 @@ def test_a_term_assessed_basically_competent_earns_no_credit(
 
 
 # --- bad input --------------------------------------------------------------------------------
+def _need_steps(d: Driver, need: int) -> list[tuple[str, int | None, str]]:
+    """The need's audit trail: (event, who — None for the system —, reason given)."""
+    with d.eng.db.connect() as conn:
+        return [
+            (str(e), who, str(json.loads(payload or "{}").get("reason", "")))
+            for e, who, payload in conn.execute(
+                select(audit_t.c.event, audit_t.c.actor_id, audit_t.c.payload)
+                .where(audit_t.c.case_id == need)
+                .order_by(audit_t.c.id)
+            )
+        ]
+
+
+def test_a_need_stops_taking_candidates_by_itself_once_its_term_has_begun(
+    d: Driver, world: World, clock: FrozenClock
+) -> None:
+    eng, county = d.eng, world.actors["county_officer"]
+    at(clock, dt.date(2025, 6, 3))
+    waiting, chosen = urban_teacher(world, "待遴选"), urban_teacher(world, "已选派")
+    school = world.actors["school_officer"]
+    # open, with a candidate still waiting for the selection
+    open_ = declare(d, places=2)
+    d.fire(open_, "approve", "county_officer")
+    pending = applications.nominate(eng, school, open_, waiting.person_id).case_id
+    # full: its one place taken
+    full = declare(d, starts_on="2025-08-25", ends_on="2026-06-30")
+    d.fire(full, "approve", "county_officer")
+    app = applications.nominate(eng, school, full, chosen.person_id).case_id
+    d.fire(app, "select_teacher", "county_officer")
+    # closed by hand before its term, as the county always could (its button is there)
+    early = declare(d)
+    d.fire(early, "approve", "county_officer")
+    assert "close_need" in eng.available(early, county)["events"]
+    d.fire(early, "close_need", "county_officer", {"reason": "已由本县统筹解决"})
+    # one whose term begins later, and one never approved
+    later = declare(d, starts_on="2025-10-08", ends_on="2026-07-09")
+    d.fire(later, "approve", "county_officer")
+    unapproved = declare(d)
+    assert [case(d, n).state for n in (open_, full, early, later, unapproved)] == [
+        "approved", "filled_up", "finished", "approved", "review",
+    ]  # fmt: skip
+
+    # a term's first day: its need still takes candidates; the day after, it closes
+    at(clock, dt.date(2025, 8, 25), hour=8)
+    assert needs.end_intake(eng) == {}
+    at(clock, dt.date(2025, 8, 26), hour=8)
+    assert needs.end_intake(eng) == {"closed": 1}
+    assert (case(d, full).state, case(d, open_).state) == ("finished", "approved")
+    at(clock, dt.date(2025, 9, 1), hour=8)
+    assert needs.end_intake(eng) == {}
+    # the daily checks run it: closed by the system through the same step as the county's
+    # 结束受理, saying why
+    at(clock, dt.date(2025, 9, 2), hour=8)
+    report = checks_sweep(eng)
+    assert report.counts.get("support_need_intake:closed") == 1, report.counts
+    assert [case(d, n).state for n in (open_, full, early, later, unapproved)] == [
+        "finished", "finished", "finished", "approved", "review",
+    ]  # fmt: skip
+    for need, starts in ((open_, "2025年9月1日"), (full, "2025年8月25日")):
+        assert _need_steps(d, need)[-1] == (
+            "close_need",
+            None,
+            f"支教期已于{starts}开始，系统自动结束受理",
+        )
+        assert case(d, need).closed_at is not None
+    assert _need_steps(d, early)[-1] == ("close_need", county.person_id, "已由本县统筹解决")
+    assert eng.available(open_, county)["events"] == []
+    with eng.db.connect() as conn:
+        assert [n.case_id for n in needs.open_needs(conn, waiting)] == [later]
+    # the waiting candidate stays where it was, as after a close by hand: no longer selectable
+    assert case(d, pending).state == "selection"
+    refused("未在受理中", d.fire, pending, "select_teacher", "county_officer")
+
+    # run again (the same day, the next): nothing more is written
+    versions = {n: case(d, n).version for n in (open_, full, early, later, unapproved)}
+    assert needs.end_intake(eng) == {}
+    at(clock, dt.date(2025, 9, 3), hour=8)
+    assert needs.end_intake(eng) == {}
+    assert {n: case(d, n).version for n in versions} == versions
+    assert [e for e, _, _ in _need_steps(d, open_)].count("close_need") == 1
+
+
 def _exempt(d: Driver, world: World, teacher: Actor, year: int) -> int:
     """An approved rotation exemption of ``year`` for the teacher, moved through the engine's
     bulk steps (the campaign it would name is beside the point here)."""

@@ -19,15 +19,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
+from notifications.channels import SmsFile
+from notifications.dispatch import dispatch
 from states.clock import FrozenClock
 from states.engine import CaseEngine
 from states.org import PUBLIC_ACTOR, SCHOOL_OFFICER
 from states.processes.support_teaching import applications, needs
 from states.processes.support_teaching.machine import APPLICATION, NEED, TERM
 from states.seed.builders import close_window, fire_current
-from states.store.models import AuditEvent, table_of
+from states.store.models import AuditEvent, Notification, Person, RoleBinding, table_of
 from tests.live import Live, serve
 from tests.test_pages import _check_page, _field_error, _sign_in
 from tests.test_support_pages import NAMES, _county, _flash, _form, _press
@@ -45,7 +47,8 @@ from tests.test_support_teaching import (
 )
 from tests.world import Driver, World, undeclared_keys
 
-audit_t = table_of(AuditEvent)
+audit_t, inbox_t, people_t = table_of(AuditEvent), table_of(Notification), table_of(Person)
+bindings_t = table_of(RoleBinding)
 OBJECTION = {"content": "该教师近期正接受师德问题调查", "contact_name": "王五"}
 
 
@@ -123,18 +126,24 @@ def test_an_upheld_objection_withdraws_the_selection_and_frees_the_place(
     assert [e for e, _ in moves(d, need)][-2:] == ["fill_up", "reopen_places"]
     assert moves(d, app)[-1] == ("revoke_selection", None)
 
-    # the teacher hears of it (the term's and the application's progress), the sending school
-    # too, each with the reason
-    told = [n for n in notices(d, "case_update") if n.payload["event"] == "revoke_selection"]
-    assert {(n.recipient_id, n.recipient_role, n.recipient_unit_id) for n in told} == {
-        (teacher.person_id, None, None),
-        (None, SCHOOL_OFFICER, world.unit("urban")),
-    }
-    assert all("经核查，该教师正被立案调查" in n.payload["reason"] for n in told)
-    assert any(
-        n.payload["event"] == "uphold_objection" and n.recipient_id == teacher.person_id
-        for n in notices(d, "case_update")
+    # the teacher and the sending school hear of the withdrawal once each, on the
+    # application, with the county's reason: the dedicated notice, not the generic progress
+    told = notices(d, "support_revoked")
+    assert sorted(
+        ((n.case_id, n.recipient_id, n.recipient_role, n.recipient_unit_id) for n in told),
+        key=str,
+    ) == sorted(
+        [(app, teacher.person_id, None, None), (app, None, SCHOOL_OFFICER, world.unit("urban"))],
+        key=str,
     )
+    assert all(n.payload["support_reason"] == "经核查，该教师正被立案调查" for n in told)
+    # and of nothing else: neither move (the term's, the application's) brings the teacher
+    # the engine's generic progress notice as well
+    assert not [
+        n
+        for n in notices(d, "case_update")
+        if n.payload["event"] in ("revoke_selection", "uphold_objection")
+    ]
 
     # the freed place goes to the waiting candidate: the need full again
     d.fire(reserve, "select_teacher", "county_officer")
@@ -155,6 +164,77 @@ def test_an_upheld_objection_withdraws_the_selection_and_frees_the_place(
     assert case(d, need).state == "finished"
     missing = undeclared_keys(d.eng)
     assert not {p: missing[p] for p in (NEED, APPLICATION, TERM) if p in missing}, missing
+
+
+def test_the_withdrawal_notice_reaches_the_teacher_and_the_sending_school_once_each(
+    d: Driver, world: World, clock: FrozenClock, tmp_path: Path
+) -> None:
+    """Through the real dispatcher: the in-app inbox of the teacher and of each of the
+    sending school's officers, and the teacher's text message (the short form)."""
+    at(clock, dt.date(2025, 6, 3))
+    teacher = urban_teacher(world, "撤销通知")
+    need = declare(d, places=1)
+    d.fire(need, "approve", "county_officer")
+    app = applications.nominate(
+        d.eng, world.actors["school_officer"], need, teacher.person_id
+    ).case_id
+    d.fire(app, "select_teacher", "county_officer")
+    term = term_of(d, app)
+    object_to(d, term, "13800138006", "该教师近期正接受师德问题调查")
+    dispatch(d.eng.db, clock, {}, catalogue=d.eng.processes)  # what came before, delivered
+    with d.eng.db.begin() as conn:
+        before = conn.execute(select(func.max(inbox_t.c.id))).scalar() or 0
+        conn.execute(
+            update(people_t)
+            .where(people_t.c.id == teacher.person_id)
+            .values(phone="13900139006", notify_channels=["sms"])
+        )
+    texts = tmp_path / "sms.txt"
+    d.fire(term, "uphold_objection", "county_officer", {"reason": "经核查，该教师正被立案调查"})
+    report = dispatch(d.eng.db, clock, {"sms": SmsFile(str(texts))}, catalogue=d.eng.processes)
+    assert report.failed == 0
+
+    with d.eng.db.connect() as conn:
+        officers = list(
+            conn.execute(
+                select(bindings_t.c.person_id).where(
+                    bindings_t.c.role == SCHOOL_OFFICER,
+                    bindings_t.c.org_unit_id == world.unit("urban"),
+                )
+            ).scalars()
+        )
+        got = {
+            p: conn.execute(
+                select(inbox_t.c.kind, inbox_t.c.title, inbox_t.c.body)
+                .where(inbox_t.c.person_id == p, inbox_t.c.case_id == app, inbox_t.c.id > before)
+                .order_by(inbox_t.c.id)
+            ).all()
+            for p in [teacher.person_id, *officers]
+        }
+    assert officers
+    # one notice each about the application's withdrawal, the dedicated one
+    for person, notes in got.items():
+        assert [n.kind for n in notes] == ["support_revoked"], (person, notes)
+        [note] = notes
+        assert note.title == "【人事业务平台】支教选派已撤销：撤销通知（东县乡村小学）"
+        for words in (
+            "撤销通知到东县乡村小学支教（初中数学，支教期2025-09-01至2026-08-31）的选派",
+            "经审批单位核查异议成立，已于2025年6月3日撤销选派",
+            "理由：经核查，该教师正被立案调查",
+            "该需求的名额已退回，审批单位可从其他候选人中另行选派",
+            "当前环节：撤销选派",
+        ):
+            assert words in note.body, (words, note.body)
+        assert "None" not in note.body
+    # the teacher's phone: the short form, what matters first, one message and only that
+    lines = [line.split("\t") for line in texts.read_text(encoding="utf-8").splitlines()]
+    assert {phone for _, phone, _ in lines} == {"13900139006"}
+    revoked = (
+        "【人事业务平台】支教选派已撤销：撤销通知到东县乡村小学支教，公示期间异议成立；名额已退回。"
+    )
+    assert [short for _, _, short in lines if "支教选派已撤销" in short] == [revoked]
+    assert len(revoked) <= 70
+    assert [short for _, _, short in lines if short != revoked] == []
 
 
 # --- PostgreSQL: selections racing an upheld objection ------------------------------------------

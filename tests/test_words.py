@@ -467,6 +467,10 @@ def test_the_catalogue_says_who_acts_in_words(live: Live) -> None:
     assert not [w for w in said if re.search(r"[A-Za-z]", w)], said
     assert {"县级人事干部", "申请人本人", "公众（公示期内）", "系统（到期自动）"} <= said, said
     assert "评审专家（抽取的评委会）" in said and any("学校人事干部" in w for w in said), said
+    # a step the officer takes, or the system when time is up, names both (结束受理)
+    need = next(p for p in catalogue if p["name"] == "support_need")
+    closing = next(e for e in need["events"] if e["id"] == "close_need")
+    assert closing["who"] == "上级审批单位的人事干部，或系统（到期自动）", closing
     labels = [p["label"] for p in catalogue]
     labels += [x["label"] for p in catalogue for x in (*p["states"], *p["events"])]
     assert not [w for w in labels if re.search(r"[A-Za-z]{2,}", w)], labels

@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 from states.engine.context import CaseContext
 from states.engine.tasks import Deadlines
 from states.process.package import Parts
-from states.process.spec import Command, SetData, UpdateTeacher
+from states.process.spec import ApplicantTold, Command, SetData, UpdateTeacher
 from states.registry.roster import apply_case_change
 
 if TYPE_CHECKING:
@@ -40,6 +40,9 @@ class EffectScope:
     window_days: int | None = None  # a resumed window's remaining working days
     slot_key: str | bool | None = KEEP
     note: str = ""  # a line the new state's task notices carry (an objection's receipt)
+    # an effect told the applicant of this step itself, in the process's own words: the
+    # engine's progress notice would tell them twice
+    applicant_told: bool = False
 
 
 def apply(
@@ -70,6 +73,10 @@ def _set_data(scope: EffectScope, cmd: SetData) -> None:
     scope.ctx.data.update(cmd.patch)
 
 
+def _applicant_told(scope: EffectScope, cmd: ApplicantTold) -> None:
+    scope.applicant_told = True
+
+
 def _update_teacher(scope: EffectScope, cmd: UpdateTeacher) -> None:
     """Through the roster's one writer of a case's change, so the record's history names
     the case and its version moves (an officer's open edit form then gets a conflict)."""
@@ -80,4 +87,10 @@ def _update_teacher(scope: EffectScope, cmd: UpdateTeacher) -> None:
     )  # fmt: skip
 
 
-CORE_EFFECTS = Parts(effect_handlers={SetData: _set_data, UpdateTeacher: _update_teacher})
+CORE_EFFECTS = Parts(
+    effect_handlers={
+        SetData: _set_data,
+        UpdateTeacher: _update_teacher,
+        ApplicantTold: _applicant_told,
+    }
+)

@@ -208,8 +208,9 @@ def tasks(t: Transition) -> None:
 
 def notices(t: Transition) -> FireResult:
     """The applicant hears of every move of their case (by SMS when they have no account),
-    with the reason given when the applicant may read it (states/engine/visibility.py)."""
-    if t.target != t.source:
+    with the reason given when the applicant may read it (states/engine/visibility.py),
+    unless an effect told them in the process's own words (``EffectScope.applicant_told``)."""
+    if t.target != t.source and not t.effects.applicant_told:
         moved = (t.case.id, t.spec.name, t.fired, t.source, t.target, t.ctx.now)
         reason = t.clean.get("reason")
         if reason is not None:

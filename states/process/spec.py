@@ -123,6 +123,12 @@ class SetData(Command):
 
 
 @dataclass(frozen=True)
+class ApplicantTold(Command):
+    """The applicant hears of this step from a notice the process sends in its own words
+    (support teaching's 撤销选派): the engine's progress notice would tell them twice."""
+
+
+@dataclass(frozen=True)
 class UpdateTeacher(Command):
     """Change the teacher record of the case's subject (an appointment, a credit)."""
 

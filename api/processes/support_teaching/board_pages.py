@@ -55,6 +55,8 @@ def board_for(
         rows = needs.board(conn, who.actor, year)
         listed = needs.needs(conn, who.actor, year)
         paired = regions.regions(conn, who.actor) if who.actor.holds(CITY_OFFICER) else []
+        # the units already in the org tree the city may register instead of a new one
+        choices = regions.pairable(conn, who.actor) if who.actor.holds(CITY_OFFICER) else []
     waiting = [(n, buttons(who, n.case_id, n.version, NEED)) for n in listed if n.state == "review"]
     return webkit.render(
         request,
@@ -73,6 +75,7 @@ def board_for(
             "approved": [n for n in listed if n.state in needs.STANDING],
             "others": [n for n in listed if n.state not in ("review", *needs.STANDING)],
             "regions": paired,
+            "pairable": choices,
             "registers": who.actor.holds(CITY_OFFICER),
             "teacher_too": teaches(who.actor),
             "problem": problem,
@@ -231,23 +234,35 @@ OnBoard = Annotated[Who, Depends(webkit.guarded("/support/board"))]
 
 @board_pages.post("/support/regions")
 def register_region(request: Request, form: Posted, who: OnBoard) -> Response:
-    """The city registers a paired region: a county-tier unit made under it in the org tree,
-    whose schools then declare needs the city approves and staffs."""
-    values = {"name": webkit.text(form, "name"), "code": webkit.text(form, "code")}
+    """The city registers a paired region: a county-tier unit already under it in the org
+    tree (``unit_id``, chosen from those it may pair), or one made there now with a name and
+    an optional code; the region's schools then declare needs the city approves and
+    staffs."""
+    values = {
+        "unit_id": webkit.text(form, "unit_id"),
+        "name": webkit.text(form, "name"),
+        "code": webkit.text(form, "code"),
+    }
     y = year_of(who, webkit.text(form, "year"))
+    chosen = values["unit_id"].strip()
     try:
+        unit_id = webkit.parse_id(chosen) if chosen else None
+        if chosen and unit_id is None:
+            raise FormError("unit_id", "请从列表中选择本市的县级单位")
         with who.svc.db.begin() as conn:
-            regions.register_region(
+            registered = regions.register_region(
                 conn, who.actor, values["name"], at=who.svc.now(),
-                code=values["code"].strip() or None,
+                code=values["code"].strip() or None, unit_id=unit_id,
             )  # fmt: skip
+        with reader(who.svc.db).connect() as conn:
+            named = [r.name for r in regions.regions(conn, who.actor) if r.unit_id == registered]
     except RenshiError as exc:
-        at = exc.field if exc.field in ("name", "code") else None
+        at = exc.field if exc.field in ("unit_id", "name", "code") else None
         problem = Problem("region", webkit.said(exc), at, values)
         return board_for(request, who, y, problem=problem, status=exc.status)
     return webkit.redirect(
         f"/support/board?year={y}#regions",
-        f"已登记对口支援地区：{values['name'].strip()}",
+        f"已登记对口支援地区：{named[0] if named else values['name'].strip()}",
         secure_cookie=who.svc.secure_cookies,
     )
 

@@ -37,7 +37,6 @@ from states.processes.support_teaching.spec import (
     RecordDispatch,
     ReleasePlace,
     ReopenCheckins,
-    RevokedNotice,
     RevokeSelection,
     TakePlace,
     TermNotice,
@@ -72,7 +71,6 @@ PACKAGE = ProcessPackage(
             TakePlace: applications.take_place,
             OpenTerm: applications.open_term,
             ReleasePlace: applications.release_place,
-            RevokedNotice: applications.revoked_notice,
             ConfirmSelection: terms.confirm_selection,
             RevokeSelection: terms.revoke_selection,
             CorrectCheckin: checkins.correct_checkin,
@@ -103,6 +101,8 @@ PACKAGE = ProcessPackage(
                 },
             ),
         ),
+        # daily, with the other checks: a need whose term has begun stops taking candidates
+        ScheduledCheck("support_need_intake", needs.end_intake),
         # daily, with the other checks: a term ends once its last month is filed or late
         ScheduledCheck("support_term_end", checkins.end_terms),
     ),

@@ -56,7 +56,6 @@ from states.processes.support_teaching.spec import (
     NotExempt,
     OpenTerm,
     ReleasePlace,
-    RevokedNotice,
     TakePlace,
 )
 from states.processes.support_teaching.tables import SupportNeed, SupportTerm
@@ -299,19 +298,6 @@ def give_back(engine: CaseEngine, conn: Connection, need_id: int) -> None:
 
 def release_place(scope: EffectScope, cmd: ReleasePlace) -> None:
     give_back(scope.engine, scope.conn, int(scope.ctx.data["need_id"]))
-
-
-def revoked_notice(scope: EffectScope, cmd: RevokedNotice) -> None:
-    """The sending school's personnel officers hear that their teacher's selection was
-    withdrawn, and why: the progress notice the teacher gets from the engine, addressed to
-    the school where the application sits."""
-    ctx = scope.ctx
-    body = {
-        "case_id": ctx.case.id, "process": APPLICATION, "event": "revoke_selection",
-        "from": ctx.case.state, "to": "revoked", "reason": str(scope.record.get("reason", "")),
-    }  # fmt: skip
-    send(scope.conn, notice(ctx.case.id, "case_update", ctx.now, body, role=SCHOOL_OFFICER,
-                            unit_id=ctx.case.org_unit_id))  # fmt: skip
 
 
 # --- the selection's list ---------------------------------------------------------------------

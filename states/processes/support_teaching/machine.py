@@ -2,7 +2,8 @@
 Three machines:
 
 - a receiving school's need (rural, weak, or in a paired region): drafted → the county (the
-  city, for a paired region) approves → open for nominations until the county closes it;
+  city, for a paired region) approves → open for nominations until the county closes it, or
+  the system does the day after its term has begun;
   full (已满额) by itself when its last place is taken, open again when a place is given back;
 - one candidate against one need: the teacher volunteers (their school confirms) or the
   school nominates → the county selects, or passes over → a selected candidate's term opens

@@ -1,7 +1,8 @@
 """Receiving schools' needs (支教需求): declared by the school's personnel officer (opened and
 submitted in one transaction, so a need the rules refuse leaves nothing behind), approved by
 the county — the city for a paired region — and listed on the board and for the teachers and
-schools who may answer them.
+schools who may answer them. A need takes candidates until the approver closes it
+(结束受理) or its term begins: the daily check ``end_intake`` then closes it by the same step.
 
 Rows: ``NeedRow(case_id, version, state, state_label, school_id, school, county_id, county,
 paired, region, subject, level, level_label, places, filled, starts_on, ends_on, note,
@@ -12,17 +13,19 @@ filled, on_site)``.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, or_, select
 
+from states.clock import local_date
 from states.engine import CaseEngine, FireResult
 from states.engine.effects import EffectScope
 from states.engine.outbox import notice, send
-from states.errors import FormError, NotFound, PermissionDenied
-from states.org import SCHOOL_OFFICER, SCOPE_ROLES, SYSTEM, TEACHER, Actor, path_ids
+from states.errors import FormError, NotFound, PermissionDenied, RenshiError
+from states.org import SCHOOL_OFFICER, SCOPE_ROLES, SYSTEM, SYSTEM_ACTOR, TEACHER, Actor, path_ids
 from states.processes.support_teaching.facts import region_of
 from states.processes.support_teaching.machine import NEED, TERM, NeedMachine
 from states.processes.support_teaching.rules import LEVELS, cn_date
@@ -33,6 +36,8 @@ from states.processes.support_teaching.spec import (
 )
 from states.processes.support_teaching.tables import SupportNeed, SupportTerm
 from states.store.models import Case, OrgUnit, Teacher, table_of
+
+log = logging.getLogger(__name__)
 
 needs_t, terms_t, cases_t = table_of(SupportNeed), table_of(SupportTerm), table_of(Case)
 units_t, teachers_t = table_of(OrgUnit), table_of(Teacher)
@@ -152,6 +157,36 @@ def declare_need(
             )
         )  # fmt: skip
         return engine.fire_in(conn, case_id, "submit", actor, expected_version=1)
+
+
+def end_intake(engine: Any) -> dict[str, int]:
+    """The scheduled check ``support_need_intake`` (daily): a need stops taking candidates
+    once its term has begun. Every approved or full need whose start date has passed is
+    closed by the system with the approver's own step (``close_need``, 结束受理) — the same
+    transition, so whatever closing does it does either way — found in one read and fired
+    through the engine with an idempotency key: a re-run, or two at once, closes each once."""
+    today = local_date(engine.clock.now())
+    with engine.db.connect() as conn:
+        due = conn.execute(
+            select(cases_t.c.id, cases_t.c.version, needs_t.c.starts_on)
+            .join(needs_t, needs_t.c.case_id == cases_t.c.id)
+            .where(cases_t.c.process == NEED, cases_t.c.state.in_(STANDING),
+                   needs_t.c.starts_on < today)
+            .order_by(cases_t.c.id)
+        ).all()  # fmt: skip
+    closed = 0
+    for r in due:
+        reason = f"支教期已于{cn_date(r.starts_on)}开始，系统自动结束受理"
+        try:
+            fired = engine.fire(
+                int(r.id), "close_need", SYSTEM_ACTOR, {"reason": reason},
+                expected_version=int(r.version), idempotency_key=f"support-close_need:{r.id}",
+            )  # fmt: skip
+        except RenshiError as exc:
+            log.warning("support need %s: not closed: %s", r.id, exc.message)
+            continue  # closed by hand (or moved) meanwhile; the next run looks again
+        closed += 0 if fired.replayed else 1
+    return {"closed": closed} if closed else {}
 
 
 def need_notice(scope: EffectScope, cmd: NeedNotice) -> None:

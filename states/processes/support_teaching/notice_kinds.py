@@ -1,5 +1,6 @@
 """Support teaching's notices (支教): one template each in ``notices/<kind>.txt.j2``, each
-printing ``support_school``, ``support_detail`` and ``support_date`` from its payload."""
+printing ``support_school``, ``support_detail`` and ``support_date`` from its payload
+(``support_revoked`` its ``support_reason`` too)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from states.processes.support_teaching.spec import (
     DISPATCHED_NOTICE,
     NEED_APPROVED_NOTICE,
     NEED_REJECTED_NOTICE,
+    REVOKED_NOTICE,
     SELECTED_NOTICE,
     TERM_ENDING_NOTICE,
     TERMINATED_NOTICE,
@@ -37,6 +39,16 @@ _TERM: dict[str, Any] = {
     "applicant_name": "李明",
     "unit_name": "城关县第一中学",
     "link": "/cases/12",
+}
+# a withdrawn selection's notice is about the application (the teacher's, at the sending
+# school): the teacher and the sending school's officers may both read it
+_APPLICATION: dict[str, Any] = {
+    "recipient_name": "李明",
+    "case_id": 31,
+    "process_label": "支教报名",
+    "applicant_name": "李明",
+    "unit_name": "城关县第一中学",
+    "link": "/cases/31",
 }
 
 NOTICES = (
@@ -158,6 +170,22 @@ NOTICES = (
             "support_detail": "支教提前终止（因病），由接收学校进行考核，"
             "已服务时间按考核结果计入任教经历",
             "support_date": "2028-02-29",
+        },
+        FOLDER,
+    ),
+    NoticeKind(
+        REVOKED_NOTICE,
+        KEYS | {"support_reason"},
+        "to the teacher and the sending school's officers, the selection withdrawn after an "
+        "objection was upheld: support_school the receiving school, support_detail the post "
+        "and the term, support_date the day, support_reason the approver's reason",
+        {
+            **_APPLICATION,
+            "state_label": "撤销选派",
+            "support_school": "东县乡村小学",
+            "support_detail": "初中数学，支教期2027-09-01至2028-08-31",
+            "support_date": "2027-07-05",
+            "support_reason": "经核查，该教师正接受师德问题调查，尚无结论",
         },
         FOLDER,
     ),

@@ -4,7 +4,12 @@ the pairing city, so its schools, officers and cases live in the city's subtree 
 county's; registering it here makes its schools receiving schools whose needs the city
 approves and staffs from all its counties.
 
-Rows: ``RegionRow(unit_id, code, name, city_id, city, schools, registered_at)``.
+A city pairs a county-tier unit directly under it that is not closed and not registered
+yet: either one it creates here, or one already in the org tree (``pairable`` lists those,
+for the page's choice; ``register_region`` refuses any other, naming ``unit_id``).
+
+Rows: ``RegionRow(unit_id, code, name, city_id, city, schools, registered_at)``;
+``Pairable(unit_id, code, name)``.
 """
 
 from __future__ import annotations
@@ -34,6 +39,15 @@ class RegionRow:
     registered_at: dt.datetime
 
 
+@dataclass(frozen=True)
+class Pairable:
+    """A unit of the org tree the city may register as a paired region."""
+
+    unit_id: int
+    code: str
+    name: str
+
+
 def _city(conn: Connection, actor: Actor) -> tuple[int, str, str]:
     """(id, code, path) of the city the actor is the personnel officer of."""
     binding = next((b for b in actor.bindings if b.role == CITY_OFFICER), None)
@@ -60,8 +74,9 @@ def register_region(
 ) -> int:
     """Register a paired region of the actor's city, in the caller's transaction; returns
     its unit id. ``unit_id``: a county-tier unit already under the city (made through the
-    org tree); otherwise one is created there with ``name`` and ``code`` (the org tree's own
-    checks and history)."""
+    org tree; it keeps its code, so none is given; ``name``, if given, is the region's name
+    on the lists); otherwise one is created there with ``name`` and ``code`` (the org tree's
+    own checks and history)."""
     city_id, city_code, city_path = _city(conn, actor)
     name = (name or "").strip()
     if unit_id is None:
@@ -76,6 +91,8 @@ def register_region(
             conn, actor, at=at, code=code, name=name, tier="county", parent_code=city_code
         )
     else:
+        if code:
+            raise FormError("code", "登记已有单位时不填单位代码（沿用该单位的代码）")
         found = org_tree.find_unit(conn, unit_id)
         if found is None or not found.path.startswith(city_path):
             raise FormError("unit_id", "单位不存在或不在本市")
@@ -97,6 +114,27 @@ def register_region(
         )
     )  # fmt: skip
     return int(unit.id)
+
+
+def pairable(conn: Connection, actor: Actor) -> list[Pairable]:
+    """The units already in the org tree the actor's city may register (the rule
+    ``register_region`` holds a ``unit_id`` to): county-tier, directly under the city, not
+    closed, not registered yet; by code. None for anyone but a city's personnel officer."""
+    try:
+        city_id, _, _ = _city(conn, actor)
+    except PermissionDenied:
+        return []
+    rows = conn.execute(
+        select(units_t.c.id, units_t.c.code, units_t.c.name)
+        .where(
+            units_t.c.parent_id == city_id,
+            units_t.c.tier == "county",
+            units_t.c.closed_on.is_(None),
+            units_t.c.id.not_in(select(regions_t.c.unit_id)),
+        )
+        .order_by(units_t.c.code)
+    ).all()
+    return [Pairable(int(r.id), str(r.code), str(r.name)) for r in rows]
 
 
 def regions(conn: Connection, actor: Actor) -> list[RegionRow]:

@@ -19,6 +19,7 @@ from states.process.forms import REASON, Field, Form
 from states.process.spec import (
     PUBLIC_WINDOW,
     TERMINAL_NEGATIVE,
+    ApplicantTold,
     By,
     Command,
     EffectContext,
@@ -65,6 +66,7 @@ CHECKIN_DUE_NOTICE = "support_checkin_due"
 TERM_ENDING_NOTICE = "support_term_ending"
 ASSESSED_NOTICE = "support_assessed"
 TERMINATED_NOTICE = "support_terminated"
+REVOKED_NOTICE = "support_revoked"
 
 ASSESSMENT_CHOICES = {
     "excellent": "优秀",
@@ -124,15 +126,10 @@ class ConfirmSelection(Command):
 @dataclass(frozen=True)
 class RevokeSelection(Command):
     """An objection to the term was upheld: its application's selection is withdrawn
-    (撤销选派), for ``reason``, which gives the need its place back."""
+    (撤销选派), for ``reason``, which gives the need its place back; the teacher and the
+    sending school's officers are told (``support_revoked``), once each."""
 
     reason: str
-
-
-@dataclass(frozen=True)
-class RevokedNotice(Command):
-    """The sending school told that its teacher's selection was withdrawn, and why (the
-    teacher hears it from the engine's own progress notice)."""
 
 
 @dataclass(frozen=True)
@@ -219,8 +216,9 @@ NEED_EVENTS: Mapping[str, EventSpec] = {
         ),
         EventSpec("fill_up", "名额已满", SYSTEM, decision=False),
         EventSpec("reopen_places", "名额退回，恢复受理", SYSTEM, decision=False),
+        # the approver closes it any time; the daily check closes it once its term has begun
         EventSpec(
-            "close_need", "结束受理", APPROVER,
+            "close_need", "结束受理", By(officer="approver", system=True),
             form=Form((Field("reason", "结束原因", required=False, max_length=500),)),
             style="secondary",
         ),
@@ -309,8 +307,8 @@ def _application_effects(ctx: EffectContext) -> Sequence[Command]:
         return (NotExempt(),)
     if ctx.event == "select_teacher":
         return (NotExempt(), TakePlace(), OpenTerm())
-    if ctx.event == "revoke_selection":
-        return (ReleasePlace(), RevokedNotice())
+    if ctx.event == "revoke_selection":  # fired by the term, which sends support_revoked
+        return (ReleasePlace(), ApplicantTold())
     return ()
 
 
@@ -446,7 +444,8 @@ TERM_EVENTS: Mapping[str, EventSpec] = {
 def _term_effects(ctx: EffectContext) -> Sequence[Command]:
     steps = OBJECTION_STEPS.effects(ctx.event)
     if ctx.event == "uphold_objection":  # the block settles the objection, then the revocation
-        return (*steps, RevokeSelection(str(ctx.payload.get("reason", ""))))
+        # the teacher hears of both moves from the revocation's own notice (support_revoked)
+        return (*steps, RevokeSelection(str(ctx.payload.get("reason", ""))), ApplicantTold())
     if steps:
         return steps
     today = ctx.facts.today.isoformat()

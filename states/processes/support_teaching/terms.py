@@ -1,6 +1,7 @@
 """A teacher's term (支教) and the records: the day dispatched and the day it ended kept on the
 term's row; the publicity's end confirms the selection that opened the term, an upheld
-objection withdraws it (撤销选派, the need's place given back); the receiving school's
+objection withdraws it (撤销选派, the need's place given back, the teacher and the sending
+school told); the receiving school's
 assessment credits the time served to the service ledger (``states.registry.service``) when
 it is competent or better, which title review's rural-experience rule reads. The teacher's
 own terms, and the dispatch lists an officer exports (the ID number masked by the declared
@@ -26,7 +27,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, or_, select, update
 
 from states.engine.effects import EffectScope
-from states.engine.outbox import notice, send
+from states.engine.outbox import notice, send, send_many
 from states.engine.visibility import Viewer, shown_record
 from states.org import (
     GENDERS,
@@ -40,10 +41,11 @@ from states.org import (
 from states.process.visibility import Audience
 from states.processes.support_teaching.applications import give_back
 from states.processes.support_teaching.machine import APPLICATION, TermMachine
-from states.processes.support_teaching.rules import LEVELS, cn_date, month_of
+from states.processes.support_teaching.rules import LEVELS, cn_date, month_of, span
 from states.processes.support_teaching.spec import (
     ASSESSED_NOTICE,
     DISPATCHED_NOTICE,
+    REVOKED_NOTICE,
     TERM_ENDING_NOTICE,
     TERM_SPEC,
     TERMINATED_NOTICE,
@@ -98,19 +100,37 @@ def confirm_selection(scope: EffectScope, cmd: ConfirmSelection) -> None:
 
 def revoke_selection(scope: EffectScope, cmd: RevokeSelection) -> None:
     """An objection upheld: the application's selection is withdrawn for the officer's
-    reason (撤销选派), which gives the need its place back and tells the sending school.
-    (An application found in any other state has no selection left to withdraw: the place
-    is given back all the same.)"""
+    reason (撤销选派), which gives the need its place back; the teacher and the sending
+    school's officers are told once each (``support_revoked``). (An application found in any
+    other state has no selection left to withdraw: the place is given back all the same, and
+    nobody is told of a withdrawal.)"""
     app = _selection(scope)
     said = f"：{cmd.reason}" if cmd.reason else ""
     reason = f"公示期间异议经核查成立（支教事项{scope.ctx.case.id}）{said}"[:1000]
-    if app is not None and app.state == "selected":
-        scope.engine.fire_in(
-            scope.conn, int(app.id), "revoke_selection", SYSTEM_ACTOR, {"reason": reason},
-            expected_version=int(app.version),
-        )  # fmt: skip
-    else:
+    if app is None or app.state != "selected":
         give_back(scope.engine, scope.conn, int(scope.ctx.data["need_id"]))
+        return
+    conn, ctx = scope.conn, scope.ctx
+    teacher = ctx.case.applicant_id
+    scope.engine.fire_in(
+        conn, int(app.id), "revoke_selection", SYSTEM_ACTOR, {"reason": reason},
+        expected_version=int(app.version),
+    )  # fmt: skip
+    data = ctx.data
+    starts = dt.date.fromisoformat(str(data["starts_on"]))
+    ends = dt.date.fromisoformat(str(data["ends_on"]))
+    payload = {
+        "support_school": str(data.get("receiving_school", "")),
+        "support_detail": f"{data.get('level_label', '')}{data.get('subject', '')}，"
+        f"支教期{span(starts, ends)}",
+        "support_date": ctx.today.isoformat(),
+        "support_reason": cmd.reason or "未填写",
+    }
+    rows = [notice(int(app.id), REVOKED_NOTICE, ctx.now, payload, role=SCHOOL_OFFICER,
+                   unit_id=int(data["sending_school_id"]))]  # fmt: skip
+    if teacher is not None:
+        rows.insert(0, notice(int(app.id), REVOKED_NOTICE, ctx.now, payload, person_id=teacher))
+    send_many(conn, rows)
 
 
 def record_dispatch(scope: EffectScope, cmd: RecordDispatch) -> None:
