@@ -16,14 +16,15 @@ import httpx
 import pytest
 from sqlalchemy import literal, select, update
 
+from notifications.dispatch import dispatch
 from states.clock import FrozenClock, bureau_time
 from states.engine import CaseEngine
 from states.errors import Conflict, FormError, NotFound, PermissionDenied
 from states.org import INSPECTOR, LEADER, TEACHER, Actor, Binding
 from states.process.package import ComplianceRule, Schedule
-from states.processes.compliance import checks, findings, notes, records
+from states.processes.compliance import checks, findings, notes, notify, records
 from states.processes.compliance.tables import ComplianceFinding
-from states.store.models import Person, Teacher, table_of
+from states.store.models import Notification, OutboxMessage, Person, Teacher, table_of
 from tests.cli import renshi_here
 from tests.live import Live
 from tests.test_pages import _sign_in
@@ -36,6 +37,7 @@ findings_t, teachers_t, people_t = (
 )
 RULE = records.REGISTRATION_RULE
 SICK = "该教师长期病假，待返岗后办理注册"
+LABEL = "教师资格定期注册即将期满"
 
 
 def _lapsed(eng: CaseEngine, world: World, name: str, school: str) -> Actor:
@@ -191,6 +193,136 @@ def test_explained_then_closed_by_hand_and_kept_closed_for_the_school_year(
 
 def _registration(eng: CaseEngine) -> ComplianceRule:
     return next(r for r in eng.processes.compliance_rules() if r.code == RULE)
+
+
+# --- telling the unit ----------------------------------------------------------------------------
+def _inbox(eng: CaseEngine, who: Actor, kind: str) -> list[Any]:
+    """What reached ``who``'s inbox of ``kind``, oldest first."""
+    n = table_of(Notification)
+    with eng.db.connect() as conn:
+        return list(
+            conn.execute(
+                select(n.c.title, n.c.body)
+                .where(n.c.person_id == who.person_id, n.c.kind == kind)
+                .order_by(n.c.id)
+            )
+        )
+
+
+def _outbox(eng: CaseEngine, kind: str) -> list[Any]:
+    o = table_of(OutboxMessage)
+    with eng.db.connect() as conn:
+        return list(conn.execute(select(o).where(o.c.kind == kind).order_by(o.c.id)))
+
+
+def test_the_unit_hears_of_a_closing_by_hand_and_of_an_explanation_from_above(
+    eng: CaseEngine, world: World, clock: FrozenClock
+) -> None:
+    """Through the real dispatcher into the inbox: an explanation by a unit above and every
+    closing by hand tell the answering unit's officers, once per act (one outbox row for the
+    unit, one inbox notice each officer); the unit's own explanation and a refused act tell
+    nobody."""
+    a = _lapsed(eng, world, "甲", "urban")
+    c = _lapsed(eng, world, "丙", "rural")
+    clock.set(bureau_time(2026, 10, 8, 7))
+    checks.run_rule(eng, _registration(eng))
+    fa, fc = _finding_of(eng, a), _finding_of(eng, c)
+    school, county = world.actors["school_officer"], world.actors["county_officer"]
+    rural = world.actors["rural_officer"]
+    notes.note(eng, school, fa, SICK, dt.date(2026, 12, 31))  # the school's own: nobody told
+    assert _outbox(eng, notify.NOTED_NOTICE) == []
+    clock.advance(hours=2)
+    notes.note(eng, county, fa, "县局已督促，返岗后一周内办理", dt.date(2026, 11, 30))
+    with pytest.raises(FormError):
+        notes.close(eng, county, fc, " ")  # refused: nothing written, nobody told
+    notes.close(eng, county, fc, "该教师已调离教学岗位，本学年不再督办")
+    noted, closed = _outbox(eng, notify.NOTED_NOTICE), _outbox(eng, notify.CLOSED_NOTICE)
+    assert [(r.recipient_role, r.recipient_unit_id) for r in noted] == [
+        ("school_officer", world.unit("urban"))
+    ]
+    assert [(r.recipient_role, r.recipient_unit_id) for r in closed] == [
+        ("school_officer", world.unit("rural"))
+    ]
+    sent = dispatch(eng.db, clock, {}, catalogue=eng.processes)
+    assert sent.failed == 0
+    for officer in (school, world.actors["school_officer2"]):  # each officer of the school
+        (told,) = _inbox(eng, officer, notify.NOTED_NOTICE)
+        assert told.title == f"【人事业务平台】上级单位填写了合规检查问题情况说明：{LABEL}"
+        assert "county_officer（东县）于2026年10月8日对贵单位" in told.body
+        assert "（教师甲：教师资格定期注册已于2026-03-01期满" in told.body
+        assert "县局已督促，返岗后一周内办理" in told.body
+        assert "预计整改日期：2026年11月30日" in told.body
+        assert f"问题编号：{fa}" in told.body
+    (shut,) = _inbox(eng, rural, notify.CLOSED_NOTICE)
+    assert shut.title == f"【人事业务平台】合规检查问题已人工销号：{LABEL}"
+    assert "已由county_officer（东县）于2026年10月8日人工销号" in shut.body
+    assert "销号理由：该教师已调离教学岗位，本学年不再督办" in shut.body and "教师丙：" in shut.body
+    assert _inbox(eng, rural, notify.NOTED_NOTICE) == []
+    assert _inbox(eng, school, notify.CLOSED_NOTICE) == []
+    assert _inbox(eng, county, notify.CLOSED_NOTICE) == []  # the one who closed it is not told
+    again = dispatch(eng.db, clock, {}, catalogue=eng.processes)
+    assert again.sent.get("inapp", 0) == 0
+
+
+def test_an_expected_date_passed_is_reminded_once(
+    eng: CaseEngine, world: World, clock: FrozenClock
+) -> None:
+    """The rule's daily run reminds the unit once when the expected date of a finding's
+    latest dated explanation has passed and the finding is still open: one notice per unit
+    and run listing its findings, not again on the same day's or the next day's run, again
+    when a new date passes (even with runs missed in between); a finding the data mended in
+    the same run is not reminded."""
+    a = _lapsed(eng, world, "甲", "urban")
+    b = _lapsed(eng, world, "乙", "urban")
+    c = _lapsed(eng, world, "丙", "rural")
+    clock.set(bureau_time(2026, 10, 8, 7))
+    rule = _registration(eng)
+    checks.run_rule(eng, rule)
+    fa, fb, fc = (_finding_of(eng, x) for x in (a, b, c))
+    school, rural = world.actors["school_officer"], world.actors["rural_officer"]
+    clock.advance(hours=3)
+    twentieth = dt.date(2026, 10, 20)
+    notes.note(eng, school, fa, SICK, twentieth)
+    notes.note(eng, school, fb, "已报名本月注册", twentieth)
+    notes.note(eng, school, fb, "注册材料已报县局")  # no date: the promised one still stands
+    notes.note(eng, rural, fc, "已报名本月注册", twentieth)
+
+    clock.set(bureau_time(2026, 10, 20, 7))  # the day itself: not yet passed
+    assert "reminded" not in checks.run_rule(eng, rule)
+    with eng.db.begin() as conn:  # 丙 registers on the last day: mended, not reminded
+        conn.execute(
+            update(teachers_t).where(teachers_t.c.person_id == c.person_id)
+            .values(cert_registered_on=twentieth)
+        )  # fmt: skip
+    clock.set(bureau_time(2026, 10, 21, 7))
+    ran = checks.run_rule(eng, rule)
+    assert (ran["closed"], ran["reminded"]) == (1, 2)
+    assert "预计整改日期已过提醒2" in checks.count_words(ran)
+    (due,) = _outbox(eng, notify.DUE_NOTICE)
+    assert (due.recipient_role, due.recipient_unit_id) == ("school_officer", world.unit("urban"))
+    assert due.payload["findings"] == sorted([fa, fb])
+    clock.advance(hours=1)  # run again the same day, and the next day: nothing more
+    assert "reminded" not in checks.run_rule(eng, rule)
+    clock.set(bureau_time(2026, 10, 22, 7))
+    assert "reminded" not in checks.run_rule(eng, rule)
+    assert len(_outbox(eng, notify.DUE_NOTICE)) == 1
+
+    # a new date: reminded when it passes, the first run after it however late
+    clock.advance(hours=2)
+    notes.note(eng, school, fa, "返岗推迟，月底前办理", dt.date(2026, 10, 30))
+    clock.set(bureau_time(2026, 11, 2, 7))
+    assert checks.run_rule(eng, rule)["reminded"] == 1
+    assert "reminded" not in checks.run_rule(eng, rule)
+
+    dispatch(eng.db, clock, {}, catalogue=eng.processes)
+    first, second = _inbox(eng, school, notify.DUE_NOTICE)
+    assert first.title == f"【人事业务平台】合规检查问题已过预计整改日期：{LABEL}"
+    assert "2026年10月21日的合规检查" in first.body and "贵单位有2项问题" in first.body
+    assert "教师甲：" in first.body and "教师乙：" in first.body
+    assert first.body.count("（预计整改日期2026年10月20日）") == 2
+    assert "贵单位有1项问题" in second.body and "（预计整改日期2026年10月30日）" in second.body
+    assert "教师乙" not in second.body
+    assert _inbox(eng, rural, notify.DUE_NOTICE) == []
 
 
 def test_a_finding_of_the_province_itself_has_nobody_above_to_close_it(

@@ -224,7 +224,12 @@ PACKAGE_KINDS = {
         "task_stagnant",
         "task_scores_published",
     },
-    "compliance": {"compliance_found"},
+    "compliance": {
+        "compliance_found",
+        "compliance_closed",
+        "compliance_noted",
+        "compliance_note_due",
+    },
     "supervision": {
         "supervision_visit",
         "supervision_finding",

@@ -8,6 +8,7 @@ and the same campaign over the JSON API and the pages."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import json
 import re
@@ -538,6 +539,102 @@ def test_a_campaign_over_the_api(live: Live, county: County) -> None:
     assert "按检查项目" in pages.get(f"/supervision/{cid}/report").text
     mine_page, _ = _sign_in(live, finder)
     assert "我记录的问题" in mine_page.get(f"/supervision/{cid}/mine").text
+
+
+def _files(*named: tuple[str, bytes]) -> list[tuple[str, tuple[str, bytes, str]]]:
+    return [("evidence", (name, data, "application/octet-stream")) for name, data in named]
+
+
+def _evidence_rows(eng: CaseEngine, case_id: int) -> list[tuple[str, str]]:
+    with eng.db.connect() as conn:
+        return [
+            (r.filename, r.sha256)
+            for r in conn.execute(
+                select(Attachment.filename, Attachment.sha256)
+                .where(Attachment.case_id == case_id)
+                .order_by(Attachment.id)
+            )
+        ]
+
+
+def test_the_pages_take_several_evidence_files_in_one_submit(live: Live, county: County) -> None:
+    """The finding form and the rectification report take several files in one submit
+    (``multiple``), each checked as the API checks it: a refused file is named and nothing
+    of the submit is kept — no finding, no rectification, no file on any case — with the
+    form kept; the files accepted go onto the case in the finding's (the report's) own
+    transaction."""
+    eng, urban = live.services.engine, county.world.unit("urban")
+    cid = campaigns.open_campaign(eng, county.organiser, {**FORM, "ratio_percent": 100})
+    campaigns.step(eng, county.organiser, cid, "draw_lots")
+    live.clock.set(bureau_time(2026, 9, 7))
+    campaigns.step(eng, county.organiser, cid, "start_visits")
+    case_id = _case_of(eng, cid)
+    finder = next(
+        t for t in campaigns.targets(eng, county.organiser, cid) if t.unit_id == urban
+    ).inspectors[0][1]
+    pages, csrf = _sign_in(live, finder)
+    form = pages.get(f"/supervision/{cid}/mine").text
+    assert (
+        f'id="evidence-{urban}" name="evidence" type="file" accept="image/*,.pdf" multiple' in form
+    )
+    assert "一次最多20个，每个不超过10MB" in form
+    url = f"/supervision/{cid}/findings"
+    data = {"csrf": csrf, "target_id": str(urban), "item": "A1", "text": "两名教师校外兼职授课",
+            "clue": CLUE}  # fmt: skip
+    version = _case(eng, case_id).version
+
+    def nothing_kept() -> None:
+        assert _count(eng, select(func.count()).select_from(store.findings_t)) == 0
+        assert _evidence_rows(eng, case_id) == []
+        assert _case(eng, case_id).version == version
+
+    # one file of three is not what its name says: named, nothing of the three kept
+    bad = pages.post(url, data=data, files=_files(
+        ("现场1.png", PNG), ("伪装照片.png", PDF), ("记录.pdf", PDF)))  # fmt: skip
+    assert bad.status_code == 422, bad.text
+    assert "佐证材料“伪装照片.png”：文件内容与扩展名.png不符" in bad.text
+    assert (
+        f'id="evidence-{urban}-error"' in bad.text and "两名教师校外兼职授课</textarea>" in bad.text
+    )
+    nothing_kept()
+    many = pages.post(url, data=data, files=_files(*[(f"照片{i}.png", PNG) for i in range(21)]))
+    assert many.status_code == 422 and "一次最多上传20个佐证材料，本次选择了21个" in many.text
+    flood = pages.post(url, data=data, files=_files(*[(f"p{i}.png", PNG) for i in range(101)]))
+    assert flood.status_code == 413 and "一次最多上传20个佐证材料" in flood.text
+    nothing_kept()
+    # a finding the rules refuse: its files stay off the campaign too
+    wrong = pages.post(url, data={**data, "item": "Z9"}, files=_files(("现场1.png", PNG)))
+    assert wrong.status_code == 422 and "检查项目应为检查清单中的一项：A1、A2" in wrong.text
+    nothing_kept()
+
+    made = pages.post(url, data=data, files=_files(("现场1.png", PNG), ("记录.pdf", PDF)))
+    assert made.status_code == 303, made.text
+    shas = [hashlib.sha256(PNG).hexdigest(), hashlib.sha256(PDF).hexdigest()]
+    with eng.db.connect() as conn:
+        finding = conn.execute(select(store.findings_t)).one()
+    assert [e["sha256"] for e in finding.evidence] == shas
+    rect = int(finding.case_id)
+    assert [h for _, h in _evidence_rows(eng, rect)] == shas  # the rectification holds both
+    assert _evidence_rows(eng, case_id) == [("现场1.png", shas[0]), ("记录.pdf", shas[1])]
+
+    # the school's rectification report, several files at once
+    school, s_csrf = _sign_in(live, "school_officer")
+    page = school.get(f"/supervision/rectifications/{rect}").text
+    assert 'id="report-evidence" name="evidence" type="file"' in page and " multiple" in page
+    report_url = f"/supervision/rectifications/{rect}"
+    said = {"csrf": s_csrf, "text": "已责令两名教师停止兼职并作出书面检查"}
+    refused = school.post(report_url, data=said, files=_files(
+        ("整改报告.pdf", PDF), ("检讨书.exe", b"MZ\x90\x00")))  # fmt: skip
+    assert refused.status_code == 422
+    assert "佐证材料“检讨书.exe”：文件类型不允许" in refused.text
+    assert 'id="report-evidence-error"' in refused.text and said["text"] in refused.text
+    assert len(_evidence_rows(eng, rect)) == 2 and _case(eng, rect).state == "to_rectify"
+    done = school.post(report_url, data=said, files=_files(
+        ("整改报告.pdf", PDF), ("整改后照片.png", PNG)))  # fmt: skip
+    assert done.status_code == 303, done.text
+    assert _case(eng, rect).state == "reinspection"
+    assert [n for n, _ in _evidence_rows(eng, rect)][2:] == ["整改报告.pdf", "整改后照片.png"]
+    assert "佐证材料2个" in school.get(f"/supervision/rectifications/{rect}").text
 
 
 def test_the_catalogue_names_the_inspectors_and_the_reinspectors(live: Live) -> None:

@@ -1,6 +1,7 @@
 """An inspector at a school with a phone (390 px, Chromium): from the first page after
-signing in to the campaign's targets, a finding recorded with a photo from the camera input;
-the rectification it opens holds the same photo, by its SHA-256."""
+signing in to the campaign's targets, a finding recorded with a photo from the camera input
+and a second file picked in the same input; the rectification it opens holds both, by their
+SHA-256."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from states.processes.supervision import campaigns, store
 from states.store.models import Attachment
 from tests.browser import PHONE, chromium, console_errors, offline, shot, sign_in
 from tests.live import Live, serve
-from tests.test_supervision import FORM, PNG, County, _county
+from tests.test_supervision import FORM, PDF, PNG, County, _county
 from tests.world import World
 
 SQLITE = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -62,7 +63,10 @@ def test_an_inspector_records_a_finding_with_a_photo_on_a_phone(live: Live, coun
         card.get_by_label("检查项目").select_option("A1")
         card.get_by_label("发现的问题").fill("两名教师在校外培训机构兼职授课")
         card.get_by_label("佐证材料（拍照或选择文件）").set_input_files(
-            {"name": "现场照片.png", "mimeType": "image/png", "buffer": PNG}
+            [
+                {"name": "现场照片.png", "mimeType": "image/png", "buffer": PNG},
+                {"name": "课表.pdf", "mimeType": "application/pdf", "buffer": PDF},
+            ]
         )
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], f"the finding form scrolls sideways ({width}px)"
@@ -76,7 +80,7 @@ def test_an_inspector_records_a_finding_with_a_photo_on_a_phone(live: Live, coun
         context.close()
     assert escaped == [], f"pages loaded from the network: {escaped}"
     assert errors == [], f"the pages reported errors: {errors}"
-    digest = hashlib.sha256(PNG).hexdigest()
+    digest, other = hashlib.sha256(PNG).hexdigest(), hashlib.sha256(PDF).hexdigest()
     with live.services.db.connect() as conn:
         finding = conn.execute(select(store.findings_t)).one()
         kept = conn.execute(
@@ -85,6 +89,6 @@ def test_an_inspector_records_a_finding_with_a_photo_on_a_phone(live: Live, coun
             )
         ).all()
     assert finding.unit_id == urban and finding.item_code == "A1"
-    assert [e["sha256"] for e in finding.evidence] == [digest]
-    assert kept == [("现场照片.png", digest)]
+    assert [e["sha256"] for e in finding.evidence] == [digest, other]
+    assert sorted(kept) == sorted([("现场照片.png", digest), ("课表.pdf", other)])
     assert live.services.files.path(digest).read_bytes() == PNG

@@ -106,6 +106,8 @@ COMPLIANCE_COUNTS: Mapping[str, str] = {
     "found": "新发现",
     "closed": "已销号",
     "notified": "通知单位",
+    "waived": "本学年已人工销号不再登记",
+    "reminded": "预计整改日期已过提醒",
 }
 
 

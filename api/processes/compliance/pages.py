@@ -227,7 +227,7 @@ def close_page(request: Request, finding_id: str, form: Posted, who: OnFinding) 
 
     def act(fid: int) -> str:
         notes.close(who.svc.engine, who.actor, fid, values["reason"])
-        return "已人工销号"
+        return "已人工销号，已通知责任单位的人事干部"
 
     return _act_on_finding(request, who, finding_id, "close", values, act)
 

@@ -213,9 +213,7 @@ def _operator(actor: Actor) -> None:
 
 
 def _words(counts: dict[str, int]) -> str:
-    words = {"issued": "下发承诺书", "open": "现有问题", "found": "新发现", "closed": "销号",
-             "notified": "通知单位", "waived": "本学年已人工销号不再登记"}  # fmt: skip
-    return "，".join(f"{words.get(k, k)}{n}" for k, n in counts.items())
+    return checks.count_words(counts)
 
 
 def summary_of(b: findings.Board) -> str:
@@ -344,7 +342,8 @@ def note_finding(
     finding_id: FindingId, body: NoteIn, svc: Svc, actor: ApiActor
 ) -> FindingDetailOut:
     """责任单位或其上级单位的人事干部就未整改的问题填写情况说明（如暂不能整改的原因），可写明预计整改日期。
-    问题仍为未整改，数据更新后照常自动销号。"""
+    问题仍为未整改，数据更新后照常自动销号。上级单位填写的，通知责任单位的人事干部；预计整改日期过后
+    问题仍未整改的，该项检查下一次运行时提醒责任单位一次。"""
     notes.note(svc.engine, actor, finding_id, body.text, body.until)
     return _detail(svc, actor, finding_id)
 
@@ -354,7 +353,7 @@ def close_finding(
     finding_id: FindingId, body: CloseIn, svc: Svc, actor: ApiActor
 ) -> FindingDetailOut:
     """责任单位的上级单位人事干部写明理由，将未整改的问题人工销号。同一检查项对同一对象，本学年（9月1日起）
-    内不再登记；下一学年起照常检查。"""
+    内不再登记；下一学年起照常检查。销号人、理由通知责任单位的人事干部。"""
     notes.close(svc.engine, actor, finding_id, body.reason)
     return _detail(svc, actor, finding_id)
 

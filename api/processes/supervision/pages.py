@@ -16,13 +16,14 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy import select
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 
 from api import webkit
-from api.processes.supervision.routes import XLSX, summary
+from api.processes.supervision.routes import XLSX, evidence_limits, stored_evidence, summary
 from api.webkit import Posted, Problem, SignedIn, Who
 from states.engine.visibility import case_file
-from states.errors import FormError, NotFound, RenshiError
+from states.errors import NotFound, RenshiError
 from states.org import CITY_OFFICER, COUNTY_OFFICER, PROVINCE_OFFICER
 from states.process.forms import Field
 from states.processes.supervision import campaigns, findings, report
@@ -405,6 +406,7 @@ def _mine_page(
                 for r in _recorded(at)
             ],
             "open": at.c.state == "inspecting",
+            "limits": evidence_limits(at.who.svc.files.max_bytes),
             "problem": problem,
         },
         status=status,
@@ -418,23 +420,44 @@ def mine_page(request: Request, at: Viewing) -> Response:
     return _mine_page(request, at)
 
 
-def _stored(who: Who, upload: Any, name: str) -> list[Evidence]:
-    if not isinstance(upload, UploadFile) or not (upload.filename or "").strip():
-        return []
+# The web kit reads a form with one file at most; the two forms here take several evidence
+# files (``<input type="file" multiple>``). ``_several`` reads the form first with room for
+# them (the request keeps the form it read: ``Posted`` then gets it, checks it and closes
+# it). The package's limit is checked with the files (``stored_evidence``, a refusal beside
+# the field); a submit far beyond it stops here, before anything is stored.
+UPLOAD_ROOM: Final = 5 * findings.MAX_FILES
+
+
+async def _several(request: Request) -> None:
     try:
-        stored = who.svc.files.save(upload.filename or "", upload.file)
-    except ValueError as exc:
-        raise FormError(name, str(exc)) from None
-    return [Evidence(stored.filename, stored.content_type, stored.size, stored.sha256)]
+        await request.form(max_files=UPLOAD_ROOM, max_fields=webkit.MAX_BATCH + 50)
+    except HTTPException as exc:
+        if not str(exc.detail).startswith("Too many files"):
+            raise
+        said = (
+            f"一次最多上传{findings.MAX_FILES}个佐证材料，本次提交未生效。"
+            "请返回减少文件后重新提交。"
+        )
+        page = webkit.message(request, webkit.who(request), "佐证材料过多", said, 413)
+        raise webkit.Halt(page) from None
+
+
+Several = Annotated[None, Depends(_several)]
+
+
+def _evidence(who: Who, form: FormData) -> list[Evidence]:
+    return stored_evidence(form.getlist("evidence"), who.svc)
 
 
 @supervision_pages.post("/supervision/{campaign_id}/findings")
-def record_finding(request: Request, campaign_id: str, form: Posted, who: OnMine) -> Response:
+def record_finding(
+    request: Request, campaign_id: str, several: Several, form: Posted, who: OnMine
+) -> Response:
     at = campaign_for(request, who, campaign_id)
     values = {name: webkit.text(form, name) for name in FINDING_FIELDS}
     where = f"finding:{values['target_id']}"
     try:
-        files = _stored(who, form.get("evidence"), "evidence")
+        files = _evidence(who, form)
         result = findings.record_finding(
             who.svc.engine, who.actor, at.c.id,
             target_id=webkit.parse_id(values["target_id"]) or 0, item=values["item"],
@@ -483,6 +506,7 @@ def _rectify_page(
             "data": data,
             "state_label": findings.state_label(row.state),
             "may_report": "report_rectification" in may,
+            "limits": evidence_limits(who.svc.files.max_bytes),
             "problem": problem,
         },
         status=status,
@@ -496,13 +520,13 @@ def rectify_page(request: Request, case_id: str, who: SignedIn) -> Response:
 
 @supervision_pages.post("/supervision/rectifications/{case_id}")
 def report_rectification(
-    request: Request, case_id: str, form: Posted, who: OnRectification
+    request: Request, case_id: str, several: Several, form: Posted, who: OnRectification
 ) -> Response:
     row = _rectification(request, who, case_id)
     values = {"text": webkit.text(form, "text")}
     version = webkit.parse_id(webkit.text(form, "expected_version") or None)
     try:
-        files = _stored(who, form.get("evidence"), "evidence")
+        files = _evidence(who, form)
         findings.report_rectification(
             who.svc.engine, who.actor, int(row.id), values["text"], files,
             expected_version=version,

@@ -7,15 +7,18 @@ the generic case events (``POST /api/v1/cases/{id}/events``)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from pathlib import PurePath
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Path, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from api import schemas as s
-from api.deps import ApiActor, Svc
+from api.deps import ApiActor, Services, Svc
 from api.errors import ERRORS
 from states.errors import FormError
 from states.processes.supervision import campaigns, findings, report
@@ -27,6 +30,15 @@ CaseId = Annotated[int, Path(ge=1, le=2**53, description="整改事项编号（�
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SmallInt = Annotated[int, Field(ge=-(2**31), le=2**31)]
 Version = Annotated[int, Field(ge=1, le=2**53, description="读取时的版本号")]
+
+
+# What a person is told of the evidence limits (a form's help, the API's description), from
+# the limits themselves: the package's count, the file store's size (``svc.files``).
+def evidence_limits(max_bytes: int) -> str:
+    return f"一次最多{findings.MAX_FILES}个，每个不超过{max_bytes // (1024 * 1024)}MB"
+
+
+EVIDENCE_LIMITS = f"一次最多{findings.MAX_FILES}个；每个文件的类型和大小限制同“上传附件”"
 
 router = APIRouter(prefix="/api/v1/supervision", tags=["专项督查"], responses=ERRORS)
 
@@ -246,15 +258,27 @@ def summary(r: report.Report) -> str:
     )
 
 
-def _evidence(files: list[UploadFile] | None, svc: Svc) -> list[Evidence]:
+def stored_evidence(files: Iterable[object] | None, svc: Services) -> list[Evidence]:
+    """The evidence files of one submit, from the API or a page, stored as one definition
+    checks them: a file input left empty (a browser still sends it, nameless) is no file;
+    more than ``findings.MAX_FILES`` are refused before any is stored; each is checked by the
+    file store (``svc.files``: its type from its first bytes, its size) and a refusal names
+    the file. Nothing reaches a case here: the finding or report puts the stored files on
+    its case in its own transaction, or nothing at all."""
+    uploads = [
+        f for f in files or () if isinstance(f, StarletteUpload) and (f.filename or "").strip()
+    ]
+    if len(uploads) > findings.MAX_FILES:
+        raise FormError(
+            "evidence", f"一次最多上传{findings.MAX_FILES}个佐证材料，本次选择了{len(uploads)}个"
+        )
     out = []
-    for f in files or []:
-        if not (f.filename or "").strip():
-            continue
+    for f in uploads:
+        name = PurePath(f.filename or "").name
         try:
-            stored = svc.files.save(f.filename or "", f.file)
-        except ValueError as exc:
-            raise FormError("evidence", str(exc)) from None
+            stored = svc.files.save(name, f.file)
+        except ValueError as exc:  # the file store's refusal (api.files.UploadRejected)
+            raise FormError("evidence", f"佐证材料“{name}”：{exc}") from None
         out.append(Evidence(stored.filename, stored.content_type, stored.size, stored.sha256))
     return out
 
@@ -351,14 +375,15 @@ def record_finding(
         s.Text | None, Form(max_length=500, description="线索来源（不告知被检查单位）")
     ] = None,
     evidence: Annotated[
-        list[UploadFile] | None, File(description="佐证材料：照片（JPG、PNG）或文件，可多个")
+        list[UploadFile] | None,
+        File(description=f"佐证材料：照片（JPG、PNG）或文件，可多个（{EVIDENCE_LIMITS}）"),
     ] = None,
 ) -> FindingOut:
     """被抽取的检查人员在实地检查期间，对本人检查对象按检查清单逐项记录问题；检查清单要求佐证
     的项目须上传佐证材料（保存 SHA-256）。每个问题自动为被检查单位生成一个整改事项。"""
     with svc.db.connect() as conn:
         campaigns.read(conn, actor, campaign_id)  # beyond the campaign: not found, whatever sent
-    files = _evidence(evidence, svc)
+    files = stored_evidence(evidence, svc)
     result = findings.record_finding(
         svc.engine, actor, campaign_id, target_id=target_id or 0, item=item or "",
         text=text or "", clue=clue or "", evidence=files,
@@ -422,7 +447,8 @@ def report_rectification(
     actor: ApiActor,
     text: Annotated[s.Text | None, Form(max_length=2000, description="整改情况")] = None,
     evidence: Annotated[
-        list[UploadFile] | None, File(description="整改佐证材料：照片或文件，至少一个")
+        list[UploadFile] | None,
+        File(description=f"整改佐证材料：照片或文件，至少一个（{EVIDENCE_LIMITS}）"),
     ] = None,
     expected_version: Annotated[int | None, Form(ge=1, le=2**53, description="读取时的版本号")] = (
         None
@@ -432,7 +458,7 @@ def report_rectification(
     再报告。"""
     with svc.db.connect() as conn:
         svc.engine.ensure_visible(conn, case_id, actor)  # beyond scope: not found
-    files = _evidence(evidence, svc)
+    files = stored_evidence(evidence, svc)
     result = findings.report_rectification(
         svc.engine, actor, case_id, text or "", files, expected_version=expected_version
     )

@@ -15,7 +15,10 @@ Per run of one rule:
    rule an officer above closed by hand (人工销号) in the current school year (from 1
    September): that is not opened again until the next school year (counted ``waived``);
 6. the officers of each unit with new findings are told once (one notice per unit and run,
-   however many teachers).
+   however many teachers);
+7. the officers of each unit with open findings whose explanation's expected date (情况说明的
+   预计整改日期) passed since the previous run are reminded once (``notify.due`` picks them
+   before step 3 marks the findings seen, ``notify.remind`` writes one notice per unit).
 
 All of it commits together or not at all: a rule failing at any step (a database refusal,
 a query that cannot run) leaves the findings as they were and is reported as the run's
@@ -53,7 +56,8 @@ from states.clock import BUREAU_TZ, local_date
 from states.engine.outbox import notice, send_many
 from states.errors import FormError, RenshiError
 from states.org import OFFICER_OF_TIER
-from states.process.package import ComplianceRule
+from states.process.package import COMPLIANCE_COUNTS, ComplianceRule
+from states.processes.compliance import notify
 from states.processes.compliance.pledge import school_year
 from states.processes.compliance.tables import ComplianceFinding
 from states.registry.imports import chunks
@@ -225,6 +229,7 @@ def _run(conn: Connection, rule: ComplianceRule, now: Any) -> dict[str, int]:
     _lock(conn, rule.code)
     counts: dict[str, int] = dict(rule.prepare(conn, today, now)) if rule.prepare else {}
     hit = _fill(conn, rule.hits(conn, today))
+    due = notify.due(conn, rule, hits_t, today)  # before this run marks the findings seen
     f, h, u = findings_t, hits_t, units_t
     mine = (f.c.rule == rule.code, f.c.subject_kind == rule.subject, f.c.closed_at.is_(None))
     conn.execute(
@@ -243,11 +248,22 @@ def _run(conn: Connection, rule: ComplianceRule, now: Any) -> dict[str, int]:
     )
     opened = _open_new(conn, rule, now, since)
     notified = _notify(conn, rule, Counter(opened), today, now)
+    reminded = notify.remind(conn, rule, due, today, now)
     _drop(conn)
     counts.update(open=hit - waived, found=len(opened), closed=int(closed or 0), notified=notified)
     if waived:
         counts["waived"] = waived
+    if reminded:
+        counts["reminded"] = reminded
     return counts
+
+
+# What a run's counts say, in the words of the command line and the API.
+COUNT_WORDS: Final = COMPLIANCE_COUNTS  # the runner's contract says what its counts mean
+
+
+def count_words(counts: Mapping[str, int]) -> str:
+    return "，".join(f"{COUNT_WORDS.get(k, k)}{n}" for k, n in counts.items())
 
 
 def run_rule(engine: Any, rule: ComplianceRule) -> Mapping[str, int]:

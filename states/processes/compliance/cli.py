@@ -43,9 +43,9 @@ def _engine() -> Iterator[CaseEngine]:
 
 
 def _counts(counts: Mapping[str, int]) -> str:
-    words = {"issued": "下发承诺书", "open": "现有问题", "found": "新发现", "closed": "已销号",
-             "notified": "通知单位", "waived": "本学年已人工销号不再登记"}  # fmt: skip
-    return "，".join(f"{words.get(k, k)}{n}" for k, n in counts.items())
+    from states.processes.compliance.checks import count_words
+
+    return count_words(counts)
 
 
 @click.group("compliance")

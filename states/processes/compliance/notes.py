@@ -11,6 +11,10 @@
   check does not open the same subject's finding again in the same school year (from 1
   September; ``checks.period_start``): from the next school year it checks it afresh.
 
+The unit answering for the finding is told (``notify``): of every closing by hand, and of an
+explanation an officer of a unit above records (its own explanations tell nobody) — one
+notice to its officers per act, in the act's transaction.
+
 Who may read a finding at all is the board's scope (``findings.located``): a teacher is
 refused, another unit's officer finds nothing. Each act is one transaction, the finding
 locked (a check running at the same moment either closed it first — then the act is refused
@@ -27,7 +31,7 @@ from sqlalchemy import Connection, insert, update
 from states.clock import local_date
 from states.errors import Conflict, FormError, PermissionDenied
 from states.org import Actor, path_ids
-from states.processes.compliance import findings
+from states.processes.compliance import findings, notify
 from states.processes.compliance.tables import ComplianceFinding, ComplianceNote
 from states.store.models import table_of
 
@@ -54,6 +58,10 @@ def _still_open(found: Any, doing: str) -> None:
         raise Conflict(f"该问题已于{day}销号（{found.closed_how}），不能再{doing}")
 
 
+def _labels(engine: Any) -> dict[str, str]:
+    return {r.code: r.label for r in engine.processes.compliance_rules()}
+
+
 def _finding(conn: Connection, actor: Actor, finding_id: int) -> Any:
     if actor.person_id is None:
         raise PermissionDenied("情况说明和人工销号由人事干部本人办理")
@@ -74,7 +82,7 @@ def note(
         value = _text("text", NOTE_LABEL, text)
         if until is not None and until < local_date(now):
             raise FormError("until", f"{UNTIL_LABEL}不能早于今天")
-        return int(
+        note_id = int(
             conn.execute(
                 insert(notes_t)
                 .values(
@@ -84,6 +92,12 @@ def note(
                 .returning(notes_t.c.id)
             ).scalar_one()
         )  # fmt: skip
+        if binding.unit_id != found.unit_id:  # a unit above explained it: the unit hears
+            notify.tell_unit(
+                conn, notify.NOTED_NOTICE, finding_id, _labels(engine), actor, binding.unit_id,
+                value, now, until,
+            )  # fmt: skip
+        return note_id
 
 
 def close(engine: Any, actor: Actor, finding_id: int, reason: str | None) -> None:
@@ -112,3 +126,7 @@ def close(engine: Any, actor: Actor, finding_id: int, reason: str | None) -> Non
         ).rowcount  # fmt: skip
         if done != 1:  # pragma: no cover - the row lock above keeps it open until here
             raise Conflict("该问题刚刚已销号，请刷新后查看")
+        notify.tell_unit(
+            conn, notify.CLOSED_NOTICE, finding_id, _labels(engine), actor, binding.unit_id,
+            value, now,
+        )  # fmt: skip
