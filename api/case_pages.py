@@ -198,8 +198,21 @@ def _notes(
     def person(pid: Any) -> str:
         return names.get(pid, f"人员{pid}") if isinstance(pid, int) else str(pid)
 
+    # a correction keeps the old values of what it changed beside the new (``before``, cut
+    # for this reader field by field as the fields are): each drawn "出勤天数：21 → 20"
+    before = payload.get("before")
+    was: Mapping[str, Any] = before if isinstance(before, Mapping) else {}
+
+    def shown(f: Field, value: Any) -> str:
+        return "（空）" if value is None or value == "" else webkit.show(f, value)
+
     out: list[tuple[str, str]] = []
     for key, value in payload.items():
+        if key in was and key in fields:
+            out.append(
+                (fields[key].label, f"{shown(fields[key], was[key])} → {shown(fields[key], value)}")
+            )
+            continue
         if value is None or value == "":
             continue
         if key in fields:

@@ -13,14 +13,20 @@ import datetime as dt
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from api import dossier
+from api.processes import load
 from states.clock import FrozenClock
 from states.engine import FireResult
 from states.errors import EventNotAllowed, FormError, NotFound, RuleRefused
+from states.org import INSPECTOR, Actor
+from states.process.visibility import Audience, Shown, Visibility
 from states.processes.support_teaching import applications, checkins, needs
 from states.processes.support_teaching.machine import TERM
 from states.processes.support_teaching.tables import SupportCheckinCorrection
@@ -40,6 +46,7 @@ from tests.test_support_teaching import (
     selected,
     urban_teacher,
 )
+from tests.test_title_documents import pdf_text
 from tests.world import Driver, World, undeclared_keys
 
 audit_t, corrections_t = table_of(AuditEvent), table_of(SupportCheckinCorrection)
@@ -205,6 +212,8 @@ def test_the_school_corrects_a_month_on_its_check_in_page_and_through_the_api(
     history = school.get(f"/cases/{term}").text
     _check_page(history)
     assert "更正月度考勤" in history and "两天事假误记为出勤" in history
+    # …and the correction's own row says what it changed, before → after
+    assert "<dt>出勤天数</dt><dd>20 → 18</dd>" in history
 
     # the JSON API: each refusal names its field; a correction; the list with its history
     api = live.client("rural_officer")
@@ -239,6 +248,10 @@ def test_the_school_corrects_a_month_on_its_check_in_page_and_through_the_api(
         ({"attendance_days": 20}, 18, None),
         ({"teaching_hours": 60}, None, 58),
     ]
+    # the county's audit dossier prints each correction as the history shows it
+    printed = pdf_text(live.client("county_officer").get(f"/api/v1/cases/{term}/dossier").content)
+    # (the PDF's text comes back without its spaces)
+    assert "出勤天数：20→18" in printed and "授课课时：60→58" in printed, printed
     # another school's officer cannot correct it; the teacher reads the corrected month
     other = live.client("weak_officer").post(
         url,
@@ -264,3 +277,47 @@ def test_the_school_corrects_a_month_on_its_check_in_page_and_through_the_api(
     assert "已完成期满考核（优秀），月度考勤不能再更正" in late.json()["message"]
     inbox = school.get("/support/checkins").text
     assert f'id="correct-form-{term}-2026-10"' not in inbox and "出勤天数 20→18" in inbox
+
+
+# --- who may not read a field reads neither of its values -----------------------------------------
+def test_the_old_value_of_a_correction_is_cut_as_its_field_is(
+    d: Driver, world: World, clock: FrozenClock
+) -> None:
+    """Support teaching shows the attendance to everyone who may open the term; were it
+    declared for the inspectors only, the county's officer would read neither the days as
+    filed nor as corrected — not on the history, not in the dossier, not in ``before``."""
+    teacher = urban_teacher(world, "保密")
+    at(clock, dt.date(2025, 6, 3))
+    _, _, term = selected(d, teacher, starts_on="2025-09-01", ends_on="2025-10-31")
+    dispatch(d, term, dt.date(2025, 9, 1))
+    at(clock, dt.date(2025, 10, 2))
+    checkins.open_checkins(d.eng)
+    file(d, term, "2025-09")  # 21 days, 64 hours
+    correct(d, term, month="2025-09", attendance_days=19, teaching_hours=60, reason="漏记病假")
+    inspector = world.officer("inspector", INSPECTOR, "east")
+    county = world.actors["county_officer"]
+    spec = d.eng.processes[TERM]
+    secret = Visibility(payload={"attendance_days": Shown(frozenset({Audience.INSPECTOR}))})
+    narrowed = {**d.eng.processes, TERM: replace(spec, visibility=spec.visibility | secret)}
+    web = load(d.eng.processes)
+
+    def said(processes: Any, actor: Actor) -> tuple[str, dict[str, Any]]:
+        """The correction's row in the dossier's words, and its payload, as ``actor`` reads."""
+        found = dossier.build(d.eng.db, processes, web, actor, term, clock.now())
+        [step] = [s for s in found.steps if s.label == "更正月度考勤"]
+        [row] = [e for e in found.case.trail if e["event"] == "correct_checkin"]
+        return step.notes, row["payload"]
+
+    # as declared: the officer reads both changes, before → after
+    notes, payload = said(d.eng.processes, county)
+    assert "出勤天数：21 → 19" in notes and "授课课时：64 → 60" in notes, notes
+    assert payload["before"] == {"attendance_days": 21, "teaching_hours": 64}
+    # the days declared for inspectors: the officer reads the hours' change only
+    notes, payload = said(narrowed, county)
+    assert "出勤天数" not in notes and "21" not in notes and "授课课时：64 → 60" in notes, notes
+    assert payload["before"] == {"teaching_hours": 64} and "attendance_days" not in payload
+    assert "21→19" not in pdf_text(dossier.pdf(dossier.build(
+        d.eng.db, narrowed, web, county, term, clock.now())))  # fmt: skip
+    # the inspector, for whom they are declared, reads both
+    notes, payload = said(narrowed, inspector)
+    assert "出勤天数：21 → 19" in notes and payload["before"]["attendance_days"] == 21

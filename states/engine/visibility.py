@@ -113,8 +113,20 @@ def shown_data(vis: Visibility, data: Mapping[str, Any], viewer: Viewer) -> dict
 
 
 def shown_payload(vis: Visibility, payload: Mapping[str, Any], viewer: Viewer) -> dict[str, Any]:
-    """One audit payload as ``viewer`` may see it (also what a notice may quote from it)."""
-    return _filtered(vis.payload, payload, viewer)
+    """One audit payload as ``viewer`` may see it (also what a notice may quote from it).
+
+    A correction's ``before`` (the old values of the fields it changed) is cut field by field
+    by the same declaration as the fields themselves: who may not read a field reads neither
+    its new value nor its old one."""
+    out = _filtered(vis.payload, payload, viewer)
+    before = out.get("before")
+    if isinstance(before, Mapping):
+        was = _filtered(vis.payload, before, viewer)
+        if was:
+            out["before"] = was
+        else:
+            del out["before"]
+    return out
 
 
 def shown_record(vis: Visibility, record: Mapping[str, Any], viewer: Viewer) -> dict[str, Any]:
