@@ -41,6 +41,7 @@ from states.org import ROLE_LABELS, TEACHER, Actor
 from states.process.forms import Field, Form
 from states.process.package import Catalogue
 from states.registry.scope import is_manager
+from states.store.db import reader
 
 HERE = Path(__file__).resolve().parent
 FLASH_COOKIE: Final = "renshi_flash"
@@ -229,6 +230,27 @@ def ops_links(actor: Actor) -> tuple[tuple[str, str], ...]:
     return links(actor)
 
 
+def nav_links(who: Who) -> list[tuple[str, str]]:
+    """The installed processes' links for this person: those whose roles they hold, and of
+    those with a ``shows`` only the ones it says concern them now. One read connection, and
+    only when some entry held asks (the navigation is drawn on every page)."""
+    actor = who.actor
+    held = [
+        entry
+        for entry in who.svc.engine.processes.nav()
+        if any(actor.holds(role) for role in entry.roles)
+    ]
+    if all(entry.shows is None for entry in held):
+        return [(entry.href, entry.label) for entry in held]
+    today = who.svc.today()
+    with reader(who.svc.db).connect() as conn:
+        return [
+            (entry.href, entry.label)
+            for entry in held
+            if entry.shows is None or entry.shows(conn, actor, today)
+        ]
+
+
 def me(who: Who | None) -> dict[str, Any] | None:
     """The signed-in person as the page header shows them: name, roles, and the links to
     what they may start or work on."""
@@ -246,11 +268,7 @@ def me(who: Who | None) -> dict[str, Any] | None:
         "roles": "、".join(roles),
         "declare": declare,
         # the installed processes' links, to those who work there (招聘: officers of rounds)
-        "links": [
-            (entry.href, entry.label)
-            for entry in who.svc.engine.processes.nav()
-            if any(actor.holds(role) for role in entry.roles)
-        ]
+        "links": nav_links(who)
         # the bureau's own data (机构、名册、账号 …), to the officers who manage it
         + (list(registry_links()) if is_manager(actor) else [])
         # 系统运行 (api/ops_pages.py), to the province's officers

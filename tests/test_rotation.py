@@ -42,6 +42,7 @@ from states.store.models import (
     Teacher,
     table_of,
 )
+from states.store.people import load_actor
 from tests.live import PASSWORD, Live, serve
 from tests.test_pages import _sign_in
 from tests.world import DECLARE, World, undeclared_keys
@@ -529,6 +530,34 @@ def _data(live: Live, case_id: int) -> dict[str, Any]:
 
 
 # --- the eligibility rules --------------------------------------------------------------------
+def test_the_navigation_reads_whether_the_persons_county_runs_a_campaign(
+    eng: CaseEngine, world: World
+) -> None:
+    """What decides 交流轮岗 in the navigation (``campaigns.concerns``), on both databases:
+    a 东县 teacher or school officer once 东县 has a campaign of this school year or the
+    last, a 西县 one never; a county officer always, without asking the database."""
+    teacher = world.teacher("nav_teacher", "urban")
+    west_teacher = world.teacher("nav_west", "west1")
+    school, west_school = world.actors["school_officer"], world.actors["west_school_officer"]
+
+    def concerns(actor: Actor, day: dt.date) -> bool:
+        """As the pages ask: for the signed-in person (the teacher role from the record)."""
+        with eng.db.connect() as conn:
+            signed_in = load_actor(conn, person_id=actor.person_id)
+            return campaigns.concerns(conn, signed_in, day)
+
+    today = dt.date(2026, 9, 1)
+    assert not concerns(teacher, today) and not concerns(school, today)
+    assert concerns(world.actors["west_officer"], today)
+    assert concerns(world.actors["province_officer"], today)
+    campaigns.open_campaign(eng, world.actors["county_officer"], CAMPAIGN)
+    assert concerns(teacher, today) and concerns(school, today)
+    assert not concerns(west_teacher, today) and not concerns(west_school, today)
+    assert concerns(teacher, dt.date(2028, 8, 31))  # the 2027 school year: last year's
+    assert not concerns(teacher, dt.date(2028, 9, 1))
+    assert concerns(teacher, dt.date(2026, 3, 1))  # opened ahead for the coming year
+
+
 def test_eligibility_reads_years_principals_status_and_the_county(
     eng: CaseEngine, world: World
 ) -> None:

@@ -493,3 +493,119 @@ def test_the_teacher_and_the_board_at_phone_width(live: Live, county: County) ->
         context.close()
     assert escaped == [], f"pages loaded from the network: {escaped}"
     assert errors == [], f"the pages reported errors: {errors}"
+
+
+# --- the navigation: 交流轮岗 for those it concerns --------------------------------------------
+def _nav_has_rotation(live: Live, username: str) -> bool:
+    """Whether the person's navigation bar (on their inbox) links to 交流轮岗."""
+    c, _ = _sign_in(live, username)
+    found = re.search(r'<nav aria-label="主导航">.*?</nav>', c.get("/inbox").text, re.S)
+    assert found
+    return 'href="/rotation"' in found[0]
+
+
+@SQLITE
+def test_the_navigation_shows_rotation_only_where_a_county_runs_one(
+    live: Live, county: County
+) -> None:
+    """No campaign anywhere: the county's, the city's officers see 交流轮岗 (they open
+    campaigns), a teacher and a school's officer do not, yet reach the page by its address.
+    东县 opens its 2026 campaign: its teachers and schools see it, 西县's still do not. Two
+    school years on, the campaign no longer puts it in 东县 teachers' navigation."""
+    assert _nav_has_rotation(live, "county_officer")
+    assert _nav_has_rotation(live, "city_officer")
+    assert _nav_has_rotation(live, "west_officer")
+    assert not _nav_has_rotation(live, "u1")
+    assert not _nav_has_rotation(live, "school_officer")
+    teacher, _ = _sign_in(live, "u1")
+    assert "没有交流轮岗工作" in teacher.get("/rotation/me").text
+
+    campaigns.open_campaign(live.services.engine, county.world.actors["county_officer"], CAMPAIGN)
+    assert _nav_has_rotation(live, "u1")  # 东县实验中学
+    assert _nav_has_rotation(live, "p1")  # 东县自主评审试点中学
+    assert _nav_has_rotation(live, "school_officer")
+    assert not _nav_has_rotation(live, "expert2")  # a teacher of 西县一中
+    assert not _nav_has_rotation(live, "west_school_officer")
+    assert _nav_has_rotation(live, "west_officer")
+
+    _to(live.clock, dt.date(2027, 12, 1))  # the 2027 school year: 2026's is the last one
+    assert _nav_has_rotation(live, "u1")
+    _to(live.clock, dt.date(2028, 9, 1))  # the 2028 school year
+    assert not _nav_has_rotation(live, "u1")
+    assert _nav_has_rotation(live, "county_officer")
+
+
+# --- the campaign's settings on the board ------------------------------------------------------
+def _settings_form(html: str) -> str:
+    found = re.search(r'<form[^>]*id="settings-form".*?</form>', html, re.S)
+    assert found, "no settings form on the board"
+    return found[0]
+
+
+@SQLITE
+def test_the_county_changes_the_campaign_settings_on_the_board(live: Live, county: County) -> None:
+    """The board carries the settings form for the county's officer: a wrong date is named
+    beside its field with the input kept and nothing saved; a right change is saved (the
+    JSON API reads it, with a new settings version); a form drawn before that change is
+    refused as stale. Once the list is published only the late fields are offered, and a
+    city officer never gets the form."""
+    eng, w = live.services.engine, county.world
+    cid = campaigns.open_campaign(eng, w.actors["county_officer"], CAMPAIGN)
+    officer, csrf = _sign_in(live, "county_officer")
+    board = officer.get(f"/rotation/{cid}").text
+    _check_page(board)
+    form = _settings_form(board)
+    assert 'name="target_percent"' in form and 'name="exemption_kinds"' in form
+    assert 'name="year"' not in form
+    assert 'id="settings-confirm_by" name="confirm_by" type="date" value="2026-09-15"' in form
+    version = re.search(r'name="settings_version" value="(\d+)"', form)
+    assert version
+    sent = {"csrf": csrf, "settings_version": version[1], **CAMPAIGN}
+    sent.pop("year")
+
+    bad = officer.post(
+        f"/rotation/{cid}/settings", data={**sent, "confirm_by": "2026-09-05", "min_years": "8"}
+    )
+    assert bad.status_code == 422
+    _check_page(bad.text)
+    assert "不能早于志愿填报截止日期" in _field_error(bad.text, "settings-confirm_by")
+    assert 'id="settings-problem"' in bad.text and '<details class="more" open>' in bad.text
+    assert 'name="min_years" type="number" value="8"' in bad.text  # the input kept
+    api = live.client("county_officer")
+    assert api.get(f"/api/v1/rotation/campaigns/{cid}").json()["min_years"] == 6
+
+    good = officer.post(
+        f"/rotation/{cid}/settings",
+        data={
+            **sent,
+            "confirm_by": "2026-09-18",
+            "min_years": "8",
+            "exemption_kinds": "患病\n孕期",
+        },
+    )
+    page, said = _flash(officer, good)
+    assert said == "已调整工作设置：学校确认截止日期、同校任教年限（年）、免于交流情形"
+    assert "2026-09-18" in page and "同一学校任教满 8 年" in page
+    got = api.get(f"/api/v1/rotation/campaigns/{cid}").json()
+    assert (got["confirm_by"], got["min_years"], got["exemption_kinds"]) == (
+        "2026-09-18",
+        8,
+        ["患病", "孕期"],
+    )
+    assert got["settings_version"] == int(version[1]) + 1
+    stale = officer.post(f"/rotation/{cid}/settings", data={**sent, "publicity_days": "7"})
+    assert stale.status_code == 409 and "已被他人修改" in stale.text
+    assert api.get(f"/api/v1/rotation/campaigns/{cid}").json()["publicity_days"] == 5
+
+    # the list published: only the name, the dates and the terms remain
+    rows = [
+        {"school_code": code, "subject": s, "level": lv, "places": n} for code, s, lv, n in POSTS
+    ]
+    assert posts.import_posts(eng, w.actors["county_officer"], cid, posts.table_of_rows(rows))
+    campaigns.step(eng, w.actors["county_officer"], cid, "compute_eligibility")
+    campaigns.step(eng, w.actors["county_officer"], cid, "open_preferences")
+    late = _settings_form(officer.get(f"/rotation/{cid}").text)
+    assert 'name="publicity_days"' in late and 'name="confirm_by"' in late
+    assert 'name="target_percent"' not in late and 'name="exemption_kinds"' not in late
+    city, _ = _sign_in(live, "city_officer")
+    assert 'id="settings-form"' not in city.get(f"/rotation/{cid}").text

@@ -11,11 +11,13 @@ sends. The generic core never imports a process.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from states.org import Actor
 from states.process.spec import ProcessSpec
 
 # (connection, engine's view of the case) -> the fact; types kept loose so this contract
@@ -42,16 +44,27 @@ class Parts:
     leave_hooks: Mapping[str, LeaveHook] = field(default_factory=dict)
 
 
+# (connection, person, today) -> whether a nav link concerns them (connection kept loose)
+NavShows = Callable[[Any, Actor, dt.date], bool]
+
+
 @dataclass(frozen=True)
 class NavEntry:
     """A link in the pages' navigation, shown to holders of any of ``roles``. ``home``: the
     roles for whom it is the home page (a leader's board) — someone holding only such roles
-    lands there after signing in, everyone else on their inbox."""
+    lands there after signing in, everyone else on their inbox.
+
+    ``shows``, if given, narrows it to the holders it concerns now (a teacher sees 交流轮岗
+    only when their county runs one): called with a read connection, the actor and today,
+    only for holders of ``roles``, on every page drawn — so at most one cheap indexed query,
+    and none for those it can answer from the actor alone. The page itself stays reachable
+    by its address; this only decides the link."""
 
     label: str
     href: str
     roles: frozenset[str]
     home: frozenset[str] = frozenset()
+    shows: NavShows | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

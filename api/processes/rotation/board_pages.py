@@ -9,6 +9,8 @@ result ``results.result``'s — the functions the JSON API calls."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Final
@@ -20,17 +22,20 @@ from starlette.datastructures import UploadFile
 
 from api import webkit
 from api.processes.rotation.pages import (
+    KINDS,
     At,
     campaign_for,
     home_of,
+    kinds_of,
     oversees,
     runs,
     teaches_in,
 )
 from api.processes.rotation.routes import MAX_UPLOAD, STEPS, XLSX
-from api.webkit import Posted, Problem, SignedIn, Who
+from api.webkit import FieldView, Posted, Problem, SignedIn, Who
 from states.errors import FormError, RenshiError
 from states.org import SCHOOL_LEVELS
+from states.process.forms import Field
 from states.processes.rotation import campaigns, exemptions, posts, results
 from states.processes.rotation.machine import CAMPAIGN
 from states.processes.rotation.rules import share
@@ -119,12 +124,59 @@ def _numbers(c: campaigns.Campaign, counts: list[Any]) -> dict[str, Any]:
     }
 
 
+# --- the campaign's settings -----------------------------------------------------------------
+@dataclass(frozen=True)
+class Settings:
+    """The settings form as the last attempt left it: what was typed, each field's reason,
+    and what the top of the form says."""
+
+    values: Mapping[str, str]
+    errors: Mapping[str, str]
+    top_error: str
+
+
+def _settings_fields(c: campaigns.Campaign) -> list[Field]:
+    """What the officer may still change: everything but the year before the list is
+    published, then only the name, the dates and the terms (``campaigns.LATE_FIELDS``)."""
+    shown = [f for f in campaigns.FIELDS if f.name != "year"] + [KINDS]
+    if c.state != "opened":
+        shown = [f for f in shown if f.name in campaigns.LATE_FIELDS]
+    return shown
+
+
+def _current(c: campaigns.Campaign) -> dict[str, str]:
+    """The campaign's settings as the form shows them."""
+    out = {}
+    for f in campaigns.FIELDS:
+        value = getattr(c.row, f.name)
+        out[f.name] = value.isoformat() if isinstance(value, dt.date) else str(value)
+    out[KINDS.name] = "\n".join(c.row.exemption_kinds or ())
+    return out
+
+
+def _settings(who: Who, c: campaigns.Campaign, last: Settings | None) -> list[FieldView]:
+    """The settings form's fields, for the county's officers while ``change_campaign``
+    accepts a change (until the result is published); none otherwise."""
+    if not runs(who.actor, c) or c.state in campaigns.SETTLED:
+        return []
+    kept = last.values if last is not None else _current(c)
+    errors = last.errors if last is not None else {}
+    return [
+        dataclasses.replace(
+            webkit.field_view(f, "settings", None, "settings", kept.get(f.name, "")),
+            error=errors.get(f.name),
+        )
+        for f in _settings_fields(c)
+    ]
+
+
 def _board(
     request: Request,
     at: At,
     *,
     problem: Problem | None = None,
     report: ImportReport | None = None,
+    settings: Settings | None = None,
     status: int = 200,
 ) -> Response:
     who, c = at.who, at.c
@@ -153,6 +205,9 @@ def _board(
             "places": sum(p.places for p in lines),
             "exemptions": applied,
             "report": report,
+            "settings": _settings(who, c, settings),
+            "settings_version": c.row.version,
+            "settings_error": settings.top_error if settings is not None else None,
             "problem": problem,
             "top_error": problem.message if problem is not None and problem.field is None else None,
         },
@@ -220,6 +275,40 @@ def take_step(request: Request, step: str, form: Posted, at: Posting) -> Respons
     return webkit.redirect(
         to, _done(who, at.cid, step, label), secure_cookie=who.svc.secure_cookies
     )
+
+
+@board_pages.post("/rotation/{campaign_id}/settings")
+def change_settings(request: Request, form: Posted, at: Posting) -> Response:
+    """The settings form: the fields the officer changed go to ``campaigns.change_campaign``
+    (what ``PATCH /api/v1/rotation/campaigns/{id}`` calls) with the settings' version the
+    page was drawn with; a refusal comes back beside its field, the input kept."""
+    who, c = at.who, at.c
+    if not runs(who.actor, c):
+        return webkit.not_found(request, who, "办理操作不存在")
+    shown = _settings_fields(c)
+    values = {f.name: webkit.text(form, f.name) for f in shown}
+    current = _current(c)
+    changes: dict[str, Any] = {}
+    for f in shown:
+        raw = values[f.name]
+        if f.name == KINDS.name:
+            kinds = kinds_of(raw)
+            if kinds is not None and kinds != list(c.row.exemption_kinds or ()):
+                changes[f.name] = kinds
+        elif raw.strip() != current[f.name] and (raw.strip() or f.required):
+            changes[f.name] = webkit.coerce(f, raw)
+    version = webkit.parse_id(webkit.text(form, "settings_version")) or 0
+    try:
+        if changes:
+            campaigns.change_campaign(
+                who.svc.engine, who.actor, at.cid, changes, expected_version=version
+            )
+    except RenshiError as exc:
+        errors, top = webkit.field_errors(exc, values)
+        return _board(request, at, settings=Settings(values, errors, top), status=exc.status)
+    labels = "、".join(f.label for f in shown if f.name in changes)
+    said = f"已调整工作设置：{labels}" if labels else "工作设置没有改动"
+    return webkit.redirect(f"/rotation/{at.cid}", said, secure_cookie=who.svc.secure_cookies)
 
 
 # --- receiving posts --------------------------------------------------------------------------

@@ -219,7 +219,8 @@ def _new_page(
     )
 
 
-def _kinds(raw: str) -> list[str] | None:
+def kinds_of(raw: str) -> list[str] | None:
+    """The exemption kinds as typed, one a line (or separated by 、，；)."""
     kinds = [k.strip() for k in re.split(r"[\n、，,；;]+", raw) if k.strip()]
     return kinds or None
 
@@ -243,7 +244,7 @@ def open_campaign(request: Request, form: Posted, who: OnNew) -> Response:
     payload: dict[str, Any] = {
         f.name: webkit.coerce(f, values[f.name]) for f in campaigns.FIELDS if values[f.name].strip()
     }
-    kinds = _kinds(values[KINDS.name])
+    kinds = kinds_of(values[KINDS.name])
     if kinds is not None:
         payload[KINDS.name] = kinds
     county_id = webkit.parse_id(values[COUNTY.name].strip() or None)
@@ -265,6 +266,7 @@ __all__ = [
     "At",
     "campaign_for",
     "home_of",
+    "kinds_of",
     "oversees",
     "rotation_pages",
     "runs",

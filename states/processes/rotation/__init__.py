@@ -15,7 +15,7 @@ from states.org import (
     TEACHER,
 )
 from states.process.package import NavEntry, Parts, ProcessPackage, ScheduledCheck
-from states.processes.rotation import checks, lists, moves, results
+from states.processes.rotation import campaigns, checks, lists, moves, results
 from states.processes.rotation.cli import rotation_cli
 from states.processes.rotation.compliance import TARGETS
 from states.processes.rotation.facts import campaign_facts, exemption_facts
@@ -83,7 +83,8 @@ PACKAGE = ProcessPackage(
         RotationPlacement,
     ),
     web="api.processes.rotation",
-    nav=(NavEntry("交流轮岗", "/rotation", VIEWERS),),
+    # schools and teachers see it when their county runs a campaign (``campaigns.concerns``)
+    nav=(NavEntry("交流轮岗", "/rotation", VIEWERS, shows=campaigns.concerns),),
     cli=(rotation_cli,),
     compliance=(TARGETS,),
     notices=NOTICES,

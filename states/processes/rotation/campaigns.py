@@ -21,7 +21,14 @@ from sqlalchemy.exc import IntegrityError
 from states.clock import local_date
 from states.engine import CaseEngine, FireResult
 from states.errors import Conflict, FormError, NotFound, PermissionDenied, Problems
-from states.org import COUNTY_OFFICER, SYSTEM, Actor
+from states.org import (
+    CITY_OFFICER,
+    COUNTY_OFFICER,
+    PROVINCE_OFFICER,
+    SYSTEM,
+    Actor,
+    path_ids,
+)
 from states.process.forms import Field
 from states.processes.rotation.machine import CAMPAIGN, CampaignMachine
 from states.processes.rotation.rules import DEFAULT_EXEMPTIONS, cn_date
@@ -33,6 +40,8 @@ units_t, teachers_t = table_of(OrgUnit), table_of(Teacher)
 
 # The campaign's states after which its lists and posts are fixed (the result published).
 SETTLED = ("published", "wound_up", "called_off")
+# Who always finds the campaigns in the navigation: the county and the tiers above it.
+OVERSEERS = frozenset({COUNTY_OFFICER, CITY_OFFICER, PROVINCE_OFFICER})
 
 
 # --- the campaign's form ----------------------------------------------------------------------
@@ -73,6 +82,11 @@ DEFAULTS: Mapping[str, int] = {
     "remind_days": 20,
 }
 DATES = ("preferences_open", "preferences_close", "confirm_by", "eligible_as_of")
+# What may still change once the eligible list is published (until the result is).
+LATE_FIELDS = frozenset(
+    {"name", "preferences_open", "preferences_close", "confirm_by", "term_years",
+     "publicity_days", "remind_days"}
+)  # fmt: skip
 
 
 def _kinds(raw: Any, problems: list[tuple[str, str]]) -> list[str] | None:
@@ -100,7 +114,7 @@ def check_form(form: Mapping[str, Any], today: dt.date, *, partial: bool = False
     for f in FIELDS:
         raw = form.get(f.name)
         if raw is None or (isinstance(raw, str) and not raw.strip()):
-            if f.required and not partial:
+            if f.required and (not partial or raw is not None):  # a change cannot blank it
                 problems.append((f.name, f"{f.label}为必填项"))
             continue
         try:
@@ -170,6 +184,33 @@ def may_read(conn: Connection, actor: Actor, county_path: str) -> bool:
 def runs(actor: Actor, county_id: int) -> bool:
     """Whether the actor runs the county's campaign (its personnel section, or the system)."""
     return actor.holds(SYSTEM) or actor.holds(COUNTY_OFFICER, county_id)
+
+
+def school_year(today: dt.date) -> int:
+    """The school year ``today`` falls in, by its first year (September to August)."""
+    return today.year if today.month >= 9 else today.year - 1
+
+
+def concerns(conn: Connection, actor: Actor, today: dt.date) -> bool:
+    """Whether 交流轮岗 belongs in the person's navigation: always for the county's officers
+    and the tiers above (they open campaigns), for a school's officers and teachers only
+    when their county has a campaign of this school year or the last (or a coming one).
+    One query on ``uq_rotation_campaigns_year`` (county, year), and none for officers."""
+    if actor.holds(SYSTEM) or any(b.role in OVERSEERS for b in actor.bindings):
+        return True
+    # the units above the person's schools (a county among them; others never match)
+    above = {i for b in actor.bindings for i in path_ids(b.unit_path)[:-1]}
+    if not above:
+        return False
+    found = conn.execute(
+        select(campaigns_t.c.id)
+        .where(
+            campaigns_t.c.county_id.in_(sorted(above)),
+            campaigns_t.c.year >= school_year(today) - 1,
+        )
+        .limit(1)
+    ).first()
+    return found is not None
 
 
 @dataclass(frozen=True)
@@ -324,8 +365,7 @@ def change_campaign(
             raise Conflict(f"该交流轮岗工作已被他人修改（当前为第{row.version}版），请刷新后重试")
         if c.state in SETTLED:
             raise Conflict(f"交流轮岗工作{c.state_label}，不能再修改")
-        rules = set(values) - {"preferences_open", "preferences_close", "confirm_by", "name",
-                               "publicity_days", "remind_days", "term_years"}  # fmt: skip
+        rules = set(values) - LATE_FIELDS
         if c.state != "opened" and rules:
             field = sorted(rules)[0]
             raise FormError(field, "名单公布后不能再修改交流比例、任职年限和免于交流情形")
