@@ -134,6 +134,7 @@ def _api_bodies(client: httpx.Client, cid: int, applicant: int) -> dict[str, htt
         "task_id": 1,
         "need_id": 1,
         "finding_id": 1,
+        "year": 2026,
     }
     out = {}
     for template, operations in schema["paths"].items():

@@ -3,7 +3,8 @@ check and unit, the open findings, the recently closed, filters, the masked expo
 the province's officers 「立即检查」), a finding's own page (``/compliance/findings/<id>``:
 the subject, the rule, the unit, its explanations and closing; the forms for an explanation
 (情况说明) and for closing by hand (人工销号) to those who may), a teacher's ethics pledge
-(``/compliance/pledge``: the text, 签署), and the honour certificates the province or a city
+(``/compliance/pledge``: the text, 签署), the clauses of a school year's pledge the province
+sets (``/compliance/pledge-text``), and the honour certificates the province or a city
 records (``/compliance/honours``: one by hand, or a sheet). Same web kit, same operations
 and the same visibility as the JSON API."""
 
@@ -20,7 +21,7 @@ from api import webkit
 from api.webkit import Posted, Problem, SignedIn, Who
 from states.errors import FormError, NotFound, PermissionDenied, RenshiError
 from states.org import PROVINCE_OFFICER, SYSTEM, TEACHER
-from states.processes.compliance import checks, findings, notes, pledge, records
+from states.processes.compliance import checks, findings, notes, pledge, pledge_texts, records
 from states.processes.compliance.records import ISSUERS
 from states.registry import history
 from states.registry.roster_sheet import parse_date
@@ -34,6 +35,7 @@ MAX_UPLOAD: Final = 16 * 1024 * 1024
 OnBoard = Annotated[Who, Depends(webkit.guarded("/compliance"))]
 OnPledge = Annotated[Who, Depends(webkit.guarded("/compliance/pledge"))]
 OnHonours = Annotated[Who, Depends(webkit.guarded("/compliance/honours"))]
+OnPledgeText = Annotated[Who, Depends(webkit.guarded("/compliance/pledge-text"))]
 OnFinding = Annotated[Who, Depends(webkit.guarded("/compliance/findings/{finding_id}"))]
 
 
@@ -274,6 +276,78 @@ def sign_page(request: Request, form: Posted, who: OnPledge) -> Response:
     except RenshiError as exc:
         return _pledge_page(request, who, problem=webkit.said(exc), status=exc.status)
     return webkit.redirect("/compliance/pledge", f"已签署{signed.year_label}师德承诺书，谢谢！")
+
+
+# --- the province's pledge text ------------------------------------------------------------------
+def _text_page(
+    request: Request,
+    who: Who,
+    year: int,
+    *,
+    problem: Problem | None = None,
+    status: int = 200,
+) -> Response:
+    today = who.svc.today()
+    with reader(who.svc.db).connect() as conn:
+        t = pledge_texts.view(conn, who.actor, year)
+    current = pledge.school_year(today)
+    return webkit.render(
+        request,
+        "compliance/pledge_text.html",
+        who,
+        {
+            "nav": "/compliance",
+            "t": t,
+            "preview": t.preview.split("\n"),
+            "past": year < current,
+            "years": [current, current + 1],
+            "problem": problem,
+            "typed": problem.values.get("clauses") if problem else None,
+            "field": problem.field if problem else None,
+            "max_clauses": pledge_texts.MAX_CLAUSES,
+            "max_clause": pledge_texts.MAX_CLAUSE,
+        },
+        status=status,
+    )
+
+
+def _text_year(who: Who, raw: str | None) -> int | None:
+    """The school year asked for (default: the current one); None when it is no year."""
+    if not raw:
+        return pledge.school_year(who.svc.today())
+    return int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else None
+
+
+@compliance_pages.get("/compliance/pledge-text")
+def pledge_text_page(request: Request, who: SignedIn, year: str | None = None) -> Response:
+    if not pledge_texts.may_set(who.actor):
+        return webkit.not_found(request, who, "页面")
+    asked = _text_year(who, year)
+    if asked is None:
+        return webkit.message(request, who, "师德承诺书正文", "学年应在2000至2100之间", 422)
+    return _text_page(request, who, asked)
+
+
+@compliance_pages.post("/compliance/pledge-text")
+def set_pledge_text_page(request: Request, form: Posted, who: OnPledgeText) -> Response:
+    if not pledge_texts.may_set(who.actor):
+        return webkit.not_found(request, who, "页面")
+    values = {"year": webkit.text(form, "year"), "clauses": webkit.text(form, "clauses")}
+    asked = _text_year(who, values["year"].strip())
+    if asked is None:
+        return webkit.message(request, who, "师德承诺书正文", "学年应在2000至2100之间", 422)
+    try:
+        done = pledge_texts.set_clauses(
+            who.svc.engine, who.actor, asked, pledge_texts.from_lines(values["clauses"])
+        )
+    except RenshiError as exc:
+        field = exc.field if exc.field in values else None
+        problem = Problem("text", webkit.said(exc), field, values)
+        return _text_page(request, who, asked, problem=problem, status=exc.status)
+    return webkit.redirect(
+        f"/compliance/pledge-text?year={done.year}",
+        f"已设置{done.year_label}师德承诺书正文（{len(done.clauses)}条），教师阅读、签署的即为此正文",
+    )
 
 
 # --- honour certificates ------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """/api/v1/compliance: the automated compliance checks (合规检查) — the checks and their
 counts, the findings (each line cut by the declared visibility for the reader) and their
-masked spreadsheet, running the checks now; a teacher's ethics pledge (read, signed); the
-province's or a city's honour certificates for 30 years in rural schools (one, or a sheet).
+masked spreadsheet, running the checks now; a teacher's ethics pledge (read, signed) and the
+clauses of a school year's pledge the province sets; the province's or a city's honour
+certificates for 30 years in rural schools (one, or a sheet).
 Every answer carries a summary in words (``summary``)."""
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from api.errors import ERRORS
 from states.clock import local_date
 from states.errors import FormError, NotFound, PermissionDenied
 from states.org import PROVINCE_OFFICER, SYSTEM, Actor
-from states.processes.compliance import checks, findings, notes, pledge, records
+from states.processes.compliance import checks, findings, notes, pledge, pledge_texts, records
 from states.registry import history
 from states.sheets import SheetError, read_table, write_xlsx
 from states.store.db import reader
@@ -173,6 +174,32 @@ class IssueOut(BaseModel):
     year: int
     issued: int
     summary: str
+
+
+class PledgeTextOut(BaseModel):
+    year: int = Field(description="学年（开始的年份）")
+    year_label: str
+    clauses: list[str] = Field(description="承诺条款，逐条（不含序号）")
+    own: bool = Field(description="是否为本学年设置的正文；否为默认条款（全省统一文本）")
+    set_by: str | None = Field(description="最近一次设置的办理人")
+    set_at: dt.datetime | None = Field(description="最近一次设置的时间")
+    signed: int = Field(description="已签署本学年承诺书的教师数")
+    issued: int = Field(description="已下发本学年承诺书的教师数")
+    locked: bool = Field(description="已有教师签署，正文不能再修改")
+    preview: str = Field(description="教师看到的全文（姓名、学校处留空）")
+    summary: str
+
+
+class PledgeTextIn(s.In):
+    clauses: Annotated[
+        list[Annotated[str, Field(max_length=2000)]],
+        Field(
+            title="承诺条款",
+            max_length=100,
+            description=f"逐条的承诺条款（至少1条，至多{pledge_texts.MAX_CLAUSES}条，"
+            f"每条至多{pledge_texts.MAX_CLAUSE}字；序号由系统自动加上）",
+        ),
+    ]
 
 
 class HonourIn(s.In):
@@ -418,6 +445,41 @@ def issue_pledges(body: IssueIn, svc: Svc, actor: ApiActor) -> IssueOut:
     _operator(actor)
     year, n = pledge.issue_now(svc.engine, body.year)
     return IssueOut(year=year, issued=n, summary=f"{pledge.year_label(year)}师德承诺书新下发{n}份")
+
+
+def _text_out(t: pledge_texts.YearText) -> PledgeTextOut:
+    said = f"{t.year_label}师德承诺书正文：" + (
+        f"省教育厅设置的{len(t.clauses)}条承诺条款（{t.set_by}，"
+        f"{local_date(t.set_at).isoformat() if t.set_at else ''}）"
+        if t.own
+        else f"默认的{len(t.clauses)}条承诺条款（全省统一文本）"
+    )
+    said += f"；已下发{t.issued}份，已签署{t.signed}份" + ("，正文不能再修改" if t.locked else "")
+    return PledgeTextOut(
+        year=t.year, year_label=t.year_label, clauses=list(t.clauses), own=t.own,
+        set_by=t.set_by, set_at=t.set_at, signed=t.signed, issued=t.issued, locked=t.locked,
+        preview=t.preview, summary=said,
+    )  # fmt: skip
+
+
+PledgeYear = Annotated[int, Path(ge=2000, le=2100, description="学年（开始的年份）")]
+
+
+@router.get("/pledge-texts/{year}", summary="师德承诺书正文", response_model=PledgeTextOut)
+def get_pledge_text(year: PledgeYear, svc: Svc, actor: ApiActor) -> PledgeTextOut:
+    """一个学年师德承诺书的承诺条款（本学年设置的，或默认条款）、设置人和时间、已签署人数
+    （省教育厅教师工作处）。"""
+    with reader(svc.db).connect() as conn:
+        return _text_out(pledge_texts.view(conn, actor, year))
+
+
+@router.put("/pledge-texts/{year}", summary="设置师德承诺书正文", response_model=PledgeTextOut)
+def set_pledge_text(
+    year: PledgeYear, body: PledgeTextIn, svc: Svc, actor: ApiActor
+) -> PledgeTextOut:
+    """设置本学年（或以后学年）师德承诺书的承诺条款，教师阅读、签署的即为此正文（省教育厅教师工作处）。
+    已有教师签署该学年承诺书的，不能再修改；以往学年不能修改。"""
+    return _text_out(pledge_texts.set_clauses(svc.engine, actor, year, body.clauses))
 
 
 # --- honour certificates ----------------------------------------------------------------------

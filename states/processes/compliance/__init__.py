@@ -2,11 +2,11 @@
 package's declared rules (``ProcessPackage.compliance``) into findings, opened and closed by
 the data; the rules about the teacher record itself — this school year's ethics pledge
 (师德承诺书) signed, the teacher-qualification registration not lapsing, the honour
-certificate for 30 years in rural schools issued — with the pledge (issued, read and signed)
-and the certificates (recorded by the province or a city); the inspectors' board, its export
-and each finding's own page; the explanations (情况说明) officers record on a finding and its
-closing by hand (人工销号) by the unit above. Described for bureau staff in
-``docs/processes/compliance.md``."""
+certificate for 30 years in rural schools issued — with the pledge (issued, read and signed;
+its clauses set by the province) and the certificates (recorded by the province or a city);
+the inspectors' board, its export and each finding's own page; the explanations (情况说明)
+officers record on a finding and its closing by hand (人工销号) by the unit above.
+Described for bureau staff in ``docs/processes/compliance.md``."""
 
 from __future__ import annotations
 

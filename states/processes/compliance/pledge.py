@@ -13,26 +13,34 @@ digest of what it drew, and a text that changed in between (a new school, a new 
 refused and shown again, so the record says what the teacher actually read. The signature
 goes into the teacher record's sealed history too, beside every other change to the record,
 and closes the teacher's open finding at once.
+
+The clauses of a school year's pledge are the province's to set (``pledge_texts``: the
+table ``PledgeText``, set on the page while nobody has signed); a year without its own uses
+``PLEDGES``. Signing and setting the text of the same year never overlap: a signature takes
+the year's lock shared, setting takes it alone (PostgreSQL's advisory lock; SQLite's
+writers queue anyway), so a signed digest is always of the text the year still has.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import Connection, and_, exists, func, literal, or_, select, update
+from sqlalchemy import Connection, and_, exists, func, literal, or_, select, text, update
 
 from states.clock import BUREAU_TZ, local_date
 from states.errors import Conflict, FormError, NotFound, PermissionDenied
 from states.org import Actor
-from states.processes.compliance.tables import ComplianceFinding, EthicsPledge
+from states.processes.compliance.tables import ComplianceFinding, EthicsPledge, PledgeText
 from states.registry import history
 from states.store.models import OrgUnit, Person, Teacher, table_of
 
 pledges_t, findings_t = table_of(EthicsPledge), table_of(ComplianceFinding)
+texts_t = table_of(PledgeText)
 teachers_t, people_t, units_t = table_of(Teacher), table_of(Person), table_of(OrgUnit)
 
 PLEDGE_RULE: Final = "ethics_pledge"
@@ -66,6 +74,14 @@ PLEDGES: Final = (
 NUMERALS: Final = "一二三四五六七八九十"
 
 
+def numeral(n: int) -> str:
+    """1 → 一, 10 → 十, 12 → 十二, 20 → 二十 (a pledge has at most a few dozen clauses)."""
+    tens, ones = divmod(n, 10)
+    if not tens:
+        return NUMERALS[ones - 1]
+    return (NUMERALS[tens - 1] if tens > 1 else "") + "十" + (NUMERALS[ones - 1] if ones else "")
+
+
 def school_year(day: dt.date) -> int:
     """The school year ``day`` falls in, by the year it starts (1 September)."""
     return day.year if day.month >= 9 else day.year - 1
@@ -75,14 +91,17 @@ def year_label(year: int) -> str:
     return f"{year}—{year + 1}学年"
 
 
-def pledge_text(year: int, name: str, school: str) -> str:
+def pledge_text(
+    year: int, name: str, school: str, clauses: tuple[str, ...] | list[str] = PLEDGES
+) -> str:
     """The pledge as the teacher reads and signs it: their name, school and the school
-    year in it, so that the signed digest is of this teacher's own pledge."""
+    year in it, so that the signed digest is of this teacher's own pledge; ``clauses`` are
+    the year's (``clauses_of``)."""
     lines = [
         f"师德承诺书（{year_label(year)}）",
         "",
         f"本人{name}，{school}教师，自觉遵守《新时代中小学教师职业行为十项准则》，郑重承诺：",
-        *(f"{NUMERALS[i]}、{text}" for i, text in enumerate(PLEDGES)),
+        *(f"{numeral(i)}、{clause}" for i, clause in enumerate(clauses, 1)),
         "",
         "如有违反，本人自愿接受组织处理，并承担相应责任。师德考核不合格的，"
         "当年年度考核、职称评审、评优评先实行一票否决。",
@@ -92,6 +111,22 @@ def pledge_text(year: int, name: str, school: str) -> str:
 
 def digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def clauses_of(conn: Connection, year: int) -> tuple[str, ...]:
+    """The clauses of the year's pledge: the province's own for that year, else ``PLEDGES``."""
+    own = conn.execute(select(texts_t.c.clauses).where(texts_t.c.year == year)).scalar_one_or_none()
+    return tuple(str(c) for c in own) if own else PLEDGES
+
+
+def lock_year(conn: Connection, year: int, *, shared: bool) -> None:
+    """The year's pledge lock for the transaction: shared by signatures (they never wait
+    for one another), alone by a change of the text. PostgreSQL only: SQLite's write
+    transactions (``BEGIN IMMEDIATE``) queue already."""
+    if conn.dialect.name == "postgresql":
+        fn = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+        key = zlib.crc32(f"compliance:pledge:{year}".encode())
+        conn.execute(text(f"SELECT {fn}(:key)"), {"key": key})
 
 
 # --- issuing --------------------------------------------------------------------------------
@@ -199,9 +234,9 @@ def mine(conn: Connection, actor: Actor, today: dt.date) -> MyPledge | None:
     ).one_or_none()
     if row is None:
         return None
-    text = pledge_text(year, me.name, me.school)
+    shown = pledge_text(year, me.name, me.school, clauses_of(conn, year))
     return MyPledge(
-        int(row.id), year, year_label(year), text, digest(text), row.issued_at,
+        int(row.id), year, year_label(year), shown, digest(shown), row.issued_at,
         row.signed_at, row.text_sha256,
     )  # fmt: skip
 
@@ -228,8 +263,9 @@ def sign(engine: Any, actor: Actor, seen_sha256: str) -> MyPledge:
             raise NotFound(f"{year_label(year)}师德承诺书尚未下发，请稍后再试")
         if row.signed_at is not None:
             raise Conflict(f"您已于{local_date(row.signed_at).isoformat()}签署本学年师德承诺书")
-        text = pledge_text(year, me.name, me.school)
-        if digest(text) != seen:
+        lock_year(conn, year, shared=True)  # the year's text cannot change until this commits
+        shown = pledge_text(year, me.name, me.school, clauses_of(conn, year))
+        if digest(shown) != seen:
             raise Conflict("承诺书内容已更新，请重新阅读后再签署")
         conn.execute(
             update(pledges_t)

@@ -10,6 +10,9 @@ second), one pledge per teacher and school year, one honour certificate per teac
 
 A finding's explanations (情况说明) are kept one row each, never changed; a finding closed by
 hand (人工销号) keeps who closed it, for which unit and why. Migration 0029 adds both.
+
+The pledge's clauses of a school year, as the province sets them (``PledgeText``, migration
+0030): a year without a row uses the default clauses in ``pledge.PLEDGES``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Date,
     ForeignKey,
@@ -137,4 +141,16 @@ class RuralHonour(Base):
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
-TABLES = (ComplianceFinding, ComplianceNote, EthicsPledge, RuralHonour)
+class PledgeText(Base):
+    """The clauses of one school year's ethics pledge as the province's teacher-affairs
+    office set them (``year``: the year it starts), who set them last and when. Changed only
+    while no teacher has signed that year's pledge: every signed digest is of this text."""
+
+    __tablename__ = "pledge_texts"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    clauses: Mapped[list[str]] = mapped_column(JSON)
+    set_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    set_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+TABLES = (ComplianceFinding, ComplianceNote, EthicsPledge, RuralHonour, PledgeText)
