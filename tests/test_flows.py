@@ -50,6 +50,7 @@ def test_deployments_are_scheduled_in_bureau_time() -> None:
         "compliance-cert_registration",
         "compliance-rural_honour",
         "compliance-rotation_targets",
+        "compliance-rotation_school_targets",
         "compliance-task_overdue",
     }
     reminders = deps["reminders"].schedules[0].schedule

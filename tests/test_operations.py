@@ -69,6 +69,7 @@ def test_every_deployment_has_a_catalogue_entry() -> None:
         "compliance-cert_registration": "每天 7:10",
         "compliance-rural_honour": "每天 7:20",
         "compliance-rotation_targets": "每天 7:30",
+        "compliance-rotation_school_targets": "每天 7:50",
         "compliance-task_overdue": "每天 7:40",
     }
     assert [job.label for job in JOBS] == [
@@ -79,6 +80,7 @@ def test_every_deployment_has_a_catalogue_entry() -> None:
         "审计核验与摘要",
         "自动检查",
         "支教月度考勤",
+        "合规检查：交流轮岗学校比例",
         "合规检查：交流轮岗比例",
         "合规检查：任务逾期",
         "合规检查：师德承诺书",

@@ -17,7 +17,7 @@ from states.org import (
 from states.process.package import NavEntry, Parts, ProcessPackage, ScheduledCheck
 from states.processes.rotation import campaigns, checks, lists, moves, results
 from states.processes.rotation.cli import rotation_cli
-from states.processes.rotation.compliance import TARGETS
+from states.processes.rotation.compliance import SCHOOL_TARGETS, TARGETS
 from states.processes.rotation.facts import campaign_facts, exemption_facts
 from states.processes.rotation.notice_kinds import NOTICES
 from states.processes.rotation.rules import CampaignFacts, ExemptionFacts, ResultFacts
@@ -86,7 +86,7 @@ PACKAGE = ProcessPackage(
     # schools and teachers see it when their county runs a campaign (``campaigns.concerns``)
     nav=(NavEntry("交流轮岗", "/rotation", VIEWERS, shows=campaigns.concerns),),
     cli=(rotation_cli,),
-    compliance=(TARGETS,),
+    compliance=(TARGETS, SCHOOL_TARGETS),
     notices=NOTICES,
 )
 

@@ -289,10 +289,13 @@ def my_status(engine: CaseEngine, actor: Actor, campaign_id: int) -> MyStatus:
 
 
 # --- counts per sending school ----------------------------------------------------------------
-def school_counts(conn: Connection, c: Any) -> list[SchoolCount]:
-    """Each sending school's numbers, in one grouped read: eligible (exemptions left out),
-    exempted, volunteers, nominated, backbone among those selected, placed by the current
-    result and backbone among them, and whether the school confirmed its list."""
+def school_numbers() -> Any:
+    """Each sending school's numbers per campaign, as one grouped SELECT (no campaign chosen:
+    the caller adds its ``where`` on ``rotation_eligible``): campaign, school, its name,
+    eligible (exemptions left out), exempted, volunteers, nominated, backbone among those
+    selected, placed by the current result and backbone among them, and whether the school
+    confirmed its list. The one definition of these counts: the campaign's pages
+    (``school_counts``) and the compliance checks over a province (``compliance``) read it."""
     e, p = eligible_t, placements_t
     free = e.c.exempt_case_id.is_(None)
     chosen = and_(free, or_(e.c.volunteered_at.is_not(None), e.c.nominated_at.is_not(None)))
@@ -301,15 +304,18 @@ def school_counts(conn: Connection, c: Any) -> list[SchoolCount]:
     def count(cond: Any) -> Any:
         return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
 
-    rows = conn.execute(
+    return (
         select(
-            e.c.school_id, units_t.c.name,
-            count(free), count(e.c.exempt_case_id.is_not(None)),
-            count(and_(free, e.c.volunteered_at.is_not(None))),
-            count(and_(free, e.c.volunteered_at.is_(None), e.c.nominated_at.is_not(None))),
-            count(and_(chosen, e.c.backbone_level.is_not(None))),
-            count(placed), count(and_(placed, p.c.backbone)),
-            func.max(case((lists_t.c.school_id.is_not(None), 1), else_=0)),
+            e.c.campaign_id, e.c.school_id, units_t.c.name.label("school"),
+            count(free).label("eligible"),
+            count(e.c.exempt_case_id.is_not(None)).label("exempted"),
+            count(and_(free, e.c.volunteered_at.is_not(None))).label("volunteers"),
+            count(and_(free, e.c.volunteered_at.is_(None), e.c.nominated_at.is_not(None)))
+            .label("nominated"),
+            count(and_(chosen, e.c.backbone_level.is_not(None))).label("backbone_selected"),
+            count(placed).label("placed"),
+            count(and_(placed, p.c.backbone)).label("backbone_placed"),
+            func.max(case((lists_t.c.school_id.is_not(None), 1), else_=0)).label("confirmed"),
         )
         .join(units_t, units_t.c.id == e.c.school_id)
         .outerjoin(p, and_(p.c.campaign_id == e.c.campaign_id, p.c.person_id == e.c.person_id))
@@ -317,14 +323,22 @@ def school_counts(conn: Connection, c: Any) -> list[SchoolCount]:
             lists_t,
             and_(lists_t.c.campaign_id == e.c.campaign_id, lists_t.c.school_id == e.c.school_id),
         )
-        .where(e.c.campaign_id == c.id)
-        .group_by(e.c.school_id, units_t.c.name)
-        .order_by(units_t.c.name, e.c.school_id)
-    ).all()  # fmt: skip
+        .group_by(e.c.campaign_id, e.c.school_id, units_t.c.name)
+    )  # fmt: skip
+
+
+def school_counts(conn: Connection, c: Any) -> list[SchoolCount]:
+    """Each sending school's numbers in the campaign (``school_numbers``), in one read."""
+    rows = conn.execute(
+        school_numbers()
+        .where(eligible_t.c.campaign_id == c.id)
+        .order_by(units_t.c.name, eligible_t.c.school_id)
+    ).all()
     return [
         SchoolCount(
-            int(r[0]), str(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5]), int(r[6]),
-            int(r[7]), int(r[8]), bool(r[9]), c.target_percent, c.backbone_percent,
+            int(r.school_id), str(r.school), int(r.eligible), int(r.exempted),
+            int(r.volunteers), int(r.nominated), int(r.backbone_selected), int(r.placed),
+            int(r.backbone_placed), bool(r.confirmed), c.target_percent, c.backbone_percent,
         )
         for r in rows
     ]  # fmt: skip
@@ -558,6 +572,7 @@ __all__ = [
     "my_status",
     "nominate",
     "school_counts",
+    "school_numbers",
     "set_preferences",
     "unconfirmed",
 ]
