@@ -10,7 +10,7 @@ never a particular process: processes come in as packages (``docs/architecture.m
 
 from states.engine.annotate import ANNOTATION_LABELS
 from states.engine.bulk import BulkResult, Move
-from states.engine.core import CaseEngine, build_catalogue
+from states.engine.core import CaseEngine, DueStep, build_catalogue
 from states.engine.signers import OPINIONS, SIGN_POSITIONS
 from states.engine.transition import FireResult
 from states.errors import RenshiError
@@ -21,6 +21,7 @@ __all__ = [
     "SIGN_POSITIONS",
     "BulkResult",
     "CaseEngine",
+    "DueStep",
     "FireResult",
     "Move",
     "RenshiError",

@@ -15,8 +15,7 @@ from sqlalchemy import select
 
 from states.calendar import UnknownCalendarYear
 from states.clock import local_date
-from states.errors import RenshiError
-from states.org import SYSTEM_ACTOR
+from states.engine import DueStep
 from states.processes.rotation.machine import CAMPAIGN, PLACEMENT
 from states.processes.rotation.tables import RotationCampaign
 from states.store.models import Case, table_of
@@ -37,16 +36,9 @@ def close_preferences(engine: Any) -> Mapping[str, int]:
                 campaigns_t.c.preferences_close < today,
             )
         ).all()
-    closed = 0
-    for case_id, version in due:
-        try:
-            engine.fire(
-                case_id, "close_preferences", SYSTEM_ACTOR, expected_version=version,
-                idempotency_key=f"rotation-close:{case_id}:{version}",
-            )  # fmt: skip
-            closed += 1
-        except RenshiError:
-            continue  # an officer moved it meanwhile; the next run looks again
+    closed = engine.fire_due(
+        DueStep(c, v, "close_preferences", f"rotation-close:{c}:{v}") for c, v in due
+    )["close_preferences"]
     return {"closed": closed} if closed else {}
 
 
@@ -65,7 +57,6 @@ def term_ending(engine: Any) -> Mapping[str, int]:
     """Teachers in service whose term ends within the campaign's reminder days are reminded
     once per end date (an extension sets a new one), and so is the county."""
     today = local_date(engine.clock.now())
-    reminded = 0
     with engine.db.connect() as conn:
         remind = dict(conn.execute(select(campaigns_t.c.id, campaigns_t.c.remind_days)).all())
         rows = conn.execute(
@@ -81,13 +72,7 @@ def term_ending(engine: Any) -> Mapping[str, int]:
             days = int(remind.get(int(r.data.get("campaign_id", 0)), 20))
             if _near(engine, conn, today, dt.date.fromisoformat(str(ends)), days):
                 due.append((r.id, r.version, ends))
-    for case_id, version, ends in due:
-        try:
-            engine.fire(
-                case_id, "remind_term_end", SYSTEM_ACTOR, expected_version=version,
-                idempotency_key=f"rotation-term:{case_id}:{ends}",
-            )  # fmt: skip
-            reminded += 1
-        except RenshiError:
-            continue
+    reminded = engine.fire_due(
+        DueStep(c, v, "remind_term_end", f"rotation-term:{c}:{ends}") for c, v, ends in due
+    )["remind_term_end"]
     return {"reminded": reminded} if reminded else {}

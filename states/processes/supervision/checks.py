@@ -13,8 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from states.clock import local_date
-from states.errors import RenshiError
-from states.org import SYSTEM_ACTOR
+from states.engine import DueStep
 from states.processes.supervision.machine import CAMPAIGN
 from states.processes.supervision.store import campaigns_t, cases_t
 
@@ -32,14 +31,7 @@ def start_visits(engine: Any) -> Mapping[str, int]:
                 campaigns_t.c.visit_from <= today,
             )
         ).all()
-    started = 0
-    for case_id, version in due:
-        try:
-            engine.fire(
-                case_id, "start_visits", SYSTEM_ACTOR, expected_version=version,
-                idempotency_key=f"supervision-visits:{case_id}:{version}",
-            )  # fmt: skip
-            started += 1
-        except RenshiError:
-            continue  # the organiser started it meanwhile; the next run looks again
+    started = engine.fire_due(
+        DueStep(c, v, "start_visits", f"supervision-visits:{c}:{v}") for c, v in due
+    )["start_visits"]
     return {"started": started} if started else {}

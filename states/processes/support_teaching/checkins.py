@@ -61,13 +61,13 @@ from sqlalchemy.exc import IntegrityError
 
 from states.calendar import UnknownCalendarYear
 from states.clock import local_date
-from states.engine import CaseEngine, FireResult
+from states.engine import CaseEngine, DueStep, FireResult
 from states.engine.effects import EffectScope
 from states.engine.outbox import notice, send_many
 from states.engine.statements import TASK_COLUMNS, tasks_t
 from states.engine.tasks import Due, task_row
-from states.errors import Conflict, NotFound, RenshiError, RuleRefused
-from states.org import SCHOOL_OFFICER, SCOPE_ROLES, SYSTEM, SYSTEM_ACTOR, Actor
+from states.errors import Conflict, NotFound, RuleRefused
+from states.org import SCHOOL_OFFICER, SCOPE_ROLES, SYSTEM, Actor
 from states.process.spec import policy_for
 from states.processes.support_teaching.machine import TERM, TermMachine
 from states.processes.support_teaching.rules import (
@@ -529,17 +529,10 @@ def end_terms(engine: Any) -> dict[str, int]:
                 engine, conn, today, r.ends_on, days
             ):
                 due.append((r.id, r.version, "remind_term_end", r.ends_on))
-    counts = {"ended": 0, "reminded": 0}
-    for case_id, version, event, ends in due:
-        try:
-            engine.fire(
-                case_id, event, SYSTEM_ACTOR, expected_version=version,
-                idempotency_key=f"support-{event}:{case_id}:{ends.isoformat()}",
-            )  # fmt: skip
-        except RenshiError as exc:
-            log.warning("support term %s: %s not fired: %s", case_id, event, exc.message)
-            continue  # moved meanwhile; the next run looks again
-        counts["ended" if event == "end_term" else "reminded"] += 1
+    moved = engine.fire_due(
+        DueStep(c, v, event, f"support-{event}:{c}:{ends.isoformat()}") for c, v, event, ends in due
+    )
+    counts = {"ended": moved["end_term"], "reminded": moved["remind_term_end"]}
     return {k: n for k, n in counts.items() if n}
 
 

@@ -13,7 +13,6 @@ filled, on_site)``.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,11 +20,11 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, or_, select
 
 from states.clock import local_date
-from states.engine import CaseEngine, FireResult
+from states.engine import CaseEngine, DueStep, FireResult
 from states.engine.effects import EffectScope
 from states.engine.outbox import notice, send
-from states.errors import FormError, NotFound, PermissionDenied, RenshiError
-from states.org import SCHOOL_OFFICER, SCOPE_ROLES, SYSTEM, SYSTEM_ACTOR, TEACHER, Actor, path_ids
+from states.errors import FormError, NotFound, PermissionDenied
+from states.org import SCHOOL_OFFICER, SCOPE_ROLES, SYSTEM, TEACHER, Actor, path_ids
 from states.processes.support_teaching.facts import region_of
 from states.processes.support_teaching.machine import NEED, TERM, NeedMachine
 from states.processes.support_teaching.rules import LEVELS, cn_date
@@ -36,8 +35,6 @@ from states.processes.support_teaching.spec import (
 )
 from states.processes.support_teaching.tables import SupportNeed, SupportTerm
 from states.store.models import Case, OrgUnit, Teacher, table_of
-
-log = logging.getLogger(__name__)
 
 needs_t, terms_t, cases_t = table_of(SupportNeed), table_of(SupportTerm), table_of(Case)
 units_t, teachers_t = table_of(OrgUnit), table_of(Teacher)
@@ -174,18 +171,11 @@ def end_intake(engine: Any) -> dict[str, int]:
                    needs_t.c.starts_on < today)
             .order_by(cases_t.c.id)
         ).all()  # fmt: skip
-    closed = 0
-    for r in due:
-        reason = f"支教期已于{cn_date(r.starts_on)}开始，系统自动结束受理"
-        try:
-            fired = engine.fire(
-                int(r.id), "close_need", SYSTEM_ACTOR, {"reason": reason},
-                expected_version=int(r.version), idempotency_key=f"support-close_need:{r.id}",
-            )  # fmt: skip
-        except RenshiError as exc:
-            log.warning("support need %s: not closed: %s", r.id, exc.message)
-            continue  # closed by hand (or moved) meanwhile; the next run looks again
-        closed += 0 if fired.replayed else 1
+    closed = engine.fire_due(
+        DueStep(int(r.id), int(r.version), "close_need", f"support-close_need:{r.id}",
+            {"reason": f"支教期已于{cn_date(r.starts_on)}开始，系统自动结束受理"})
+        for r in due
+    )["close_need"]  # fmt: skip
     return {"closed": closed} if closed else {}
 
 

@@ -18,10 +18,10 @@ from sqlalchemy import Connection, and_, exists, insert, or_, select, update
 
 from states.calendar import UnknownCalendarYear, WorkingCalendar
 from states.clock import local_date
+from states.engine import DueStep
 from states.engine.outbox import send_many
 from states.engine.tasks import task_row
-from states.errors import RenshiError
-from states.org import OFFICER_OF_TIER, SYSTEM_ACTOR
+from states.org import OFFICER_OF_TIER
 from states.process.spec import policy_for
 from states.processes.task_book import board
 from states.processes.task_book.effects import step_notice
@@ -324,19 +324,8 @@ def sweep(engine: Any) -> Mapping[str, int]:
         # the boards' statuses as of today, once the flags above are set
         counts["restood"] = board.restand(conn, board.clock_for(calendar, today, settings))
         due = due_rounds(conn, today)
-    closed = 0
-    for case_id, version in due:
-        try:
-            engine.fire(
-                case_id,
-                "close_scoring",
-                SYSTEM_ACTOR,
-                expected_version=version,
-                idempotency_key=f"task-scoring-close:{case_id}:{version}",
-            )
-            closed += 1
-        except RenshiError:
-            continue  # the organiser closed it meanwhile; the next run looks again
-    counts["rounds_closed"] = closed
+    counts["rounds_closed"] = engine.fire_due(
+        DueStep(c, v, "close_scoring", f"task-scoring-close:{c}:{v}") for c, v in due
+    )["close_scoring"]
     # what it did: a quiet morning reports nothing (the sweeps add every check's counts)
     return {key: n for key, n in counts.items() if n}
