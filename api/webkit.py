@@ -41,6 +41,7 @@ from states.org import ROLE_LABELS, TEACHER, Actor
 from states.process.forms import Field, Form
 from states.process.package import Catalogue
 from states.registry.scope import is_manager
+from states.sheets import Schema, SheetError, Table, read_table
 from states.store.db import reader
 
 HERE = Path(__file__).resolve().parent
@@ -405,6 +406,19 @@ class Problem:
     message: str
     field: str | None = None
     values: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+
+def read_upload(data: bytes, filename: str, schema: Schema, limit: int) -> Table:
+    """An uploaded sheet as a table (``data`` read up to ``limit`` + 1 bytes, so that a larger
+    file shows as one); a file that is not one is a form error on ``file``."""
+    if len(data) > limit:
+        raise FormError("file", f"文件过大：不能超过{limit // (1024 * 1024)}MB")
+    if not data:
+        raise FormError("file", "文件是空的")
+    try:
+        return read_table(data, filename, schema=schema)
+    except SheetError as exc:
+        raise FormError("file", str(exc)) from None
 
 
 def said(exc: RenshiError) -> str:

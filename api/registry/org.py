@@ -41,7 +41,7 @@ from states.registry import org_tree as ot
 from states.registry import quotas as qu
 from states.registry.imports import ImportReport
 from states.registry.scope import is_manager, managed_paths, manages
-from states.sheets import Schema, SheetError, Table, read_table
+from states.sheets import Schema, Table
 from states.store.calendar_store import calendar_from_db, load_schedule
 from states.store.db import make_engine, reader
 from states.store.models import CalendarYear, OrgUnit
@@ -68,15 +68,8 @@ TEMPLATES: Final = {
 
 # --- shared -----------------------------------------------------------------------------------
 def read_upload(data: bytes, filename: str, schema: Schema) -> Table:
-    """An uploaded sheet as a table; a file that is not one is a form error on ``file``."""
-    if len(data) > MAX_UPLOAD:
-        raise FormError("file", f"文件过大：不能超过{MAX_UPLOAD // (1024 * 1024)}MB")
-    if not data:
-        raise FormError("file", "文件是空的")
-    try:
-        return read_table(data, filename, schema=schema)
-    except SheetError as exc:
-        raise FormError("file", str(exc)) from None
+    """An uploaded registry sheet as a table, within the registry's size limit."""
+    return webkit.read_upload(data, filename, schema, MAX_UPLOAD)
 
 
 def ended(svc: Services) -> dict[str, frozenset[str]]:

@@ -25,7 +25,7 @@ from states.processes.compliance import checks, findings, notes, pledge, pledge_
 from states.processes.compliance.records import ISSUERS
 from states.registry import history
 from states.registry.roster_sheet import parse_date
-from states.sheets import SheetError, read_table, write_xlsx
+from states.sheets import write_xlsx
 from states.store.db import reader
 
 compliance_pages = APIRouter(include_in_schema=False)
@@ -414,12 +414,7 @@ def import_page(request: Request, form: Posted, who: OnHonours) -> Response:
         if not isinstance(upload, UploadFile) or not upload.filename:
             raise FormError("file", "请选择要导入的荣誉证书表格（.xlsx 或 .csv）")
         data = upload.file.read(MAX_UPLOAD + 1)
-        if len(data) > MAX_UPLOAD:
-            raise FormError("file", f"文件过大：不能超过{MAX_UPLOAD // (1024 * 1024)}MB")
-        try:
-            table = read_table(data, upload.filename, schema=records.HONOUR_SCHEMA)
-        except SheetError as exc:
-            raise FormError("file", str(exc)) from None
+        table = webkit.read_upload(data, upload.filename, records.HONOUR_SCHEMA, MAX_UPLOAD)
         report = records.import_honours(
             who.svc.engine, who.actor, table,
             valid_only=webkit.text(form, "valid_only") == "1",

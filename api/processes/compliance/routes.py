@@ -16,14 +16,15 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from api import schemas as s
+from api import webkit
 from api.deps import ApiActor, Svc
 from api.errors import ERRORS
 from states.clock import local_date
-from states.errors import FormError, NotFound, PermissionDenied
+from states.errors import NotFound, PermissionDenied
 from states.org import PROVINCE_OFFICER, SYSTEM, Actor
 from states.processes.compliance import checks, findings, notes, pledge, pledge_texts, records
 from states.registry import history
-from states.sheets import SheetError, read_table, write_xlsx
+from states.sheets import write_xlsx
 from states.store.db import reader
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -512,12 +513,7 @@ def import_honours(
 ) -> JSONResponse:
     """表头：身份证号、证书编号、颁发日期（可含姓名，与档案核对）。有错误时整表不导入，除非只导入无误的行。"""
     data = file.file.read(MAX_UPLOAD + 1)
-    if len(data) > MAX_UPLOAD:
-        raise FormError("file", f"文件过大：不能超过{MAX_UPLOAD // (1024 * 1024)}MB")
-    try:
-        table = read_table(data, file.filename or "", schema=records.HONOUR_SCHEMA)
-    except SheetError as exc:
-        raise FormError("file", str(exc)) from None
+    table = webkit.read_upload(data, file.filename or "", records.HONOUR_SCHEMA, MAX_UPLOAD)
     report = records.import_honours(
         svc.engine, actor, table, valid_only=valid_only,
         source_ref=history.file_ref(file.filename or "", data),

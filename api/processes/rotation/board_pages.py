@@ -40,7 +40,7 @@ from states.processes.rotation import campaigns, exemptions, posts, results
 from states.processes.rotation.machine import CAMPAIGN
 from states.processes.rotation.rules import share
 from states.registry.imports import ImportReport
-from states.sheets import SheetError, read_table, write_xlsx
+from states.sheets import write_xlsx
 from states.store.db import reader
 
 board_pages = APIRouter(include_in_schema=False)
@@ -323,12 +323,7 @@ def import_posts(request: Request, form: Posted, at: Posting) -> Response:
         if not isinstance(upload, UploadFile) or not upload.filename:
             raise FormError("file", "请选择要导入的 .xlsx 或 .csv 文件")
         data = upload.file.read(MAX_UPLOAD + 1)
-        if len(data) > MAX_UPLOAD:
-            raise FormError("file", f"文件过大：不能超过{MAX_UPLOAD // (1024 * 1024)}MB")
-        try:
-            table = read_table(data, upload.filename, schema=posts.POSTS)
-        except SheetError as exc:
-            raise FormError("file", str(exc)) from None
+        table = webkit.read_upload(data, upload.filename, posts.POSTS, MAX_UPLOAD)
         report = posts.import_posts(
             who.svc.engine, who.actor, at.cid, table,
             valid_only=webkit.text(form, "valid_only") == "1",

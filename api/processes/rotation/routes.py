@@ -15,13 +15,14 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from api import schemas as s
+from api import webkit
 from api.deps import ApiActor, Svc
 from api.errors import ERRORS
 from states.errors import FormError
 from states.org import SCHOOL_LEVELS
 from states.processes.rotation import campaigns, exemptions, lists, posts, results
 from states.processes.rotation.machine import EXEMPTION
-from states.sheets import SheetError, read_table, write_xlsx
+from states.sheets import write_xlsx
 from states.store.db import reader
 
 CampaignId = Annotated[int, Path(ge=1, le=2**53, description="交流轮岗工作编号")]
@@ -475,12 +476,7 @@ def import_posts_sheet(
     """表头：学校代码、学科、学段、接收名额、骨干预留名额。学校是否为农村或薄弱学校按机构信息。"""
     _read(svc, actor, campaign_id)  # beyond the county: not found, whatever the file
     data = file.file.read(MAX_UPLOAD + 1)
-    if len(data) > MAX_UPLOAD:
-        raise FormError("file", f"文件过大：不能超过{MAX_UPLOAD // (1024 * 1024)}MB")
-    try:
-        table = read_table(data, file.filename or "", schema=posts.POSTS)
-    except SheetError as exc:
-        raise FormError("file", str(exc)) from None
+    table = webkit.read_upload(data, file.filename or "", posts.POSTS, MAX_UPLOAD)
     return _report(posts.import_posts(svc.engine, actor, campaign_id, table, valid_only=valid_only))
 
 
